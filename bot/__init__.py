@@ -1,0 +1,1 @@
+"""The WhatsApp channel, the HTTP server and the command line of Khaacho."""

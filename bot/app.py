@@ -1,0 +1,117 @@
+"""Builds the aiohttp application: webhook, operations endpoints, and the background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot import metrics, webhook
+from bot.appkeys import HANDLER, HTTP, MESSAGES, POOL, SETTINGS
+from bot.graph import GraphClient
+from bot.handler import Handler
+from bot.inbox import Inbox
+from bot.sender import LocalTransport, Sender, Transport
+from bot.settings import Settings
+from ledger import db, migrate
+from locales.render import Messages
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
+    """Everything the server needs, built from settings; `workers=False` serves HTTP only."""
+    app = web.Application(client_max_size=webhook.MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+    app[MESSAGES] = Messages()
+    app[HANDLER] = Handler(settings, app[MESSAGES])
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_http_client)
+    if workers:
+        app.cleanup_ctx.append(_workers)
+    app.router.add_get("/webhook", webhook.verify)
+    app.router.add_post("/webhook", webhook.receive)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_view)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    url = db.database_url(settings.database_url, settings.khaacho_data_dir)
+    app[POOL] = await db.create_pool(url)
+    yield
+    await app[POOL].close()
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    app[HTTP] = aiohttp.ClientSession()
+    yield
+    await app[HTTP].close()
+
+
+def transport_for(app: web.Application) -> Transport:
+    settings = app[SETTINGS]
+    if not settings.whatsapp_enabled:
+        log.info("no WhatsApp credentials: replies go to the local channel")
+        return LocalTransport()
+    assert settings.whatsapp_access_token and settings.whatsapp_phone_number_id
+    return GraphClient(
+        app[HTTP], settings.whatsapp_api_base, settings.whatsapp_phone_number_id,
+        settings.whatsapp_access_token.get_secret_value(),
+    )
+
+
+def build_workers(app: web.Application) -> tuple[Inbox, Sender]:
+    settings, pool, handler = app[SETTINGS], app[POOL], app[HANDLER]
+    inbox = Inbox(
+        pool, handler.handle, handler.give_up,
+        max_attempts=settings.inbound_max_attempts, poll_seconds=settings.worker_poll_seconds,
+    )
+    sender = Sender(
+        pool, transport_for(app), rate_per_second=settings.outbox_rate_per_second,
+        max_attempts=settings.outbox_max_attempts, backoff_seconds=settings.outbox_backoff_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+    )
+    return inbox, sender
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    inbox, sender = build_workers(app)
+    tasks = [asyncio.create_task(inbox.run(), name="inbox"),
+             asyncio.create_task(sender.run(), name="sender")]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The process is up."""
+    return web.json_response({"ok": True})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """The database answers and every migration is applied."""
+    try:
+        async with request.app[POOL].acquire() as conn:
+            missing = [m.name for m in await migrate.pending(conn)]
+    except (OSError, asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - any DB failure
+        return web.json_response({"ok": False, "error": f"database: {type(exc).__name__}"},
+                                 status=503)
+    if missing:
+        return web.json_response({"ok": False, "pending_migrations": missing}, status=503)
+    return web.json_response({"ok": True})
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    async with request.app[POOL].acquire() as conn:
+        body = await metrics.render(conn)
+    return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})

@@ -1,0 +1,17 @@
+"""Typed keys for what the app shares between handlers (no module globals)."""
+
+from __future__ import annotations
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+from bot.handler import Handler
+from bot.settings import Settings
+from locales.render import Messages
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+MESSAGES = web.AppKey("messages", Messages)
+HANDLER = web.AppKey("handler", Handler)

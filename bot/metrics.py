@@ -1,0 +1,33 @@
+"""Prometheus metrics of the channel; outbox depth and age are read from the database per scrape."""
+
+from __future__ import annotations
+
+import asyncpg
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+INBOUND_RECEIVED = Counter(
+    "khaacho_inbound_messages_total", "Inbound WhatsApp messages stored", ["kind"])
+INBOUND_HANDLED = Counter(
+    "khaacho_inbound_handled_total", "Inbound messages handled, by outcome", ["outcome"])
+HANDLING_SECONDS = Histogram(
+    "khaacho_handling_seconds", "Time to handle one inbound message",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+OUTBOUND = Counter(
+    "khaacho_outbound_messages_total", "Outbound send attempts, by result", ["result"])
+OUTBOX_DEPTH = Gauge("khaacho_outbox_depth", "Messages waiting in the outbox")
+OUTBOX_OLDEST = Gauge("khaacho_outbox_oldest_unsent_seconds", "Age of the oldest unsent message")
+OUTBOX_FAILED = Gauge("khaacho_outbox_failed", "Messages that failed for good (operators look)")
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+async def render(conn: asyncpg.Connection) -> bytes:
+    row = await conn.fetchrow(
+        """SELECT (SELECT count(*) FROM outbox WHERE status = 'pending') AS depth,
+                  (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)
+                     FROM outbox WHERE status = 'pending') AS oldest,
+                  (SELECT count(*) FROM outbox WHERE status = 'failed') AS failed""")
+    OUTBOX_DEPTH.set(row["depth"])
+    OUTBOX_OLDEST.set(float(row["oldest"]))
+    OUTBOX_FAILED.set(row["failed"])
+    return generate_latest()

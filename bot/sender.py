@@ -1,0 +1,182 @@
+"""Sends the outbox: bounded retries with backoff, a rate limit, and Graph API errors mapped.
+
+Each message is claimed with FOR UPDATE SKIP LOCKED, sent, and marked in one short transaction,
+so several processes can send at once; a message waits while an earlier one to the same
+recipient is unsent, so a user reads replies in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+from typing import Any, Protocol
+
+import asyncpg
+
+from bot import metrics
+from bot.graph import GraphError, OutsideWindowError, ThrottledError
+from bot.phone import mask
+from bot.store import OUTBOX_CHANNEL
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 15 * 60
+
+
+class Transport(Protocol):
+    async def send(self, recipient: str, payload: dict[str, Any]) -> str: ...
+
+
+class LocalTransport:
+    """Without WhatsApp credentials a reply is 'delivered' by being marked sent; the terminal chat
+    and the web simulator read sent rows from the outbox."""
+
+    async def send(self, recipient: str, payload: dict[str, Any]) -> str:
+        return f"local.{time.time_ns()}"
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` sends a second, with a pause when the API throttles us."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate
+        self._next = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            wait = self._next - now
+            self._next = max(now, self._next) + self._interval
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
+_CLAIM = """
+SELECT o.* FROM outbox o
+WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+  AND NOT EXISTS (SELECT 1 FROM outbox e
+                  WHERE e.recipient = o.recipient AND e.status = 'pending' AND e.id < o.id)
+ORDER BY o.id
+LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
+
+
+class Sender:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        transport: Transport,
+        *,
+        rate_per_second: float,
+        max_attempts: int,
+        backoff_seconds: float,
+        poll_seconds: float,
+        concurrency: int = 4,
+    ) -> None:
+        self._pool = pool
+        self._transport = transport
+        self._limiter = RateLimiter(rate_per_second)
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._poll = poll_seconds
+        self._concurrency = concurrency
+        self._wake = asyncio.Event()
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        listener = await self._pool.acquire()
+        try:
+            await listener.add_listener(OUTBOX_CHANNEL, self.wake)
+            while True:
+                self._wake.clear()
+                await self.drain()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(OUTBOX_CHANNEL, self.wake)
+            await self._pool.release(listener)
+
+    async def drain(self) -> int:
+        """Send until nothing is due; returns how many messages were attempted."""
+        counts = await asyncio.gather(*(self._drain_one_worker() for _ in range(self._concurrency)))
+        return sum(counts)
+
+    async def _drain_one_worker(self) -> int:
+        done = 0
+        while await self.send_one():
+            done += 1
+        return done
+
+    async def send_one(self) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(_CLAIM)
+            if row is None:
+                return False
+            await self._limiter.acquire()
+            await self._attempt(conn, row)
+            return True
+
+    async def _attempt(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        payload = row["payload"]
+        try:
+            wamid = await self._transport.send(row["recipient"], payload)
+        except OutsideWindowError as exc:
+            if row["fallback"] and payload.get("type") != "template":
+                log.info("outbox %s: outside the 24-hour window, sending as template", row["id"])
+                await conn.execute(
+                    "UPDATE outbox SET payload = fallback, last_error = $2 WHERE id = $1",
+                    row["id"], str(exc))
+                return
+            await self._fail(conn, row, exc)
+            return
+        except ThrottledError as exc:
+            delay = self._delay(row["attempts"])
+            self._limiter.pause(delay)
+            await self._retry(conn, row, exc, delay)
+            return
+        except GraphError as exc:
+            if exc.retryable:
+                await self._retry(conn, row, exc, self._delay(row["attempts"]))
+            else:
+                await self._fail(conn, row, exc)
+            return
+        await conn.execute(
+            """UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
+                   attempts = attempts + 1 WHERE id = $1""", row["id"], wamid)
+        metrics.OUTBOUND.labels(result="sent").inc()
+
+    def _delay(self, attempts: int) -> float:
+        return float(min(self._backoff * 2**attempts, MAX_BACKOFF_SECONDS))
+
+    async def _retry(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, exc: GraphError, delay: float
+    ) -> None:
+        if row["attempts"] + 1 >= self._max_attempts:
+            await self._fail(conn, row, exc)
+            return
+        log.warning("outbox %s to %s: %s; retry in %.1fs",
+                    row["id"], mask(row["recipient"]), exc, delay)
+        await conn.execute(
+            """UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                   next_attempt_at = now() + $3 WHERE id = $1""",
+            row["id"], str(exc)[:1000], timedelta(seconds=delay))
+        metrics.OUTBOUND.labels(result="retry").inc()
+
+    async def _fail(self, conn: asyncpg.Connection, row: asyncpg.Record, exc: GraphError) -> None:
+        """Failed for good: the row stays, marked, for operators to see; it is never dropped."""
+        log.error("outbox %s to %s failed for good: %s", row["id"], mask(row["recipient"]), exc)
+        await conn.execute(
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 "
+            "WHERE id = $1", row["id"], str(exc)[:1000])
+        metrics.OUTBOUND.labels(result="failed").inc()

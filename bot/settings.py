@@ -1,0 +1,38 @@
+"""Settings read from the environment and `.env`; every one is documented in `.env.example`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str | None = None
+    khaacho_data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_api_base: str = "https://graph.facebook.com/v21.0"
+    whatsapp_template_name: str = "khaacho_update"
+    whatsapp_template_language_en: str = "en"
+    whatsapp_template_language_ne: str = "ne"
+
+    outbox_rate_per_second: float = Field(default=20.0, gt=0, le=1000)
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_backoff_seconds: float = Field(default=2.0, gt=0, le=3600)
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    inbound_max_attempts: int = Field(default=5, ge=1, le=100)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """Send through the Graph API only when every credential is there; else the local channel."""
+        return bool(self.whatsapp_access_token and self.whatsapp_phone_number_id)

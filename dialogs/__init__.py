@@ -1,0 +1,1 @@
+"""The conversations people have with the bot: retailers, vendors, operators and admins."""

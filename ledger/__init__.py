@@ -1,0 +1,1 @@
+"""Orders, stock, money and everything that writes PostgreSQL."""

@@ -1,0 +1,63 @@
+"""Where the database is: a configured PostgreSQL server, or an embedded one for newcomers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+_embedded: dict[Path, Any] = {}
+
+
+def embedded_url(data_dir: Path) -> str:
+    """Start (or reuse) an embedded PostgreSQL in `data_dir/pg` and return its URL.
+
+    The server keeps running while any process that started it lives; its data stays on disk.
+    """
+    import pgserver  # imported here: only the no-DATABASE_URL path needs it
+
+    pgdata = (data_dir / "pg").resolve()
+    if pgdata not in _embedded:
+        pgdata.mkdir(parents=True, exist_ok=True)
+        _embedded[pgdata] = pgserver.get_server(pgdata)
+        log.info("embedded PostgreSQL running in %s", pgdata)
+    return str(_embedded[pgdata].get_uri())
+
+
+def database_url(configured: str | None, data_dir: Path) -> str:
+    return configured or embedded_url(data_dir)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=_dumps, decoder=_loads, schema="pg_catalog")
+
+
+def _dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _loads(value: str) -> Any:
+    import json
+
+    return json.loads(value)
+
+
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=60
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(url)
+    await _init_connection(conn)
+    return conn

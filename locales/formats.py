@@ -1,0 +1,68 @@
+"""Numbers, money and dates as people in Nepal read them: lakh grouping, Devanagari digits, BS dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import nepali_datetime
+from babel.numbers import format_decimal
+
+from locales import Language
+
+NEPAL_TIME = timezone(timedelta(hours=5, minutes=45), "NPT")
+_DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
+_BS_MONTHS_NE = ("बैशाख", "जेठ", "असार", "साउन", "भदौ", "असोज",
+                 "कात्तिक", "मंसिर", "पुस", "माघ", "फागुन", "चैत")
+_BS_MONTHS_EN = ("Baisakh", "Jestha", "Asar", "Shrawan", "Bhadau", "Asoj",
+                 "Kartik", "Mangsir", "Poush", "Magh", "Falgun", "Chaitra")
+
+
+def digits(text: str, lang: Language) -> str:
+    """Devanagari digits for Nepali readers, ASCII digits for English ones."""
+    return text.translate(_DEVANAGARI_DIGITS) if lang == "ne" else text
+
+
+def number(value: int | float | Decimal, lang: Language) -> str:
+    """1,23,456.5 — Nepali (lakh) grouping in both languages, at most three decimals."""
+    text = format_decimal(Decimal(str(value)), format="#,##,##0.###", locale="ne")
+    return digits(text, lang)
+
+
+def money(paisa: int, lang: Language) -> str:
+    """"रु 1,23,456" or "रु 1,23,456.50" from integer paisa; never through float."""
+    if not isinstance(paisa, int):
+        raise TypeError("money is integer paisa")
+    sign = "-" if paisa < 0 else ""
+    rupees, cents = divmod(abs(paisa), 100)
+    text = format_decimal(rupees, format="#,##,##0", locale="ne")
+    if cents:
+        text += f".{cents:02d}"
+    return f"{sign}रु {digits(text, lang)}"
+
+
+def nepal_time(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: times are stored and passed in UTC with tzinfo")
+    return moment.astimezone(NEPAL_TIME)
+
+
+def bs_date(day: date, lang: Language) -> str:
+    """A Bikram Sambat date: "9 Mangsir 2083" or "२०८३ मंसिर ९"."""
+    bs = nepali_datetime.date.from_datetime_date(day)
+    if lang == "ne":
+        return digits(f"{bs.year} {_BS_MONTHS_NE[bs.month - 1]} {bs.day}", lang)
+    return f"{bs.day} {_BS_MONTHS_EN[bs.month - 1]} {bs.year}"
+
+
+def day(moment: datetime | date, lang: Language) -> str:
+    """A date in Nepal time; Nepali readers get Bikram Sambat first, AD after it."""
+    local = nepal_time(moment).date() if isinstance(moment, datetime) else moment
+    ad = local.strftime("%d %b %Y")
+    if lang == "ne":
+        return f"{bs_date(local, lang)} ({digits(local.isoformat(), lang)})"
+    return f"{ad} ({bs_date(local, lang)} BS)"
+
+
+def clock(moment: datetime, lang: Language) -> str:
+    return digits(nepal_time(moment).strftime("%H:%M"), lang)

@@ -1,0 +1,65 @@
+"""Renders chat messages from the jinja2 templates of each locale, with gettext for code strings."""
+
+from __future__ import annotations
+
+import gettext
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from locales import LANGUAGES, Language, formats
+
+LOCALES_DIR = Path(__file__).parent
+DOMAIN = "messages"
+
+
+def translations(lang: Language) -> gettext.NullTranslations:
+    """The compiled catalog of `lang`; English msgids stand in when it is not compiled."""
+    return gettext.translation(
+        DOMAIN, localedir=str(LOCALES_DIR), languages=[lang], fallback=True
+    )
+
+
+class Messages:
+    """One jinja2 environment per language, built once; templates live in `locales/<lang>/messages`."""
+
+    def __init__(self) -> None:
+        self._envs: dict[Language, jinja2.Environment] = {}
+        self._translations: dict[Language, gettext.NullTranslations] = {}
+        for lang in LANGUAGES:
+            env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(LOCALES_DIR / lang / "messages"),
+                extensions=["jinja2.ext.i18n"],
+                undefined=jinja2.StrictUndefined,
+                autoescape=False,  # WhatsApp text, not HTML
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=False,
+            )
+            catalog = translations(lang)
+            env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+            env.filters.update(
+                money=partial(formats.money, lang=lang),
+                number=partial(formats.number, lang=lang),
+                day=partial(formats.day, lang=lang),
+                clock=partial(formats.clock, lang=lang),
+                digits=partial(formats.digits, lang=lang),
+            )
+            self._envs[lang] = env
+            self._translations[lang] = catalog
+
+    def render(self, lang: Language, template: str, **context: Any) -> str:
+        text = self._envs[lang].get_template(f"{template}.j2").render(lang=lang, **context)
+        return text.strip()
+
+    def has(self, lang: Language, name: str) -> bool:
+        try:
+            self._envs[lang].get_template(f"{name}.j2")
+        except jinja2.TemplateNotFound:
+            return False
+        return True
+
+    def gettext(self, lang: Language, message: str) -> str:
+        return self._translations[lang].gettext(message)

@@ -1,0 +1,147 @@
+"""Test fixtures: a real PostgreSQL (TEST_DATABASE_URL, or an embedded one), a fresh database per
+test cloned from a migrated template, and the settings an app under test runs with."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from pydantic import SecretStr
+
+from bot.app import create_app
+from bot.settings import Settings
+from ledger import db, migrate
+from tests.fakegraph import PHONE_NUMBER_ID, TOKEN, FakeGraph
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_SECRET = "test-app-secret"
+VERIFY_TOKEN = "test-verify-token"
+
+_counter = itertools.count()
+
+
+def _with_database(url: str, name: str) -> str:
+    """The same server as `url`, another database (works for host and unix-socket URLs)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def _admin(sql: str, url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return url or db.embedded_url(ROOT / "var" / "test")
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url: str) -> Iterator[str]:
+    """A migrated database that every test's database is cloned from."""
+    name = f"khaacho_tpl_{os.getpid()}"
+
+    async def build() -> None:
+        await _admin(f"DROP DATABASE IF EXISTS {name}", server_url)
+        await _admin(f"CREATE DATABASE {name}", server_url)
+        conn = await asyncpg.connect(_with_database(server_url, name))
+        try:
+            await migrate.migrate(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(build())
+    yield name
+    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", server_url))
+
+
+@pytest.fixture
+async def database_url(server_url: str, template_db: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"khaacho_t_{os.getpid()}_{next(_counter)}"
+    await _admin(f"CREATE DATABASE {name} TEMPLATE {template_db}", server_url)
+    yield _with_database(server_url, name)
+    await _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", server_url)
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await db.create_pool(database_url, min_size=1, max_size=10)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        whatsapp_verify_token=SecretStr(VERIFY_TOKEN),
+        whatsapp_app_secret=SecretStr(APP_SECRET),
+        worker_poll_seconds=0.05,
+        outbox_backoff_seconds=0.01,
+    )
+
+
+@pytest.fixture
+async def graph(aiohttp_server) -> AsyncIterator[FakeGraph]:  # type: ignore[no-untyped-def]
+    fake = FakeGraph()
+    server = await aiohttp_server(fake.app(), host="127.0.0.1")
+    fake.base_url = str(server.make_url("/v21.0"))  # type: ignore[attr-defined]
+    yield fake
+
+
+@pytest.fixture
+def wa_settings(settings: Settings, graph: FakeGraph) -> Settings:
+    """Settings of an app that sends through the fake Graph API."""
+    return settings.model_copy(update={
+        "whatsapp_access_token": SecretStr(TOKEN),
+        "whatsapp_phone_number_id": PHONE_NUMBER_ID,
+        "whatsapp_api_base": graph.base_url,  # type: ignore[attr-defined]
+    })
+
+
+@pytest.fixture
+async def client(wa_settings: Settings, aiohttp_client):  # type: ignore[no-untyped-def]
+    """The whole app (webhook, workers, sender) wired to the fake Graph API.
+
+    `wa_settings` comes first so the database outlives the app at teardown.
+    """
+    return await aiohttp_client(create_app(wa_settings))
+
+
+def sign(body: bytes, secret: str = APP_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def post_webhook(client, payload: dict | bytes):  # type: ignore[no-untyped-def]
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return await client.post("/webhook", data=body, headers={
+        "X-Hub-Signature-256": sign(body), "Content-Type": "application/json"})
+
+
+async def eventually(check, timeout: float = 10.0, every: float = 0.02):  # type: ignore[no-untyped-def]
+    """Poll `check` (sync or async) until it returns something truthy; fail after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(every)
