@@ -115,12 +115,21 @@ def wa_settings(settings: Settings, graph: FakeGraph) -> Settings:
 
 
 @pytest.fixture
-async def client(wa_settings: Settings, aiohttp_client):  # type: ignore[no-untyped-def]
-    """The whole app (webhook, workers, sender) wired to the fake Graph API.
+def start_app(wa_settings: Settings, aiohttp_client):  # type: ignore[no-untyped-def]
+    """Start an instance of the whole app (webhook, workers, sender) on the fake Graph API.
 
-    `wa_settings` comes first so the database outlives the app at teardown.
+    `wa_settings` comes first so the test's database outlives every app at teardown.
     """
-    return await aiohttp_client(create_app(wa_settings))
+
+    async def start(workers: bool = True):  # type: ignore[no-untyped-def]
+        return await aiohttp_client(create_app(wa_settings, workers=workers))
+
+    return start
+
+
+@pytest.fixture
+async def client(start_app):  # type: ignore[no-untyped-def]
+    return await start_app()
 
 
 def sign(body: bytes, secret: str = APP_SECRET) -> str:
