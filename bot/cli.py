@@ -1,0 +1,209 @@
+"""The `khaacho` command: serve, migrate, demo, catalog import, user add, chat, parse."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import asyncpg
+from pydantic import ValidationError
+
+from bot import logs
+from bot.phone import PhoneError, mask, normalize
+from bot.settings import Settings
+from ledger import db, migrate, users
+
+DEMO_HOW_TO = """\
+Chat with the bot as a demo retailer:   .venv/bin/khaacho chat --as {retailer}
+  … as a vendor:                        .venv/bin/khaacho chat --as {vendor}
+  … as the admin:                       .venv/bin/khaacho chat --as {admin}
+Or open the web chat simulator:         http://127.0.0.1:8080/simulator"""
+
+
+class UsageError(Exception):
+    """A bad argument: printed as one clear line, exit code 2."""
+
+
+def _phone(raw: str) -> str:
+    try:
+        return normalize(raw)
+    except PhoneError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _npr_to_paisa(raw: str) -> int:
+    try:
+        amount = Decimal(raw.replace(",", ""))
+    except InvalidOperation as exc:
+        raise argparse.ArgumentTypeError(f"not an amount in rupees: {raw!r}") from exc
+    if amount < 0 or amount != amount.quantize(Decimal("0.01")) or amount > 10**12:
+        raise argparse.ArgumentTypeError(f"not an amount in rupees: {raw!r}")
+    return int(amount * 100)
+
+
+def _non_negative(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from exc
+    if value < 0 or not value.is_finite():
+        raise argparse.ArgumentTypeError(f"must be zero or more: {raw!r}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="khaacho", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server, webhook and workers")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("demo", help="load demo catalog, vendors, retailers and an admin (idempotent)")
+
+    catalog = sub.add_parser("catalog", help="catalog commands")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    imp = catalog_sub.add_parser("import", help="import products from a CSV file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--vendor", type=_phone, help="also set this vendor's prices and stock")
+    imp.add_argument("--stock", type=_non_negative, help="stock per product, in base units")
+
+    user = sub.add_parser("user", help="user commands")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="add or update a user")
+    add.add_argument("--role", required=True, type=str.upper, choices=users.ROLES)
+    add.add_argument("--phone", required=True, type=_phone)
+    add.add_argument("--name", required=True)
+    add.add_argument("--shop")
+    add.add_argument("--credit-limit", type=_npr_to_paisa, help="in NPR (retailers)")
+    add.add_argument("--language", choices=("en", "ne"), default="ne")
+
+    chat = sub.add_parser("chat", help="chat with the bot in this terminal")
+    chat.add_argument("--as", dest="phone", required=True, type=_phone)
+
+    parse = sub.add_parser("parse", help="read JSON lines of messages, write their reading")
+    parse.add_argument("--catalog", help="catalog CSV (default: the demo catalog)")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "parse":  # a pure filter: no settings, no database
+        from catalog.parse_cli import run_parse
+
+        return run_parse(sys.stdin, sys.stdout, args.catalog)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"khaacho: bad setting: {exc}", file=sys.stderr)
+        return 2
+    # The terminal chat is for people: only warnings interleave with the conversation.
+    logs.setup("WARNING" if args.command == "chat" else settings.log_level)
+    try:
+        return _dispatch(args, settings)
+    except UsageError as exc:
+        print(f"khaacho: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        from bot.serve import serve
+
+        return serve(settings, args.host or settings.host, args.port or settings.port)
+    if args.command == "chat":
+        from bot.chat import run
+
+        return run(settings, args.phone)
+    commands: dict[str, Callable[[asyncpg.Connection], Awaitable[int]]] = {
+        "migrate": _migrate,
+        "demo": _demo,
+        "catalog": lambda conn: _catalog_import(conn, args),
+        "user": lambda conn: _user_add(conn, args),
+    }
+    return asyncio.run(_with_connection(settings, commands[args.command]))
+
+
+async def _with_connection(
+    settings: Settings, command: Callable[[asyncpg.Connection], Awaitable[int]]
+) -> int:
+    url = db.database_url(settings.database_url, settings.khaacho_data_dir)
+    conn = await db.connect(url)
+    try:
+        if command is not _migrate and await migrate.pending(conn):
+            await migrate.migrate(conn)
+        return await command(conn)
+    finally:
+        await conn.close()
+
+
+async def _migrate(conn: asyncpg.Connection) -> int:
+    ran = await migrate.migrate(conn)
+    print(f"applied {len(ran)} migration(s)" + (": " + ", ".join(ran) if ran else ""))
+    return 0
+
+
+async def _demo(conn: asyncpg.Connection) -> int:
+    from bot import demo
+
+    loaded = await demo.load(conn)
+    print("Demo data loaded. Phone numbers:")
+    for person in loaded:
+        print(f"  {person.role:<9} {person.phone}  {person.name}"
+              + (f" — {person.shop}" if person.shop else ""))
+    first = {role: next(p.phone for p in loaded if p.role == role)
+             for role in ("RETAILER", "VENDOR", "ADMIN")}
+    print(DEMO_HOW_TO.format(retailer=first["RETAILER"], vendor=first["VENDOR"],
+                             admin=first["ADMIN"]))
+    return 0
+
+
+async def _catalog_import(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
+    from catalog.csvload import CatalogFormatError, load_catalog
+    from ledger.catalog_store import import_products
+
+    if args.stock is not None and args.vendor is None:
+        raise UsageError("--stock needs --vendor (stock belongs to a vendor)")
+    try:
+        products = load_catalog(args.file)
+    except FileNotFoundError as exc:
+        raise UsageError(f"no such file: {args.file}") from exc
+    except CatalogFormatError as exc:
+        print(f"khaacho: {args.file}: nothing imported.", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    vendor_id = None
+    if args.vendor:
+        vendor = await users.by_phone(conn, args.vendor)
+        if vendor is None or vendor.role != "VENDOR":
+            raise UsageError(f"no vendor with phone {mask(args.vendor)}")
+        vendor_id = vendor.id
+    stock_milli = None if args.stock is None else int(args.stock * 1000)
+    result = await import_products(conn, products, vendor_id=vendor_id, stock_milli=stock_milli)
+    print(f"imported {result.products} products"
+          + (f"; vendor carries {result.vendor_products}" if vendor_id else ""))
+    return 0
+
+
+async def _user_add(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
+    name = args.name.strip()
+    if not 1 <= len(name) <= 120:
+        raise UsageError("--name must be 1 to 120 characters")
+    if args.credit_limit is not None and args.role != "RETAILER":
+        raise UsageError("--credit-limit is for retailers")
+    user = await users.upsert(
+        conn, phone=args.phone, name=name, role=args.role, language=args.language,
+        shop_name=(args.shop or "").strip() or None, credit_limit_paisa=args.credit_limit,
+    )
+    print(f"{user.role} {user.name} ({user.phone}) saved, id {user.id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Writes the catalog to PostgreSQL: products, aliases, and a vendor's own prices and stock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from catalog.model import Product
+
+MILLI = 1000
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    products: int
+    vendor_products: int
+
+
+async def import_products(
+    conn: asyncpg.Connection,
+    products: Sequence[Product],
+    *,
+    vendor_id: int | None = None,
+    stock_milli: int | None = None,
+    price_factor_permille: int = 1000,
+) -> ImportResult:
+    """Upsert every product (aliases replaced) in one transaction: a failure changes nothing.
+
+    With a vendor, also that vendor's price (list price × factor/1000) and, if given, stock.
+    """
+    async with conn.transaction():
+        await conn.executemany(
+            """INSERT INTO products (sku, name_en, name_ne, category, unit, packs, price_paisa)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (sku) DO UPDATE SET name_en = EXCLUDED.name_en,
+                   name_ne = EXCLUDED.name_ne, category = EXCLUDED.category,
+                   unit = EXCLUDED.unit, packs = EXCLUDED.packs,
+                   price_paisa = EXCLUDED.price_paisa, active = true, updated_at = now()""",
+            [(p.sku, p.name_en, p.name_ne, p.category, p.unit,
+              {k: str(v) for k, v in p.packs.items()}, p.price_paisa) for p in products],
+        )
+        skus = [p.sku for p in products]
+        await conn.execute("DELETE FROM product_aliases WHERE sku = ANY($1::text[])", skus)
+        await conn.executemany(
+            "INSERT INTO product_aliases (sku, alias) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [(p.sku, alias) for p in products for alias in p.aliases],
+        )
+        carried = 0
+        if vendor_id is not None:
+            rows = [(vendor_id, p.sku, max(1, p.price_paisa * price_factor_permille // 1000),
+                     stock_milli) for p in products]
+            await conn.executemany(
+                """INSERT INTO vendor_products (vendor_id, sku, price_paisa, stock_milli)
+                   VALUES ($1, $2, $3, COALESCE($4, 0))
+                   ON CONFLICT (vendor_id, sku) DO UPDATE SET price_paisa = EXCLUDED.price_paisa,
+                       stock_milli = COALESCE($4, vendor_products.stock_milli),
+                       updated_at = now()""",
+                rows,
+            )
+            carried = len(rows)
+        return ImportResult(products=len(products), vendor_products=carried)
