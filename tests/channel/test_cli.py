@@ -1,0 +1,97 @@
+"""The `khaacho` command line, run as a real process against the test database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+async def khaacho(database_url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING",
+           "WHATSAPP_ACCESS_TOKEN": "", "WHATSAPP_PHONE_NUMBER_ID": ""}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args, cwd=ROOT, env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_user_add_stores_e164_and_retailer_limit(database_url, pool):
+    code, out, _ = await khaacho(database_url, "user", "add", "--role", "retailer",
+                                 "--phone", "9812345678", "--name", "Ram", "--shop", "Ram Kirana",
+                                 "--credit-limit", "50,000")
+    assert code == 0, out
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            """SELECT u.phone, u.role, r.credit_limit_paisa FROM users u
+               JOIN retailers r ON r.user_id = u.id""")
+    assert tuple(row) == ("+9779812345678", "RETAILER", 5_000_000)
+
+
+async def test_bad_arguments_get_a_clear_message_and_a_non_zero_exit(database_url):
+    for args, says in (
+        (("user", "add", "--role", "KING", "--phone", "9812345678", "--name", "x"), "invalid choice"),
+        (("user", "add", "--role", "VENDOR", "--phone", "12", "--name", "x"), "not a phone number"),
+        (("user", "add", "--role", "RETAILER", "--phone", "9812345678", "--name", "x",
+          "--credit-limit", "lots"), "not an amount"),
+        (("user", "add", "--role", "VENDOR", "--phone", "9812345678", "--name", "x",
+          "--credit-limit", "100"), "for retailers"),
+        (("catalog", "import", "/no/such/file.csv"), "no such file"),
+    ):
+        code, _, err = await khaacho(database_url, *args)
+        assert code != 0, args
+        assert says in err, (args, err)
+
+
+async def test_catalog_import_names_line_and_field_and_changes_nothing(database_url, pool, tmp_path):
+    good = (ROOT / "catalog" / "data" / "catalog.csv").read_text("utf-8").splitlines()
+    bad = good[:3] + [good[3].replace(",kg,", ",furlongs,", 1)] + good[4:]
+    path = Path(tmp_path) / "bad.csv"
+    path.write_text("\n".join(bad) + "\n", "utf-8")
+    code, _, err = await khaacho(database_url, "catalog", "import", str(path))
+    assert code == 1
+    assert "line 4" in err and "unit" in err
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM products") == 0
+
+
+async def test_catalog_import_with_a_vendor_sets_prices_and_stock(database_url, pool):
+    assert (await khaacho(database_url, "user", "add", "--role", "VENDOR", "--phone",
+                          "9811111111", "--name", "Bheri Traders"))[0] == 0
+    code, out, err = await khaacho(database_url, "catalog", "import",
+                                   str(ROOT / "catalog" / "data" / "catalog.csv"),
+                                   "--vendor", "+9779811111111", "--stock", "100")
+    assert code == 0, err
+    async with pool.acquire() as conn:
+        products = await conn.fetchval("SELECT count(*) FROM products")
+        stock = await conn.fetchval("SELECT DISTINCT stock_milli FROM vendor_products")
+        carried = await conn.fetchval("SELECT count(*) FROM vendor_products")
+    assert products == carried > 50 and stock == 100_000
+    assert f"imported {products} products" in out
+
+
+async def test_demo_is_idempotent_and_prints_the_phones(database_url, pool):
+    for _ in range(2):
+        code, out, err = await khaacho(database_url, "demo")
+        assert code == 0, err
+    assert "+9779820000001" in out and "khaacho chat --as" in out
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM users WHERE role = 'RETAILER'") == 5
+        assert await conn.fetchval("SELECT count(*) FROM users WHERE role = 'ADMIN'") == 1
+
+
+async def test_terminal_chat_goes_through_the_whole_pipeline(database_url, pool):
+    code, out, err = await khaacho(database_url, "chat", "--as", "9822222222",
+                                   stdin="hello\nनमस्ते\n")
+    assert code == 0, err
+    assert out.count("bot> ") == 2
+    async with pool.acquire() as conn:
+        assert await conn.fetchval(
+            "SELECT count(*) FROM inbound_messages WHERE handled_at IS NOT NULL") == 2
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'sent'") == 2
