@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -100,7 +99,7 @@ class GraphClient:
                     body = None
                 if response.status != 200:
                     raise error_from(response.status, body)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise GraphError(None, f"network: {exc!r}", 0) from exc
         try:
             return str(body["messages"][0]["id"])

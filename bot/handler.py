@@ -1,4 +1,4 @@
-"""Handles one stored inbound message: find the user, ask the dialogs, write replies to the outbox."""
+"""Handles one stored inbound message: find the user, ask the dialogs, queue the replies."""
 
 from __future__ import annotations
 

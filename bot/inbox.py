@@ -87,22 +87,21 @@ class Inbox:
 
     async def handle_next(self, sender: str) -> int:
         """Handle the oldest unhandled message of `sender`, unless another worker holds them."""
-        async with self._pool.acquire() as conn:
-            async with conn.transaction():
-                locked = await conn.fetchval(
-                    "SELECT pg_try_advisory_xact_lock(hashtextextended('inbound:' || $1, 0))",
-                    sender,
-                )
-                if not locked:
-                    return 0
-                # Read after taking the lock: a message handled meanwhile is not seen again.
-                row = await conn.fetchrow(
-                    """SELECT * FROM inbound_messages WHERE sender = $1 AND handled_at IS NULL
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended('inbound:' || $1, 0))",
+                sender,
+            )
+            if not locked:
+                return 0
+            # Read after taking the lock: a message handled meanwhile is not seen again.
+            row = await conn.fetchrow(
+                """SELECT * FROM inbound_messages WHERE sender = $1 AND handled_at IS NULL
                        ORDER BY id LIMIT 1""", sender)
-                if row is None:
-                    return 0
-                with message_context(row["wamid"]):
-                    return await self._handle(conn, row)
+            if row is None:
+                return 0
+            with message_context(row["wamid"]):
+                return await self._handle(conn, row)
 
     async def _handle(self, conn: asyncpg.Connection, row: asyncpg.Record) -> int:
         started = time.perf_counter()
@@ -122,7 +121,8 @@ class Inbox:
         except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried, bounded
             log.exception("handling failed (attempt %d)", row["attempts"] + 1)
             await conn.execute(
-                "UPDATE inbound_messages SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+                "UPDATE inbound_messages SET attempts = attempts + 1, last_error = $2 "
+                "WHERE id = $1",
                 row["id"], f"{type(exc).__name__}: {exc}"[:1000])
             metrics.INBOUND_HANDLED.labels(outcome="error").inc()
             return 0

@@ -47,7 +47,9 @@ def inbound(wa_id: str, text: str, choice: Choice | None = None) -> Inbound:
                    body=body, sent_at=now)
 
 
-async def say(conn: asyncpg.Connection, wa_id: str, text: str, choice: Choice | None = None) -> None:
+async def say(
+    conn: asyncpg.Connection, wa_id: str, text: str, choice: Choice | None = None
+) -> None:
     await store_webhook(conn, [inbound(wa_id, text, choice)], [])
 
 

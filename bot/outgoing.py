@@ -33,7 +33,8 @@ def build(messages: Messages, lang: Language, reply: Reply) -> dict[str, Any]:
                 "body": {"text": _cut(text, MAX_INTERACTIVE_BODY)},
                 "action": {"buttons": [
                     {"type": "reply", "reply": {
-                        "id": b.id, "title": _cut(messages.gettext(lang, b.title), MAX_BUTTON_TITLE),
+                        "id": b.id,
+                        "title": _cut(messages.gettext(lang, b.title), MAX_BUTTON_TITLE),
                     }}
                     for b in reply.buttons
                 ]},

@@ -34,5 +34,5 @@ class Settings(BaseSettings):
 
     @property
     def whatsapp_enabled(self) -> bool:
-        """Send through the Graph API only when every credential is there; else the local channel."""
+        """Send through the Graph API only with credentials; otherwise the local channel."""
         return bool(self.whatsapp_access_token and self.whatsapp_phone_number_id)

@@ -18,12 +18,12 @@ def embedded_url(data_dir: Path) -> str:
 
     The server keeps running while any process that started it lives; its data stays on disk.
     """
-    import pgserver  # imported here: only the no-DATABASE_URL path needs it
+    from pgserver import get_server  # type: ignore[attr-defined]  # only this path needs it
 
     pgdata = (data_dir / "pg").resolve()
     if pgdata not in _embedded:
         pgdata.mkdir(parents=True, exist_ok=True)
-        _embedded[pgdata] = pgserver.get_server(pgdata)
+        _embedded[pgdata] = get_server(pgdata)
         log.info("embedded PostgreSQL running in %s", pgdata)
     return str(_embedded[pgdata].get_uri())
 

@@ -9,4 +9,4 @@ LANGUAGES: tuple[Language, ...] = ("en", "ne")
 
 
 def language_of(value: str | None, default: Language = "ne") -> Language:
-    return value if value in LANGUAGES else default  # type: ignore[return-value]
+    return "en" if value == "en" else "ne" if value == "ne" else default

@@ -1,4 +1,4 @@
-"""Numbers, money and dates as people in Nepal read them: lakh grouping, Devanagari digits, BS dates."""
+"""Numbers, money and dates as people in Nepal read them: lakhs, Devanagari digits, BS dates."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ def translations(lang: Language) -> gettext.NullTranslations:
 
 
 class Messages:
-    """One jinja2 environment per language, built once; templates live in `locales/<lang>/messages`."""
+    """One jinja2 environment per language, built once; templates in `locales/<lang>/messages`."""
 
     def __init__(self) -> None:
         self._envs: dict[Language, jinja2.Environment] = {}

@@ -142,9 +142,9 @@ async def post_webhook(client, payload: dict | bytes):  # type: ignore[no-untype
         "X-Hub-Signature-256": sign(body), "Content-Type": "application/json"})
 
 
-async def eventually(check, timeout: float = 10.0, every: float = 0.02):  # type: ignore[no-untyped-def]
-    """Poll `check` (sync or async) until it returns something truthy; fail after `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
+async def eventually(check, within: float = 10.0, every: float = 0.02):  # type: ignore[no-untyped-def]
+    """Poll `check` (sync or async) until it returns something truthy; fail after `within` s."""
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         result = check()
         if asyncio.iscoroutine(result):
@@ -152,5 +152,5 @@ async def eventually(check, timeout: float = 10.0, every: float = 0.02):  # type
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(every)

@@ -36,7 +36,8 @@ async def test_user_add_stores_e164_and_retailer_limit(database_url, pool):
 
 async def test_bad_arguments_get_a_clear_message_and_a_non_zero_exit(database_url):
     for args, says in (
-        (("user", "add", "--role", "KING", "--phone", "9812345678", "--name", "x"), "invalid choice"),
+        (("user", "add", "--role", "KING", "--phone", "9812345678", "--name", "x"),
+         "invalid choice"),
         (("user", "add", "--role", "VENDOR", "--phone", "12", "--name", "x"), "not a phone number"),
         (("user", "add", "--role", "RETAILER", "--phone", "9812345678", "--name", "x",
           "--credit-limit", "lots"), "not an amount"),
@@ -49,7 +50,8 @@ async def test_bad_arguments_get_a_clear_message_and_a_non_zero_exit(database_ur
         assert says in err, (args, err)
 
 
-async def test_catalog_import_names_line_and_field_and_changes_nothing(database_url, pool, tmp_path):
+async def test_catalog_import_names_line_and_field_and_changes_nothing(
+        database_url, pool, tmp_path):
     good = (ROOT / "catalog" / "data" / "catalog.csv").read_text("utf-8").splitlines()
     bad = good[:3] + [good[3].replace(",kg,", ",furlongs,", 1)] + good[4:]
     path = Path(tmp_path) / "bad.csv"

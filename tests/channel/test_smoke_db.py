@@ -2,4 +2,5 @@ async def test_every_migration_is_applied(pool):
     from ledger import migrate
     async with pool.acquire() as conn:
         assert await migrate.pending(conn) == []
-        assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(migrate.available())
+        applied = await conn.fetchval("SELECT count(*) FROM schema_migrations")
+        assert applied == len(migrate.available())

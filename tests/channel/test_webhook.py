@@ -107,7 +107,8 @@ async def test_a_redelivered_message_is_acknowledged_and_handled_once(client, po
     await eventually(lambda: len(graph.sent) >= 1)
     async with pool.acquire() as conn:
         await eventually(lambda: conn.fetchval(
-            "SELECT handled_at IS NOT NULL FROM inbound_messages WHERE wamid = 'wamid.REDELIVERED'"))
+            "SELECT handled_at IS NOT NULL FROM inbound_messages "
+            "WHERE wamid = 'wamid.REDELIVERED'"))
         assert await conn.fetchval("SELECT count(*) FROM inbound_messages") == 1
         assert await conn.fetchval("SELECT count(*) FROM outbox") == 1
     assert len(graph.sent) == 1
