@@ -1,0 +1,1 @@
+"""Products, and understanding the order messages retailers type about them."""
