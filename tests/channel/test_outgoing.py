@@ -1,0 +1,49 @@
+"""Replies become Graph API bodies within WhatsApp's limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.outgoing import build, template_fallback
+from dialogs.io import Button, Reply, Row
+from locales.render import Messages
+
+MESSAGES = Messages()
+
+
+def test_buttons_become_an_interactive_button_message_with_titles_cut_to_20():
+    payload = build(MESSAGES, "en", Reply("help", {"name": ""}, buttons=(
+        Button("order:confirm:KH-000001", "Confirm"),
+        Button("order:edit:KH-000001", "A very long button title indeed"))))
+    buttons = payload["interactive"]["action"]["buttons"]
+    assert payload["interactive"]["type"] == "button"
+    assert [b["reply"]["id"] for b in buttons] == ["order:confirm:KH-000001",
+                                                    "order:edit:KH-000001"]
+    assert all(len(b["reply"]["title"]) <= 20 for b in buttons)
+
+
+def test_more_than_three_buttons_or_ten_rows_is_a_programming_error():
+    with pytest.raises(ValueError):
+        build(MESSAGES, "en", Reply("help", {"name": ""},
+                                    buttons=tuple(Button(f"b{i}", "x") for i in range(4))))
+    with pytest.raises(ValueError):
+        build(MESSAGES, "en", Reply("help", {"name": ""},
+                                    rows=tuple(Row(f"r{i}", "x") for i in range(11))))
+
+
+def test_rows_become_a_list_message_within_limits():
+    payload = build(MESSAGES, "ne", Reply("help", {"name": ""}, rows=(
+        Row("pick:RICE-MANSULI", "Mansuli Rice with a much longer name", "x" * 100),)))
+    interactive = payload["interactive"]
+    row = interactive["action"]["sections"][0]["rows"][0]
+    assert interactive["type"] == "list"
+    assert len(row["title"]) <= 24 and len(row["description"]) <= 72
+    assert interactive["action"]["button"] == "छान्नुहोस्"
+
+
+def test_the_template_fallback_flattens_the_text_into_one_parameter():
+    payload = build(MESSAGES, "en", Reply("help", {"name": "Ram"}))
+    fallback = template_fallback(payload, "khaacho_update", "en")
+    text = fallback["template"]["components"][0]["parameters"][0]["text"]
+    assert fallback["template"]["language"]["code"] == "en"
+    assert "\n" not in text and "Ram" in text

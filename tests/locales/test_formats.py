@@ -1,0 +1,50 @@
+"""Money, numbers and dates as people in Nepal read them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bot.phone import PhoneError, mask, normalize
+from locales.formats import bs_date, clock, day, money, number
+
+
+def test_money_uses_lakh_grouping_and_devanagari_digits_for_nepali():
+    assert money(12_345_600, "en") == "रु 1,23,456"
+    assert money(12_345_650, "ne") == "रु १,२३,४५६.५०"
+    assert money(-5_000, "en") == "-रु 50"
+    with pytest.raises(TypeError):
+        money(1.5, "en")  # type: ignore[arg-type]
+
+
+def test_numbers_keep_decimals_and_group_in_lakhs():
+    assert number(1.5, "ne") == "१.५"
+    assert number(123456789, "en") == "12,34,56,789"
+
+
+def test_dates_are_shown_in_nepal_time_with_bikram_sambat():
+    late_evening_utc = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)  # already the 26th in Nepal
+    assert clock(late_evening_utc, "en") == "01:45"
+    assert day(late_evening_utc, "en") == "26 Nov 2026 (10 Mangsir 2083 BS)"
+    assert day(late_evening_utc, "ne").startswith("२०८३ मंसिर १०")
+    assert bs_date(date(2026, 4, 14), "en") == "1 Baisakh 2083"
+    with pytest.raises(ValueError):
+        clock(datetime(2026, 1, 1), "en")  # naive times are refused
+
+
+@pytest.mark.parametrize("raw", ["+9779812345678", "9779812345678", "9812345678",
+                                 "981-234-5678", "००९७७९८१२३४५६७८"])
+def test_phones_are_stored_as_e164(raw):
+    assert normalize(raw) == "+9779812345678"
+
+
+@pytest.mark.parametrize("raw", ["", "12", "abc", "+977123", "0981234567", "+9771234567890"])
+def test_bad_phones_are_refused(raw):
+    with pytest.raises(PhoneError):
+        normalize(raw)
+
+
+def test_masked_phones_show_only_the_ends():
+    assert mask("+9779812345678") == "+9779******678"
+    assert mask(None) == "-"
