@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -85,14 +85,30 @@ def build_workers(app: web.Application) -> tuple[Inbox, Sender]:
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     inbox, sender = build_workers(app)
-    tasks = [asyncio.create_task(inbox.run(), name="inbox"),
-             asyncio.create_task(sender.run(), name="sender")]
+    tasks = [asyncio.create_task(supervise("inbox", inbox.run), name="inbox"),
+             asyncio.create_task(supervise("sender", sender.run), name="sender")]
     yield
     for task in tasks:
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def supervise(
+    name: str, run: Callable[[], Awaitable[None]], first_delay: float = 1.0
+) -> None:
+    """Keep a worker alive: a lost database connection must not stop handling for good."""
+    delay = first_delay
+    while True:
+        try:
+            await run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - logged, then the worker starts again
+            log.exception("%s worker stopped; restarting in %.0fs", name, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -41,3 +41,23 @@ def test_log_lines_are_json_tagged_with_the_message_and_mask_phones():
         line = json.loads(JsonFormatter().format(record))
     assert line["wamid"] == "wamid.ABC"
     assert "9812345678" not in line["message"] and "***" in line["message"]
+
+
+async def test_a_worker_that_crashes_is_started_again():
+    import asyncio
+
+    from bot import app as app_module
+
+    runs = 0
+
+    async def flaky() -> None:
+        nonlocal runs
+        runs += 1
+        if runs < 3:
+            raise ConnectionError("database went away")
+        await asyncio.Event().wait()  # then it runs until cancelled
+
+    task = asyncio.create_task(app_module.supervise("test", flaky, first_delay=0.001))
+    await eventually(lambda: runs == 3)
+    task.cancel()
+    assert runs == 3
