@@ -1,0 +1,1 @@
+"""Benchmarks: speed and memory goals, measured; `make bench` runs them all."""
