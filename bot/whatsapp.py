@@ -72,9 +72,22 @@ def read_webhook(payload: Any) -> tuple[list[Inbound], list[StatusUpdate]]:
     return messages, statuses
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold U+0000; a message carrying one must still be stored."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def _message(raw: Any, contacts: list[dict[str, Any]]) -> Inbound | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
         return None
+    raw = _without_nul(raw)
+    contacts = _without_nul(contacts)
     wa_id = raw.get("from") if isinstance(raw.get("from"), str) else None
     user_id = raw.get("from_user_id") if isinstance(raw.get("from_user_id"), str) else None
     contact = next(

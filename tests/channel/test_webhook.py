@@ -129,3 +129,11 @@ async def test_statuses_never_move_backwards(client, pool):
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT * FROM message_statuses WHERE wamid = 'wamid.OUT1'")
     assert (row["status"], row["error_code"]) == ("failed", 131047)
+
+
+async def test_control_characters_and_nul_in_a_text_are_stored_not_refused(client, pool):
+    payload = text_message("wamid.NUL", "chini\u0000 1 bora\x07")
+    assert (await post_webhook(client, payload)).status == 200
+    async with pool.acquire() as conn:
+        body = await conn.fetchval("SELECT body FROM inbound_messages WHERE wamid = 'wamid.NUL'")
+    assert body["text"]["body"] == "chini 1 bora\x07"
