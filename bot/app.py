@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -17,6 +18,7 @@ from bot.handler import Handler
 from bot.inbox import Inbox
 from bot.sender import LocalTransport, Sender, Transport
 from bot.settings import Settings
+from dialogs import jobs
 from ledger import db, migrate
 from locales.render import Messages
 
@@ -33,6 +35,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app.cleanup_ctx.append(_http_client)
     if workers:
         app.cleanup_ctx.append(_workers)
+        app.cleanup_ctx.append(_dialog_jobs)
     app.router.add_get("/webhook", webhook.verify)
     app.router.add_post("/webhook", webhook.receive)
     app.router.add_get("/healthz", healthz)
@@ -109,6 +112,29 @@ async def supervise(
             log.exception("%s worker stopped; restarting in %.0fs", name, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60.0)
+
+
+async def _dialog_jobs(app: web.Application) -> AsyncIterator[None]:
+    """Expire unconfirmed drafts and unanswered vendor offers, telling whoever is involved."""
+    settings = app[SETTINGS]
+
+    async def run() -> None:
+        while True:
+            await asyncio.sleep(settings.dialog_jobs_seconds)
+            async with app[POOL].acquire() as conn, conn.transaction():
+                for reply in await jobs.tick(
+                    conn, datetime.now(UTC),
+                    draft_ttl=timedelta(minutes=settings.draft_expiry_minutes),
+                    offer_timeout=timedelta(minutes=settings.vendor_response_minutes),
+                ):
+                    # Every job reply names its recipient; address and language come from it.
+                    await app[HANDLER].send(conn, reply, "", "ne")
+
+    task = asyncio.create_task(supervise("dialog jobs", run), name="dialog-jobs")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def healthz(request: web.Request) -> web.Response:

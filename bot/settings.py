@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     inbound_max_attempts: int = Field(default=5, ge=1, le=100)
 
+    draft_expiry_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    vendor_response_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    dialog_jobs_seconds: float = Field(default=30.0, gt=0, le=3600)
+
     @property
     def whatsapp_enabled(self) -> bool:
         """Send through the Graph API only with credentials; otherwise the local channel."""

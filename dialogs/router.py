@@ -1,15 +1,58 @@
-"""Picks the dialog for an event. Until the dialogs exist, every text gets the help message."""
+"""Picks the dialog for an event: registration for numbers nobody approved yet, else the dialog
+of the user's role. Loads the conversation, lets the dialog answer, saves it — all inside the
+handling transaction, so the replies and the state they report commit together."""
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from types import ModuleType
+
 import asyncpg
 
+from dialogs import admin, language, registration, retailer, state, understanding, vendor
 from dialogs.io import Event, Reply
+from dialogs.machine import Table
+from dialogs.turn import Turn
+from ledger.users import User
+from locales import Language
+
+log = logging.getLogger(__name__)
+
+_DEVANAGARI = re.compile(r"[\u0900-\u097F]")
+
+DIALOGS: dict[str, ModuleType] = {
+    "registration": registration,
+    "retailer": retailer,
+    "vendor": vendor,
+    "admin": admin,
+}
+
+
+def dialog_of(user: User) -> str:
+    if not user.active:
+        return "registration"
+    return {"RETAILER": "retailer", "VENDOR": "vendor"}.get(user.role, "admin")
 
 
 async def respond(conn: asyncpg.Connection, event: Event) -> list[Reply]:
     """Answer one inbound event with replies; runs inside the handling transaction."""
     if not event.supported:
         return [Reply("unsupported")]
-    name = event.user.name if event.user else (event.profile_name or "")
-    return [Reply("help", {"name": name})]
+    user = event.user
+    if user is None:
+        guessed: Language = "ne" if _DEVANAGARI.search(event.text) else "en"
+        user = await registration.first_contact(conn, event, guessed)
+    name = dialog_of(user)
+    module = DIALOGS[name]
+    table: Table = module.TABLE
+    conversation = await state.load(conn, user.id, name, table.initial)  # type: ignore[arg-type]
+    turn = Turn(conn, event, user, conversation, table, await understanding.parser(conn))
+    handle: Callable[[Turn], Awaitable[None]] = module.handle
+    first_contact = conversation.new
+    await handle(turn)
+    if first_contact and name != "registration":
+        language.offer_once(turn)
+    await state.save(conn, conversation)
+    return turn.replies

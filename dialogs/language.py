@@ -1,0 +1,61 @@
+"""Language: anyone switches between Nepali and English at any time; first contact asks once."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+
+from dialogs.io import Button
+from dialogs.turn import Turn
+from locales import Language
+
+# Each language offered in its own name, the same for every reader.
+BUTTONS = (Button("lang:ne", "नेपाली"), Button("lang:en", "English"))
+
+_ENGLISH = re.compile(r"\b(english|eng|angrezi|angreji|angrejima|englishma)\b|अंग्रेजी|अङ्ग्रेजी|इङ्लिस")
+_NEPALI = re.compile(r"\b(nepali|nepalima|nep)\b|नेपाली")
+
+
+def requested(turn: Turn) -> Language | None | bool:
+    """The language asked for; True when the user asks about language without naming one;
+    None when the message is not about language at all."""
+    if turn.choice.startswith("lang:"):
+        wanted = turn.choice.removeprefix("lang:")
+        return wanted if wanted in ("en", "ne") else True  # type: ignore[return-value]
+    if turn.choice or turn.intent() != "language":
+        return None
+    text = turn.text.lower()
+    if _ENGLISH.search(text):
+        return "en"
+    if _NEPALI.search(text):
+        return "ne"
+    return True
+
+
+async def set_language(conn: asyncpg.Connection, user_id: int, language: Language) -> None:
+    await conn.execute("UPDATE users SET language = $2 WHERE id = $1", user_id, language)
+
+
+async def handle(turn: Turn) -> bool:
+    """Switch language if the message asks to; True when it did (or asked which one)."""
+    wanted = requested(turn)
+    if wanted is None:
+        return False
+    turn.conversation.language_asked = True
+    if wanted is True:
+        turn.say("language_offer", buttons=BUTTONS)
+        return True
+    assert wanted in ("en", "ne")
+    await set_language(turn.conn, turn.user.id, wanted)
+    turn.say("language_set")
+    return True
+
+
+def offer_once(turn: Turn) -> None:
+    """On a person's first contact, offer the other language once — first, so the buttons of the
+    dialog's own reply are the last ones shown."""
+    if not turn.conversation.language_asked:
+        turn.conversation.language_asked = True
+        turn.say("language_offer", buttons=BUTTONS)
+        turn.replies.insert(0, turn.replies.pop())

@@ -1,0 +1,64 @@
+"""Turns what the ledger did into messages for the other people involved: the vendor gets a new
+offer, the retailer hears at each step of their order, operators hear when nobody can take one."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from catalog.parser import OrderParser
+from dialogs import present
+from dialogs.io import Button, Reply
+from ledger import credit
+from ledger.assignment import Outcome
+from ledger.order_repo import Order
+
+
+async def staff(conn: asyncpg.Connection) -> list[int]:
+    rows = await conn.fetch(
+        "SELECT id FROM users WHERE role IN ('ADMIN', 'OPERATOR') AND active ORDER BY id LIMIT 20")
+    return [r["id"] for r in rows]
+
+
+def offer_buttons(number: str) -> tuple[Button, ...]:
+    return (Button(f"vendor:accept:{number}", "Accept"),
+            Button(f"vendor:reject:{number}", "Reject"))
+
+
+async def offer(conn: asyncpg.Connection, parser: OrderParser, order: Order,
+                vendor_id: int) -> Reply:
+    """The new order as the vendor sees it: retailer, items, total, the retailer's balance and
+    limit, and Accept / Reject."""
+    shop = await conn.fetchrow(
+        """SELECT r.shop_name, r.address, u.phone FROM retailers r JOIN users u ON u.id = r.user_id
+           WHERE r.user_id = $1""", order.retailer_id)
+    position = await credit.position(conn, order.retailer_id)
+    return Reply("vendor_offer", {
+        "order": order, "lines": present.lines(parser, order.lines),
+        "shop": shop["shop_name"] if shop else "?", "area": shop["address"] if shop else "",
+        "phone": shop["phone"] if shop else "", "position": position,
+    }, to_user_id=vendor_id, buttons=offer_buttons(order.number))
+
+
+async def outcome(conn: asyncpg.Connection, parser: OrderParser, result: Outcome, *,
+                  tell_retailer: bool) -> list[Reply]:
+    """Messages after an order was offered on (confirmation, rejection, timeout)."""
+    order = result.order
+    replies: list[Reply] = []
+    if result.previous_vendor_id is not None:
+        replies.append(Reply("offer_withdrawn", {"number": order.number},
+                             to_user_id=result.previous_vendor_id))
+    if result.kind == "offered" and result.vendor_id is not None:
+        replies.append(await offer(conn, parser, order, result.vendor_id))
+        if tell_retailer and result.previous_vendor_id is not None:
+            replies.append(step(order, "reassigned"))
+    elif result.kind == "no_vendor":
+        replies.append(step(order, "no_vendor"))
+        for staff_id in await staff(conn):
+            replies.append(Reply("staff_no_vendor", {"order": order}, to_user_id=staff_id))
+    return replies
+
+
+def step(order: Order, what: str, reason: str = "") -> Reply:
+    """Tell the retailer where their order is: accepted, reassigned, dispatched, delivered…"""
+    return Reply("order_update", {"order": order, "step": what, "reason": reason},
+                 to_user_id=order.retailer_id)

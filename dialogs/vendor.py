@@ -1,0 +1,216 @@
+"""Vendors run their orders by tapping or typing: accept / reject (with a reason), dispatch,
+deliver, "orders", "stock chini 100", "price chini 115", and payments ("paid KH-000123 5000",
+"paid 9820000001 5000 esewa"). Only their own orders; the ledger checks, we explain."""
+
+from __future__ import annotations
+
+import re
+
+from dialogs import language, notify, present, words
+from dialogs.io import Button
+from dialogs.machine import Table
+from dialogs.turn import Turn
+from ledger import orders, payments, reports, stock, users
+from ledger.errors import LedgerError
+from ledger.pricing import to_milli
+
+TABLE = Table(
+    "vendor",
+    states=["idle", "rejecting"],
+    initial="idle",
+    doc="A vendor's orders, stock, prices and payments, by button or by command.",
+    transitions=[
+        {"trigger": "act", "source": "*", "dest": "idle",
+         "doc": "accept, reject, dispatch, deliver, payment, stock or price: done or explained"},
+        {"trigger": "ask_reason", "source": "*", "dest": "rejecting",
+         "doc": "Reject tapped: why? (out of stock…)"},
+        {"trigger": "query", "source": "*", "dest": None, "doc": "open orders listed"},
+        {"trigger": "unclear", "source": "*", "dest": None, "doc": "not a command: hint"},
+        {"trigger": "help", "source": "*", "dest": None},
+        {"trigger": "cancel", "source": "*", "dest": "idle"},
+    ],
+)
+
+METHODS = {"cash": "cash", "nagad": "cash", "bank": "bank", "esewa": "esewa", "khalti": "khalti",
+           "fonepay": "fonepay", "cheque": "cheque", "check": "cheque"}
+MAX_ORDERS_SHOWN = 10
+
+_COMMAND = re.compile(
+    r"^\s*(accept|swikar|reject|dispatch|pathaye|pathayo|deliver|delivered|orders?|stock|price|"
+    r"paid|payment|bhuktani)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+_ALIASES = {"swikar": "accept", "pathaye": "dispatch", "pathayo": "dispatch",
+            "delivered": "deliver", "order": "orders", "payment": "paid", "bhuktani": "paid"}
+
+
+async def handle(turn: Turn) -> None:
+    if turn.choice.startswith("vendor:"):
+        _, action, number = (turn.choice.split(":", 2) + ["", ""])[:3]
+        if action == "reject":
+            _ask_reason(turn, number)
+            return
+        if action in ("accept", "dispatch", "deliver"):
+            await _act(turn, action, number)
+            return
+    match = _COMMAND.match(turn.text) if not turn.choice else None
+    if match is None:
+        if await language.handle(turn):
+            return
+        if turn.wants_help():
+            turn.say("help", role="VENDOR", name=turn.user.name)
+            turn.move("help")
+            return
+        if turn.wants_cancel():
+            turn.say("cancelled" if turn.state != "idle" else "nothing_to_cancel")
+            turn.data.clear()
+            turn.move("cancel")
+            return
+        if turn.state == "rejecting" and turn.text:
+            await _act(turn, "reject", str(turn.data.get("number", "")), reason=turn.text)
+            return
+        turn.say("vendor_unknown")
+        turn.move("unclear")
+        return
+    command = _ALIASES.get(match.group(1).lower(), match.group(1).lower())
+    rest = " ".join(match.group(2).split())
+    if command in ("accept", "reject", "dispatch", "deliver"):
+        found = words.order_number(rest)
+        if found is None:
+            turn.say("vendor_usage", command=command)
+            turn.move("unclear")
+            return
+        reason = re.sub(r"^\s*kh[\s-]?\d+\s*", "", words.ascii_digits(rest), flags=re.IGNORECASE)
+        if command == "reject" and not reason:
+            _ask_reason(turn, found)
+            return
+        await _act(turn, command, found, reason=reason)
+    elif command == "orders":
+        await _orders(turn)
+    elif command in ("stock", "price"):
+        await _offer(turn, command, rest)
+    else:
+        await _paid(turn, rest)
+
+
+def _ask_reason(turn: Turn, number: str) -> None:
+    turn.data["number"] = number
+    turn.say("vendor_ask_reason", number=number)
+    turn.move("ask_reason")
+
+
+async def _act(turn: Turn, action: str, number: str, reason: str = "") -> None:
+    """Accept, reject, dispatch or deliver one of this vendor's orders; tell the retailer."""
+    turn.data.clear()
+    conn, vendor = turn.conn, turn.user
+    try:
+        if action == "reject":
+            outcome = await orders.reject(conn, number, vendor, reason or "-")
+            order = outcome.order
+            turn.say("vendor_done", action=action, order=order, reason=reason)
+            turn.replies.extend(await notify.outcome(conn, turn.parser, outcome,
+                                                     tell_retailer=True))
+            # The vendor who rejected is told by "vendor_done"; withdrawal notice is for timeouts.
+            turn.replies[:] = [r for r in turn.replies if not (
+                r.template == "offer_withdrawn" and r.to_user_id == vendor.id)]
+            turn.move("act")
+            return
+        if action == "accept":
+            order = await orders.accept(conn, number, vendor)
+            buttons: tuple[Button, ...] = (Button(f"vendor:dispatch:{order.number}", "Dispatched"),)
+        elif action == "dispatch":
+            order = await orders.dispatch(conn, number, vendor)
+            buttons = (Button(f"vendor:deliver:{order.number}", "Delivered"),)
+        else:
+            order = await orders.deliver(conn, number, vendor)
+            buttons = ()
+    except LedgerError as error:
+        turn.say("error", key=error.key, params={"order": number, **error.params})
+        turn.move("act")
+        return
+    turn.say("vendor_done", action=action, order=order, reason="",
+             lines=present.lines(turn.parser, order.lines), buttons=buttons)
+    turn.replies.append(notify.step(order, {"accept": "accepted", "dispatch": "dispatched",
+                                            "deliver": "delivered"}[action]))
+    turn.move("act")
+
+
+async def _orders(turn: Turn) -> None:
+    found = await reports.open_orders(turn.conn, vendor_id=turn.user.id)
+    turn.say("vendor_orders", orders=found[:MAX_ORDERS_SHOWN],
+             more=max(0, len(found) - MAX_ORDERS_SHOWN))
+    turn.move("query")
+
+
+async def _offer(turn: Turn, command: str, rest: str) -> None:
+    """"stock chini 100" (base units) or "stock chini 2 bora"; "price chini 115" (per base unit)."""
+    parsed = turn.parser.parse(rest)
+    items = list(parsed.items)
+    skus = {item.sku for item in items} | {c for a in parsed.ambiguous for c in a.candidates}
+    if len(skus) != 1:
+        turn.say("vendor_usage", command=command)
+        turn.move("unclear")
+        return
+    sku = skus.pop()
+    product = turn.parser.products[sku]
+    try:
+        if command == "stock":
+            if not items or not items[0].quantity_stated:
+                turn.say("vendor_usage", command=command)
+                turn.move("unclear")
+                return
+            offer = await stock.set_offer(turn.conn, turn.user, sku,
+                                          stock_milli=to_milli(items[0].quantity))
+        else:
+            numbers = re.findall(r"\d+(?:\.\d{1,2})?", words.ascii_digits(rest))
+            price = words.paisa(numbers[-1]) if numbers else None
+            if not price:
+                turn.say("vendor_usage", command=command)
+                turn.move("unclear")
+                return
+            offer = await stock.set_offer(turn.conn, turn.user, sku, price_paisa=price)
+    except LedgerError as error:
+        turn.say("error", key=error.key, params=error.params)
+        turn.move("act")
+        return
+    turn.say("vendor_offer_set", command=command, product=product, offer=offer)
+    turn.move("act")
+
+
+async def _paid(turn: Turn, rest: str) -> None:
+    """"paid KH-000123 5000 [esewa]" or "paid 9820000001 5000 [cash]"."""
+    parts = rest.split()
+    method = "cash"
+    if parts and parts[-1].lower() in METHODS:
+        method = METHODS[parts.pop().lower()]
+    if len(parts) != 2 or (amount := words.paisa(parts[1])) is None:
+        turn.say("vendor_usage", command="paid")
+        turn.move("unclear")
+        return
+    key = f"payment:inbound:{turn.event.inbound_id}"
+    number = words.order_number(parts[0])
+    try:
+        if number is not None:
+            result = await payments.record_for_order(
+                turn.conn, number, amount, method, "", actor=turn.user, idempotency_key=key)
+            retailer_id = (await orders.get(turn.conn, number)).retailer_id
+        else:
+            phone = words.phone(parts[0])
+            retailer = await users.by_phone(turn.conn, phone) if phone else None
+            if retailer is None or retailer.role != "RETAILER":
+                turn.say("user_unknown", phone=parts[0])
+                turn.move("unclear")
+                return
+            retailer_id = retailer.id
+            result = await payments.record(
+                turn.conn, retailer_id=retailer_id, vendor_id=turn.user.id, amount_paisa=amount,
+                method=method, reference="", actor=turn.user, idempotency_key=key)
+    except LedgerError as error:
+        turn.say("error", key=error.key, params={"order": number or "", **error.params})
+        turn.move("act")
+        return
+    shop = await turn.conn.fetchval("SELECT shop_name FROM retailers WHERE user_id = $1",
+                                    retailer_id)
+    turn.say("payment_recorded", amount_paisa=amount, method=method, result=result,
+             shop=shop or "", vendor=turn.user.name)
+    turn.tell(retailer_id, "payment_received", amount_paisa=amount, method=method, result=result,
+              vendor=turn.user.name)
+    turn.move("act")

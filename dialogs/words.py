@@ -1,0 +1,57 @@
+"""Small things people type in commands: amounts in rupees, order numbers, phone numbers."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from bot import phone as phones
+
+_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
+_ORDER = re.compile(r"\b(?:kh)[\s-]?(\d{1,9})\b", re.IGNORECASE)
+_AMOUNT = re.compile(r"^(?:rs\.?|npr|रु\.?)?\s*(\d{1,3}(?:,\d{2,3})+|\d{1,12})(?:\.(\d{1,2}))?$",
+                     re.IGNORECASE)
+# No single payment, limit or price in this business is a crore of rupees.
+MAX_RUPEES = 10_000_000
+
+
+def ascii_digits(text: str) -> str:
+    return text.translate(_DEVANAGARI_DIGITS)
+
+
+def order_number(text: str) -> str | None:
+    """"KH-000123", "kh123", "KH 123" → "KH-000123"."""
+    match = _ORDER.search(ascii_digits(text))
+    return f"KH-{int(match.group(1)):06d}" if match else None
+
+
+def paisa(text: str) -> int | None:
+    """Rupees as typed ("5000", "5,000", "रु ५०००", "1250.50") in integer paisa; None if not one."""
+    match = _AMOUNT.match(ascii_digits(text.strip()))
+    if match is None:
+        return None
+    try:
+        rupees = Decimal(match.group(1).replace(",", ""))
+    except InvalidOperation:
+        return None
+    cents = int((match.group(2) or "0").ljust(2, "0"))
+    if rupees > MAX_RUPEES:
+        return None
+    return int(rupees) * 100 + cents
+
+
+def quantity(text: str) -> Decimal | None:
+    """A plain positive number ("2", "२", "1.5")."""
+    try:
+        value = Decimal(ascii_digits(text.strip()))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and 0 < value <= 1_000_000 else None
+
+
+def phone(text: str) -> str | None:
+    """E.164 from what people type ("9820000003", "+977 982-0000003"); None if not a phone."""
+    try:
+        return phones.normalize(text)
+    except phones.PhoneError:
+        return None

@@ -1,0 +1,112 @@
+"""Domain errors of orders, stock and money: one type per failure a user can cause.
+
+Each carries a message `key` (the dialogs render it in the user's language) and `params` for the
+template, so no caller has to parse an exception's text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class LedgerError(Exception):
+    """Base of every user-causable failure raised by the ledger."""
+
+    key: ClassVar[str] = "ledger.error"
+
+    def __init__(self, **params: Any) -> None:
+        self.params: dict[str, Any] = params
+        detail = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        super().__init__(f"{self.key}: {detail}" if detail else self.key)
+
+
+class OrderNotFound(LedgerError):
+    key = "order.not_found"
+
+
+class NotYourOrder(LedgerError):
+    key = "order.not_yours"
+
+
+class IllegalTransition(LedgerError):
+    key = "order.illegal_transition"
+
+
+class EmptyOrder(LedgerError):
+    key = "order.empty"
+
+
+class OrderHasPayments(LedgerError):
+    key = "order.has_payments"
+
+
+class InvalidQuantity(LedgerError):
+    key = "order.invalid_quantity"
+
+
+class UnknownProduct(LedgerError):
+    key = "catalog.unknown_product"
+
+
+class OverCreditLimit(LedgerError):
+    key = "credit.over_limit"
+
+    @property
+    def over_by_paisa(self) -> int:
+        return int(self.params["over_by_paisa"])
+
+
+class StockInsufficient(LedgerError):
+    key = "stock.insufficient"
+
+
+class StockBelowReserved(LedgerError):
+    key = "stock.below_reserved"
+
+
+class NotCarried(LedgerError):
+    key = "stock.not_carried"
+
+
+class IdempotencyConflict(LedgerError):
+    key = "idempotency.conflict"
+
+
+class AlreadyReversed(LedgerError):
+    key = "ledger.already_reversed"
+
+
+class NotReversible(LedgerError):
+    key = "ledger.not_reversible"
+
+
+class PaymentExceedsBalance(LedgerError):
+    key = "payment.exceeds_balance"
+
+
+class InvalidAmount(LedgerError):
+    key = "money.invalid_amount"
+
+
+class NotPermitted(LedgerError):
+    key = "auth.not_permitted"
+
+
+class ReasonRequired(LedgerError):
+    key = "audit.reason_required"
+
+
+class UnknownRetailer(LedgerError):
+    key = "retailer.unknown"
+
+
+class UnknownVendor(LedgerError):
+    key = "vendor.unknown"
+
+
+class OrderNotEditable(LedgerError):
+    key = "order.not_editable"
+
+
+class OrderNotPaid(LedgerError):
+    key = "order.not_paid"

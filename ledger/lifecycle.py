@@ -1,0 +1,94 @@
+"""The order lifecycle: the one table of allowed transitions, and the write that follows it.
+
+The database holds the same table (`order_status_transitions`) and refuses anything else in a
+trigger; tests/ledger/test_lifecycle.py checks the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+from ledger.errors import IllegalTransition
+
+Status = Literal[
+    "DRAFT", "PENDING", "VENDOR_ASSIGNED", "ACCEPTED", "DISPATCHED", "DELIVERED", "COMPLETED",
+    "CANCELLED", "REJECTED",
+]
+STATUSES: tuple[Status, ...] = (
+    "DRAFT", "PENDING", "VENDOR_ASSIGNED", "ACCEPTED", "DISPATCHED", "DELIVERED", "COMPLETED",
+    "CANCELLED", "REJECTED",
+)
+
+TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset({
+    ("DRAFT", "PENDING"),                 # the retailer confirms (credit checked)
+    ("DRAFT", "CANCELLED"),               # the retailer cancels, or the draft expires
+    ("PENDING", "VENDOR_ASSIGNED"),       # offered to the best vendor
+    ("PENDING", "CANCELLED"),
+    ("PENDING", "REJECTED"),              # no vendor can fulfil it
+    ("VENDOR_ASSIGNED", "ACCEPTED"),      # stock reserved, ORDER_CREDIT posted
+    ("VENDOR_ASSIGNED", "PENDING"),       # the vendor rejected or did not answer in time
+    ("VENDOR_ASSIGNED", "CANCELLED"),
+    ("ACCEPTED", "DISPATCHED"),           # reserved stock taken
+    ("ACCEPTED", "CANCELLED"),            # stock released, ORDER_CREDIT reversed
+    ("DISPATCHED", "DELIVERED"),
+    ("DELIVERED", "COMPLETED"),           # delivered and paid
+})
+
+# Confirmed and not yet finished: what "status" shows and a vendor's queue holds.
+OPEN_STATUSES: tuple[Status, ...] = (
+    "PENDING", "VENDOR_ASSIGNED", "ACCEPTED", "DISPATCHED", "DELIVERED",
+)
+# Confirmed but not billed yet: counts towards credit exposure on top of the ledger balance.
+UNBILLED_STATUSES: tuple[Status, ...] = ("PENDING", "VENDOR_ASSIGNED")
+CLOSED_STATUSES: tuple[Status, ...] = ("COMPLETED", "CANCELLED", "REJECTED")
+
+# The timestamp column each arrival sets, when there is one.
+_STAMP: dict[Status, str] = {
+    "PENDING": "confirmed_at",
+    "DISPATCHED": "dispatched_at",
+    "DELIVERED": "delivered_at",
+    "COMPLETED": "closed_at",
+    "CANCELLED": "closed_at",
+    "REJECTED": "closed_at",
+}
+
+
+def allowed(from_status: str, to_status: str) -> bool:
+    return (from_status, to_status) in TRANSITIONS
+
+
+async def move(
+    conn: asyncpg.Connection,
+    order_id: int,
+    number: str,
+    from_status: str,
+    to_status: Status,
+    actor_id: int | None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> None:
+    """Move a locked order from `from_status` to `to_status` and log who did it and why.
+
+    The caller holds the order row lock and has read `from_status` under it; the compare in the
+    WHERE clause still guards against a caller that did not.
+    """
+    if not allowed(from_status, to_status):
+        raise IllegalTransition(order=number, from_status=from_status, to_status=to_status)
+    stamp = _STAMP.get(to_status)
+    extra = f", {stamp} = COALESCE($4, now())" if stamp else ""
+    done = await conn.fetchval(
+        f"""UPDATE orders SET status = $2, updated_at = COALESCE($4, now()){extra}
+            WHERE id = $1 AND status = $3 RETURNING id""",
+        order_id, to_status, from_status, now,
+    )
+    if done is None:
+        current = await conn.fetchval("SELECT status FROM orders WHERE id = $1", order_id)
+        raise IllegalTransition(order=number, from_status=current, to_status=to_status)
+    await conn.execute(
+        """INSERT INTO order_transitions (order_id, from_status, to_status, actor_id, reason, at)
+           VALUES ($1, $2, $3, $4, $5, COALESCE($6, now()))""",
+        order_id, from_status, to_status, actor_id, reason, now,
+    )

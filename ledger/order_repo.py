@@ -1,0 +1,111 @@
+"""Order rows: the Order value the dialogs read, and finding an order by id or number."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+from ledger.errors import OrderNotFound
+from ledger.lifecycle import Status
+
+PaymentStatus = Literal["UNPAID", "PARTIAL", "PAID"]
+OrderRef = int | str  # id, or number like "KH-000123"
+
+# Statuses whose ORDER_CREDIT stands: money is owed on them.
+BILLED_STATUSES: tuple[Status, ...] = ("ACCEPTED", "DISPATCHED", "DELIVERED", "COMPLETED")
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    name_en: str
+    name_ne: str
+    base_unit: str
+    quantity_milli: int
+    unit_text: str
+    unit_price_paisa: int
+    line_total_paisa: int
+
+
+@dataclass(frozen=True)
+class Order:
+    id: int
+    number: str
+    status: Status
+    retailer_id: int
+    vendor_id: int | None
+    vendor_name: str | None
+    total_paisa: int
+    lines: tuple[OrderLine, ...]
+    created_at: datetime
+    confirmed_at: datetime | None
+    accepted_at: datetime | None
+    due_at: datetime | None
+    paid_paisa: int
+    payment_status: PaymentStatus
+    outstanding_paisa: int
+
+
+def payment_status(total: int, paid: int) -> PaymentStatus:
+    assert 0 <= paid <= total, (paid, total)
+    return "UNPAID" if paid == 0 else "PAID" if paid == total else "PARTIAL"
+
+
+# Paid = allocations of payments that were not reversed.
+PAID_SQL = """COALESCE((SELECT sum(pa.amount_paisa) FROM payment_allocations pa
+                        JOIN payments p ON p.id = pa.payment_id AND NOT p.reversed
+                        WHERE pa.order_id = o.id), 0)"""
+
+
+async def find_id(conn: asyncpg.Connection, ref: OrderRef) -> int:
+    """The id of an order given its id or number ("KH-000123", any case)."""
+    if isinstance(ref, int):
+        found = await conn.fetchval("SELECT id FROM orders WHERE id = $1", ref)
+    else:
+        found = await conn.fetchval(
+            "SELECT id FROM orders WHERE number = $1", ref.strip().upper()
+        )
+    if found is None:
+        raise OrderNotFound(order=ref)
+    return int(found)
+
+
+async def lock(conn: asyncpg.Connection, order_id: int) -> asyncpg.Record:
+    """Lock the order row for the rest of the transaction and return it."""
+    row = await conn.fetchrow("SELECT * FROM orders WHERE id = $1 FOR NO KEY UPDATE", order_id)
+    if row is None:
+        raise OrderNotFound(order=order_id)
+    return row
+
+
+async def get(conn: asyncpg.Connection, ref: OrderRef) -> Order:
+    order_id = await find_id(conn, ref)
+    row = await conn.fetchrow(
+        f"""SELECT o.*, v.shop_name AS vendor_name, {PAID_SQL} AS paid_paisa
+            FROM orders o LEFT JOIN vendors v ON v.user_id = o.vendor_id
+            WHERE o.id = $1""",
+        order_id,
+    )
+    assert row is not None
+    lines = await conn.fetch(
+        """SELECT l.sku, p.name_en, p.name_ne, p.unit AS base_unit, l.quantity_milli, l.unit_text,
+                  l.unit_price_paisa, l.line_total_paisa
+           FROM order_lines l JOIN products p ON p.sku = l.sku
+           WHERE l.order_id = $1 ORDER BY l.line_no""",
+        order_id,
+    )
+    billed = row["status"] in BILLED_STATUSES
+    paid = int(row["paid_paisa"])
+    return Order(
+        id=row["id"], number=row["number"], status=row["status"],
+        retailer_id=row["retailer_id"], vendor_id=row["vendor_id"],
+        vendor_name=row["vendor_name"], total_paisa=row["total_paisa"],
+        lines=tuple(OrderLine(**dict(line)) for line in lines),
+        created_at=row["created_at"], confirmed_at=row["confirmed_at"],
+        accepted_at=row["accepted_at"], due_at=row["due_at"], paid_paisa=paid,
+        payment_status=payment_status(row["total_paisa"], paid),
+        outstanding_paisa=row["total_paisa"] - paid if billed else 0,
+    )

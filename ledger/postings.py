@@ -1,0 +1,331 @@
+"""The credit ledger: append-only entries on retailer x vendor accounts, posted exactly once.
+
+pgledger's shape: each account row caches its balance and a version and is locked for the
+posting (FOR NO KEY UPDATE; in (retailer_id, vendor_id) order when several are touched, so two
+postings never wait on each other in a cycle); each entry stores the balance after it and the account version it
+made, so the chain can be audited. TigerBeetle's rule: every posting has an idempotency key; the
+same key with the same content returns the original entry, with other content it is refused.
+Sign: a positive amount means the retailer owes the vendor more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+import asyncpg
+
+from ledger.errors import (
+    AlreadyReversed,
+    IdempotencyConflict,
+    InvalidAmount,
+    NotReversible,
+)
+
+EntryKind = Literal["ORDER_CREDIT", "PAYMENT_DEBIT", "REVERSAL", "ADJUSTMENT"]
+
+# Bounds (TIGER_STYLE: put a limit on everything). 10^13 paisa is 100 billion rupees per entry.
+MAX_AMOUNT_PAISA = 10**13
+MAX_KEY_LENGTH = 200
+MAX_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One requested entry; `idempotency_key` names the request, not the entry."""
+
+    idempotency_key: str
+    retailer_id: int
+    vendor_id: int
+    kind: EntryKind
+    amount_paisa: int
+    actor_id: int | None
+    reason: str = ""
+    order_id: int | None = None
+    payment_id: int | None = None
+    reverses_entry_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    account_id: int
+    account_version: int
+    retailer_id: int
+    vendor_id: int
+    kind: EntryKind
+    amount_paisa: int
+    balance_after_paisa: int
+    order_id: int | None
+    payment_id: int | None
+    reverses_entry_id: int | None
+    actor_id: int | None
+    reason: str
+    idempotency_key: str
+    created_at: datetime
+    # True when this call found the entry an earlier call with the same key had posted.
+    replayed: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    retailer_id: int
+    vendor_id: int
+    balance_paisa: int
+    version: int
+
+
+def request_hash(posting: Posting) -> bytes:
+    """What "the same request" means: every field but the key itself."""
+    content = [
+        posting.retailer_id, posting.vendor_id, posting.kind, posting.amount_paisa,
+        posting.actor_id, posting.reason, posting.order_id, posting.payment_id,
+        posting.reverses_entry_id,
+    ]
+    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).digest()
+
+
+def _validate(posting: Posting) -> None:
+    amount = posting.amount_paisa
+    if not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_AMOUNT_PAISA:
+        raise InvalidAmount(amount_paisa=amount)
+    if posting.kind == "ORDER_CREDIT" and amount < 0 or posting.kind == "PAYMENT_DEBIT" and amount > 0:
+        raise InvalidAmount(amount_paisa=amount)
+    key = posting.idempotency_key
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"idempotency key must be 1..{MAX_KEY_LENGTH} characters")
+
+
+_KEY_CONSTRAINT = "ledger_entries_idempotency_key_key"
+_REVERSES_CONSTRAINT = "ledger_entries_reverses_entry_id_key"
+
+
+def _columns(account_alias: str = "a") -> str:
+    """The entry columns, with retailer and vendor read from the account aliased so."""
+    return f"""e.id, e.account_id, e.account_version, {account_alias}.retailer_id,
+        {account_alias}.vendor_id, e.kind, e.amount_paisa, e.balance_after_paisa, e.order_id,
+        e.payment_id, e.reverses_entry_id, e.actor_id, e.reason, e.idempotency_key, e.created_at"""
+
+
+_ENTRY_COLUMNS = _columns()
+
+
+def _entry(row: asyncpg.Record, replayed: bool = False) -> Entry:
+    return Entry(
+        id=row["id"], account_id=row["account_id"], account_version=row["account_version"],
+        retailer_id=row["retailer_id"], vendor_id=row["vendor_id"], kind=row["kind"],
+        amount_paisa=row["amount_paisa"], balance_after_paisa=row["balance_after_paisa"],
+        order_id=row["order_id"], payment_id=row["payment_id"],
+        reverses_entry_id=row["reverses_entry_id"], actor_id=row["actor_id"],
+        reason=row["reason"], idempotency_key=row["idempotency_key"],
+        created_at=row["created_at"], replayed=replayed,
+    )
+
+
+async def lock_accounts(
+    conn: asyncpg.Connection, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], Account]:
+    """Create missing accounts, then lock all of them in (retailer_id, vendor_id) order.
+
+    Call inside a transaction; the locks last until it ends.
+    """
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return {}
+    retailers = [r for r, _ in wanted]
+    vendors = [v for _, v in wanted]
+    await conn.execute(
+        """INSERT INTO ledger_accounts (retailer_id, vendor_id)
+           SELECT * FROM unnest($1::bigint[], $2::bigint[])
+           ORDER BY 1, 2
+           ON CONFLICT (retailer_id, vendor_id) DO NOTHING""",
+        retailers, vendors,
+    )
+    # LockRows sits above the sort, so rows are locked in this order.
+    rows = await conn.fetch(
+        """SELECT a.id, a.retailer_id, a.vendor_id, a.balance_paisa, a.version
+           FROM ledger_accounts a
+           JOIN unnest($1::bigint[], $2::bigint[]) AS w (retailer_id, vendor_id)
+             ON a.retailer_id = w.retailer_id AND a.vendor_id = w.vendor_id
+           ORDER BY a.retailer_id, a.vendor_id
+           FOR NO KEY UPDATE OF a""",
+        retailers, vendors,
+    )
+    accounts = {(r["retailer_id"], r["vendor_id"]): Account(**dict(r)) for r in rows}
+    assert len(accounts) == len(wanted), "every requested account exists after the insert"
+    return accounts
+
+
+async def post(conn: asyncpg.Connection, posting: Posting, *, now: datetime | None = None) -> Entry:
+    """Post one entry, or return the one an earlier request with the same key posted."""
+    _validate(posting)
+    digest = request_hash(posting)
+    try:
+        async with conn.transaction():
+            # One round trip locks the account and looks the key up.
+            row = await conn.fetchrow(
+                f"""SELECT a.id AS acc_id, a.retailer_id AS acc_retailer,
+                           a.vendor_id AS acc_vendor, a.balance_paisa AS acc_balance,
+                           a.version AS acc_version, e.request_hash, {_columns("ea")}
+                    FROM ledger_accounts a
+                    LEFT JOIN ledger_entries e ON e.idempotency_key = $3
+                    LEFT JOIN ledger_accounts ea ON ea.id = e.account_id
+                    WHERE a.retailer_id = $1 AND a.vendor_id = $2
+                    FOR NO KEY UPDATE OF a""",
+                posting.retailer_id, posting.vendor_id, posting.idempotency_key,
+            )
+            if row is None:
+                accounts = await lock_accounts(conn, [(posting.retailer_id, posting.vendor_id)])
+                account = accounts[(posting.retailer_id, posting.vendor_id)]
+                return await _post_locked(conn, account, posting, digest, now)
+            if row["id"] is not None:
+                return _replay(row, posting, digest)
+            account = Account(
+                id=row["acc_id"], retailer_id=row["acc_retailer"], vendor_id=row["acc_vendor"],
+                balance_paisa=row["acc_balance"], version=row["acc_version"],
+            )
+            return await _insert(conn, account, posting, digest, now)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != _KEY_CONSTRAINT:
+            raise
+    # A request with the same key committed while this one waited for the account lock: the
+    # join above read the snapshot from before the wait. Its transaction is rolled back; look again.
+    row = await _by_key(conn, posting.idempotency_key)
+    assert row is not None, "the conflicting entry is committed"
+    return _replay(row, posting, digest)
+
+
+async def post_many(
+    conn: asyncpg.Connection, postings: Sequence[Posting], *, now: datetime | None = None
+) -> list[Entry]:
+    """Post several entries atomically; every account is locked first, in a fixed order."""
+    if len(postings) > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH} postings in one batch")
+    for posting in postings:
+        _validate(posting)
+    async with conn.transaction():
+        accounts = await lock_accounts(conn, [(p.retailer_id, p.vendor_id) for p in postings])
+        entries: list[Entry] = []
+        for posting in postings:
+            account = accounts[(posting.retailer_id, posting.vendor_id)]
+            entry = await _post_locked(conn, account, posting, request_hash(posting), now)
+            if not entry.replayed:
+                accounts[(posting.retailer_id, posting.vendor_id)] = replace(
+                    account, balance_paisa=entry.balance_after_paisa, version=entry.account_version
+                )
+            entries.append(entry)
+        return entries
+
+
+async def reverse(
+    conn: asyncpg.Connection,
+    entry_id: int,
+    *,
+    idempotency_key: str,
+    actor_id: int | None,
+    reason: str,
+    now: datetime | None = None,
+) -> Entry:
+    """Post the opposite of an entry; an entry is reversed at most once (a UNIQUE column)."""
+    original = await get(conn, entry_id)
+    if original is None or original.kind == "REVERSAL":
+        raise NotReversible(entry_id=entry_id, kind=original.kind if original else None)
+    return await post(conn, Posting(
+        idempotency_key=idempotency_key, retailer_id=original.retailer_id,
+        vendor_id=original.vendor_id, kind="REVERSAL", amount_paisa=-original.amount_paisa,
+        actor_id=actor_id, reason=reason, order_id=original.order_id,
+        payment_id=original.payment_id, reverses_entry_id=original.id,
+    ), now=now)
+
+
+async def get(conn: asyncpg.Connection, entry_id: int) -> Entry | None:
+    row = await conn.fetchrow(
+        f"""SELECT {_ENTRY_COLUMNS} FROM ledger_entries e
+            JOIN ledger_accounts a ON a.id = e.account_id WHERE e.id = $1""",
+        entry_id,
+    )
+    return _entry(row) if row else None
+
+
+async def entries_of_order(conn: asyncpg.Connection, order_id: int) -> list[Entry]:
+    rows = await conn.fetch(
+        f"""SELECT {_ENTRY_COLUMNS} FROM ledger_entries e
+            JOIN ledger_accounts a ON a.id = e.account_id WHERE e.order_id = $1 ORDER BY e.id""",
+        order_id,
+    )
+    return [_entry(r) for r in rows]
+
+
+async def _by_key(conn: asyncpg.Connection, key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT e.request_hash, {_ENTRY_COLUMNS} FROM ledger_entries e
+            JOIN ledger_accounts a ON a.id = e.account_id WHERE e.idempotency_key = $1""",
+        key,
+    )
+
+
+def _replay(row: asyncpg.Record, posting: Posting, digest: bytes) -> Entry:
+    if bytes(row["request_hash"]) != digest:
+        raise IdempotencyConflict(key=posting.idempotency_key)
+    return _entry(row, replayed=True)
+
+
+async def _post_locked(
+    conn: asyncpg.Connection, account: Account, posting: Posting, digest: bytes,
+    now: datetime | None,
+) -> Entry:
+    row = await _by_key(conn, posting.idempotency_key)
+    if row is not None:
+        return _replay(row, posting, digest)
+    return await _insert(conn, account, posting, digest, now)
+
+
+async def _insert(
+    conn: asyncpg.Connection, account: Account, posting: Posting, digest: bytes,
+    now: datetime | None,
+) -> Entry:
+    """Append the entry and move the cached balance in one statement; the account is locked."""
+    if posting.reverses_entry_id is not None:
+        done = await conn.fetchval(
+            "SELECT id FROM ledger_entries WHERE reverses_entry_id = $1", posting.reverses_entry_id
+        )
+        if done is not None:
+            raise AlreadyReversed(entry_id=posting.reverses_entry_id, reversal_id=done)
+    try:
+        row = await conn.fetchrow(_INSERT, account.id, posting.amount_paisa, posting.kind,
+                                  posting.order_id, posting.payment_id, posting.reverses_entry_id,
+                                  posting.idempotency_key, digest, posting.actor_id,
+                                  posting.reason, now)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == _REVERSES_CONSTRAINT:
+            raise AlreadyReversed(entry_id=posting.reverses_entry_id) from exc
+        raise
+    assert row is not None, "the locked account exists"
+    entry = Entry(retailer_id=account.retailer_id, vendor_id=account.vendor_id, **dict(row))
+    # The chain: this entry follows the balance and version we locked, and nothing else.
+    assert entry.account_version == account.version + 1, (entry, account)
+    assert entry.balance_after_paisa == account.balance_paisa + posting.amount_paisa, (
+        entry, account)
+    return entry
+
+
+_INSERT = """
+    WITH acc AS (
+        UPDATE ledger_accounts
+        SET balance_paisa = balance_paisa + $2, version = version + 1,
+            updated_at = COALESCE($11, now())
+        WHERE id = $1
+        RETURNING id, balance_paisa, version)
+    INSERT INTO ledger_entries (account_id, account_version, kind, amount_paisa,
+        balance_after_paisa, order_id, payment_id, reverses_entry_id, idempotency_key,
+        request_hash, actor_id, reason, created_at)
+    SELECT acc.id, acc.version, $3, $2, acc.balance_paisa, $4, $5, $6, $7, $8, $9, $10,
+           COALESCE($11, now())
+    FROM acc
+    RETURNING id, account_id, account_version, kind, amount_paisa, balance_after_paisa,
+        order_id, payment_id, reverses_entry_id, actor_id, reason, idempotency_key, created_at"""

@@ -1,0 +1,119 @@
+"""Prices for order lines: quantities to milli units, exact line totals, and a priced quote.
+
+All arithmetic is in integers: a line total is round-half-up(quantity_milli * price / 1000).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+
+from ledger import ranking
+from ledger.errors import EmptyOrder, InvalidQuantity, UnknownProduct
+
+# One WhatsApp message will not reasonably hold more lines than this.
+MAX_LINES = 50
+# 10^9 milli = a million base units (kg, pieces): far above any shop's order.
+MAX_QUANTITY_MILLI = 10**9
+MAX_UNIT_TEXT = 40
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One line as the retailer said it; the quantity already in milli base units."""
+
+    sku: str
+    quantity_milli: int
+    unit_text: str = ""
+
+
+@dataclass(frozen=True)
+class QuotedLine:
+    sku: str
+    name_en: str
+    name_ne: str
+    base_unit: str
+    quantity_milli: int
+    unit_text: str
+    unit_price_paisa: int
+    line_total_paisa: int
+
+
+@dataclass(frozen=True)
+class Quote:
+    vendor_id: int | None  # None: no vendor carries everything now; list prices used
+    vendor_name: str | None
+    lines: tuple[QuotedLine, ...]
+    total_paisa: int
+
+
+def to_milli(quantity: Decimal) -> int:
+    """A base-unit quantity as integer milli units; refuses what is not exact or not positive."""
+    milli = quantity * 1000
+    if not milli.is_finite() or milli != milli.to_integral_value() or milli <= 0:
+        raise InvalidQuantity(quantity=str(quantity))
+    return int(milli)
+
+
+def line_total(quantity_milli: int, unit_price_paisa: int) -> int:
+    """round-half-up(quantity_milli * unit_price_paisa / 1000) without leaving the integers."""
+    assert quantity_milli > 0 and unit_price_paisa > 0
+    return (quantity_milli * unit_price_paisa + 500) // 1000
+
+
+def normalise(lines: Sequence[LineRequest]) -> list[LineRequest]:
+    """Checked lines, one per sku (repeats add up), in the order first mentioned."""
+    if not lines:
+        raise EmptyOrder()
+    merged: dict[str, LineRequest] = {}
+    for line in lines:
+        if not isinstance(line.quantity_milli, int) or line.quantity_milli <= 0:
+            raise InvalidQuantity(sku=line.sku, quantity=line.quantity_milli)
+        if line.sku in merged:
+            first = merged[line.sku]
+            line = LineRequest(line.sku, first.quantity_milli + line.quantity_milli, first.unit_text)
+        if line.quantity_milli > MAX_QUANTITY_MILLI:
+            raise InvalidQuantity(sku=line.sku, quantity=line.quantity_milli)
+        merged[line.sku] = LineRequest(line.sku, line.quantity_milli, line.unit_text[:MAX_UNIT_TEXT])
+    if len(merged) > MAX_LINES:
+        raise InvalidQuantity(lines=len(merged), max_lines=MAX_LINES)
+    return list(merged.values())
+
+
+async def quote(conn: asyncpg.Connection, lines: Sequence[LineRequest]) -> Quote:
+    """Price lines at the best vendor's prices (see ranking), else at list prices."""
+    wanted = normalise(lines)
+    rows = await conn.fetch(
+        """SELECT sku, name_en, name_ne, unit, price_paisa FROM products
+           WHERE sku = ANY($1::text[]) AND active""",
+        [line.sku for line in wanted],
+    )
+    products = {r["sku"]: r for r in rows}
+    for line in wanted:
+        if line.sku not in products:
+            raise UnknownProduct(sku=line.sku)
+    best = await ranking.candidates(
+        conn, [(line.sku, line.quantity_milli) for line in wanted], limit=1
+    )
+    vendor = best[0] if best else None
+    quoted = []
+    for line in wanted:
+        product = products[line.sku]
+        price = vendor.prices[line.sku] if vendor else product["price_paisa"]
+        quoted.append(QuotedLine(
+            sku=line.sku, name_en=product["name_en"], name_ne=product["name_ne"],
+            base_unit=product["unit"], quantity_milli=line.quantity_milli,
+            unit_text=line.unit_text, unit_price_paisa=price,
+            line_total_paisa=line_total(line.quantity_milli, price),
+        ))
+    total = sum(q.line_total_paisa for q in quoted)
+    if vendor:
+        assert total == vendor.total_paisa, "Python and SQL round the same way"
+    return Quote(
+        vendor_id=vendor.vendor_id if vendor else None,
+        vendor_name=vendor.shop_name if vendor else None,
+        lines=tuple(quoted), total_paisa=total,
+    )

@@ -1,0 +1,279 @@
+"""The read API for dialogs and dashboards: dues, open orders, statements, ageing, daily figures.
+
+Read only. Overdue is computed here from due dates and live allocations, never stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from ledger.order_repo import BILLED_STATUSES, PAID_SQL, PaymentStatus, payment_status
+
+MAX_ROWS = 200
+
+# Billed orders with what is still owed on each.
+_OUTSTANDING = f"""
+    SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
+           o.total_paisa - {PAID_SQL} AS outstanding
+    FROM orders o
+    WHERE o.status IN ({", ".join(f"'{s}'" for s in BILLED_STATUSES)})"""
+
+
+@dataclass(frozen=True)
+class VendorBalance:
+    vendor_id: int
+    vendor_name: str
+    balance_paisa: int
+    overdue_paisa: int
+    next_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Balances:
+    total_paisa: int
+    overdue_paisa: int
+    next_due_at: datetime | None
+    vendors: tuple[VendorBalance, ...]
+
+
+@dataclass(frozen=True)
+class RetailerBalance:
+    retailer_id: int
+    shop_name: str
+    balance_paisa: int
+    overdue_paisa: int
+    limit_paisa: int
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    id: int
+    number: str
+    status: str
+    vendor_id: int | None
+    vendor_name: str | None
+    retailer_id: int
+    shop_name: str
+    total_paisa: int
+    created_at: datetime
+    payment_status: PaymentStatus
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    at: datetime
+    kind: str
+    order_number: str | None
+    vendor_name: str
+    amount_paisa: int
+    balance_paisa: int  # running, over the accounts the statement covers
+    reason: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    opening_paisa: int
+    closing_paisa: int
+    lines: tuple[StatementLine, ...]
+
+
+@dataclass(frozen=True)
+class Ageing:
+    d0_30: int
+    d31_60: int
+    d61_90: int
+    d90_plus: int
+
+    @property
+    def total(self) -> int:
+        return self.d0_30 + self.d31_60 + self.d61_90 + self.d90_plus
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    day: date
+    orders: int
+    orders_value_paisa: int
+    outstanding_paisa: int
+    overdue_paisa: int
+
+
+async def balances(
+    conn: asyncpg.Connection, retailer_id: int, *, now: datetime | None = None
+) -> Balances:
+    """What a retailer owes each vendor and in total, with overdue amounts and the next due date."""
+    rows = await conn.fetch(
+        f"""WITH due AS ({_OUTSTANDING} AND o.retailer_id = $1)
+            SELECT a.vendor_id, v.shop_name, a.balance_paisa,
+                   COALESCE((SELECT sum(outstanding) FROM due
+                             WHERE due.vendor_id = a.vendor_id
+                               AND due.due_at < COALESCE($2, now())), 0) AS overdue,
+                   (SELECT min(due_at) FROM due
+                    WHERE due.vendor_id = a.vendor_id AND due.outstanding > 0
+                      AND due.due_at >= COALESCE($2, now())) AS next_due_at
+            FROM ledger_accounts a JOIN vendors v ON v.user_id = a.vendor_id
+            WHERE a.retailer_id = $1 AND (a.balance_paisa <> 0 OR a.version > 0)
+            ORDER BY v.shop_name, a.vendor_id""",
+        retailer_id, now,
+    )
+    vendors = tuple(
+        VendorBalance(r["vendor_id"], r["shop_name"], r["balance_paisa"], int(r["overdue"]),
+                      r["next_due_at"])
+        for r in rows
+    )
+    dues = [v.next_due_at for v in vendors if v.next_due_at is not None]
+    return Balances(
+        total_paisa=sum(v.balance_paisa for v in vendors),
+        overdue_paisa=sum(v.overdue_paisa for v in vendors),
+        next_due_at=min(dues) if dues else None, vendors=vendors,
+    )
+
+
+async def receivables(
+    conn: asyncpg.Connection, vendor_id: int, *, now: datetime | None = None
+) -> list[RetailerBalance]:
+    """Who owes a vendor what, largest first."""
+    rows = await conn.fetch(
+        f"""WITH due AS ({_OUTSTANDING} AND o.vendor_id = $1)
+            SELECT a.retailer_id, r.shop_name, a.balance_paisa, r.credit_limit_paisa,
+                   COALESCE((SELECT sum(outstanding) FROM due
+                             WHERE due.retailer_id = a.retailer_id
+                               AND due.due_at < COALESCE($2, now())), 0) AS overdue
+            FROM ledger_accounts a JOIN retailers r ON r.user_id = a.retailer_id
+            WHERE a.vendor_id = $1 AND a.balance_paisa <> 0
+            ORDER BY a.balance_paisa DESC, a.retailer_id LIMIT $3""",
+        vendor_id, now, MAX_ROWS,
+    )
+    return [RetailerBalance(r["retailer_id"], r["shop_name"], r["balance_paisa"],
+                            int(r["overdue"]), r["credit_limit_paisa"]) for r in rows]
+
+
+_SUMMARY = f"""
+    SELECT o.id, o.number, o.status, o.vendor_id, v.shop_name AS vendor_name, o.retailer_id,
+           r.shop_name, o.total_paisa, o.created_at, o.due_at, {PAID_SQL} AS paid
+    FROM orders o JOIN retailers r ON r.user_id = o.retailer_id
+    LEFT JOIN vendors v ON v.user_id = o.vendor_id"""
+
+
+def _summary(row: asyncpg.Record) -> OrderSummary:
+    return OrderSummary(
+        id=row["id"], number=row["number"], status=row["status"], vendor_id=row["vendor_id"],
+        vendor_name=row["vendor_name"], retailer_id=row["retailer_id"],
+        shop_name=row["shop_name"], total_paisa=row["total_paisa"],
+        created_at=row["created_at"],
+        payment_status=payment_status(row["total_paisa"], int(row["paid"])),
+        due_at=row["due_at"],
+    )
+
+
+async def open_orders(
+    conn: asyncpg.Connection, *, retailer_id: int | None = None, vendor_id: int | None = None,
+    limit: int = 50,
+) -> list[OrderSummary]:
+    """Confirmed orders not finished yet, oldest first (a vendor's queue, a retailer's status)."""
+    rows = await conn.fetch(
+        f"""{_SUMMARY}
+            WHERE o.status IN ('PENDING', 'VENDOR_ASSIGNED', 'ACCEPTED', 'DISPATCHED', 'DELIVERED')
+              AND ($1::bigint IS NULL OR o.retailer_id = $1)
+              AND ($2::bigint IS NULL OR o.vendor_id = $2)
+            ORDER BY o.created_at, o.id LIMIT $3""",
+        retailer_id, vendor_id, min(limit, MAX_ROWS),
+    )
+    return [_summary(r) for r in rows]
+
+
+async def history(conn: asyncpg.Connection, retailer_id: int, *, limit: int = 5) -> list[OrderSummary]:
+    """A retailer's last confirmed orders, newest first ("pahile jastai" repeats the first)."""
+    rows = await conn.fetch(
+        f"""{_SUMMARY}
+            WHERE o.retailer_id = $1 AND o.status <> 'DRAFT'
+            ORDER BY o.created_at DESC, o.id DESC LIMIT $2""",
+        retailer_id, min(limit, MAX_ROWS),
+    )
+    return [_summary(r) for r in rows]
+
+
+async def statement(
+    conn: asyncpg.Connection, retailer_id: int, start: datetime, end: datetime, *,
+    vendor_id: int | None = None, limit: int = 1000,
+) -> Statement:
+    """Entries in [start, end) with the running balance, opening and closing balances."""
+    opening = await conn.fetchval(
+        """SELECT COALESCE(sum(e.amount_paisa), 0) FROM ledger_entries e
+           JOIN ledger_accounts a ON a.id = e.account_id
+           WHERE a.retailer_id = $1 AND ($2::bigint IS NULL OR a.vendor_id = $2)
+             AND e.created_at < $3""",
+        retailer_id, vendor_id, start,
+    )
+    rows = await conn.fetch(
+        """SELECT e.created_at, e.kind, o.number, v.shop_name, e.amount_paisa, e.reason
+           FROM ledger_entries e
+           JOIN ledger_accounts a ON a.id = e.account_id
+           JOIN vendors v ON v.user_id = a.vendor_id
+           LEFT JOIN orders o ON o.id = e.order_id
+           WHERE a.retailer_id = $1 AND ($2::bigint IS NULL OR a.vendor_id = $2)
+             AND e.created_at >= $3 AND e.created_at < $4
+           ORDER BY e.created_at, e.id LIMIT $5""",
+        retailer_id, vendor_id, start, end, limit,
+    )
+    running = int(opening)
+    lines = []
+    for r in rows:
+        running += r["amount_paisa"]
+        lines.append(StatementLine(r["created_at"], r["kind"], r["number"], r["shop_name"],
+                                   r["amount_paisa"], running, r["reason"]))
+    return Statement(opening_paisa=int(opening), closing_paisa=running, lines=tuple(lines))
+
+
+async def ageing(
+    conn: asyncpg.Connection, *, retailer_id: int | None = None, vendor_id: int | None = None,
+    now: datetime | None = None,
+) -> Ageing:
+    """Outstanding order amounts by days since billing: 0-30, 31-60, 61-90, over 90."""
+    row = await conn.fetchrow(
+        f"""WITH due AS ({_OUTSTANDING}
+                         AND ($1::bigint IS NULL OR o.retailer_id = $1)
+                         AND ($2::bigint IS NULL OR o.vendor_id = $2)),
+                aged AS (SELECT outstanding,
+                                extract(day FROM COALESCE($3, now()) - accepted_at) AS days
+                         FROM due WHERE outstanding > 0)
+            SELECT COALESCE(sum(outstanding) FILTER (WHERE days <= 30), 0) AS d0,
+                   COALESCE(sum(outstanding) FILTER (WHERE days > 30 AND days <= 60), 0) AS d31,
+                   COALESCE(sum(outstanding) FILTER (WHERE days > 60 AND days <= 90), 0) AS d61,
+                   COALESCE(sum(outstanding) FILTER (WHERE days > 90), 0) AS d90
+            FROM aged""",
+        retailer_id, vendor_id, now,
+    )
+    assert row is not None
+    return Ageing(int(row["d0"]), int(row["d31"]), int(row["d61"]), int(row["d90"]))
+
+
+async def daily_report(
+    conn: asyncpg.Connection, day: date, *, tz: str = "Asia/Kathmandu"
+) -> DailyReport:
+    """An admin's numbers for one local day: orders confirmed and their value; what is owed and
+    overdue at the day's end."""
+    zone = ZoneInfo(tz)
+    start = datetime.combine(day, time(), zone)
+    end = datetime.combine(day + timedelta(days=1), time(), zone)
+    row = await conn.fetchrow(
+        f"""SELECT
+              (SELECT count(*) FROM orders WHERE confirmed_at >= $1 AND confirmed_at < $2)
+                  AS orders,
+              (SELECT COALESCE(sum(total_paisa), 0) FROM orders
+               WHERE confirmed_at >= $1 AND confirmed_at < $2) AS value,
+              (SELECT COALESCE(sum(amount_paisa), 0) FROM ledger_entries WHERE created_at < $2)
+                  AS outstanding,
+              (SELECT COALESCE(sum(outstanding), 0) FROM ({_OUTSTANDING}) due
+               WHERE due.due_at < $2) AS overdue""",
+        start, end,
+    )
+    assert row is not None
+    return DailyReport(day=day, orders=row["orders"], orders_value_paisa=int(row["value"]),
+                       outstanding_paisa=int(row["outstanding"]),
+                       overdue_paisa=int(row["overdue"]))

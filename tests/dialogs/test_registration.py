@@ -1,0 +1,50 @@
+"""A stranger registers (name, shop, area), waits, and is approved by an operator."""
+
+from __future__ import annotations
+
+from tests.dialogs.conftest import ADMIN, OPERATOR, text_of
+
+STRANGER = "9779845454545"
+
+
+async def test_a_stranger_registers_and_is_approved_then_can_order(world):
+    stranger, operator, admin = world.phone(STRANGER), world.phone(OPERATOR), world.phone(ADMIN)
+    first = await stranger.say("hello")
+    assert "register" in first[0].text and first[0].choices == ["lang:ne", "lang:en"]
+    assert "shop" in text_of(await stranger.say("Shyam Thapa"))
+    assert "area" in text_of(await stranger.say("Shyam Kirana Pasal"))
+    assert "operator" in text_of(await stranger.say("Birendranagar-4"))
+    request = operator.inbox()
+    assert len(request) == 1 and "Shyam Kirana Pasal" in request[0].text
+    assert "Birendranagar-4" in admin.inbox()[0].text
+    approve = request[0].choices[0]
+    assert approve.startswith("reg:approve:")
+
+    waiting = await stranger.say("chini 1 bora")
+    assert "waiting" in text_of(waiting)
+
+    done = await operator.tap(approve, "Approve")
+    assert "approved" in text_of(done)
+    assert "Welcome to Khaacho, Shyam Thapa" in text_of(stranger.inbox())
+
+    draft = await stranger.say("chini 1 bora")
+    assert "Sugar" in text_of(draft) and "Total" in text_of(draft)
+
+
+async def test_a_stranger_writing_nepali_is_answered_in_nepali_and_can_switch(world):
+    stranger = world.phone(STRANGER)
+    assert "दर्ता" in text_of(await stranger.say("नमस्ते"))
+    switched = await stranger.tap("lang:en", "English")
+    assert "English" in switched[0].text and "name" in switched[-1].text
+
+
+async def test_a_blocked_stranger_is_told_politely_and_nothing_else_happens(world):
+    stranger, operator = world.phone(STRANGER), world.phone(OPERATOR)
+    await stranger.say("hi")
+    await stranger.say("Kale")
+    await stranger.say("Kale Store")
+    await stranger.say("Chhinchu")
+    block = operator.inbox()[0].choices[1]
+    assert "blocked" in text_of(await operator.tap(block, "Block"))
+    assert "cannot order" in text_of(await stranger.say("chini 1 bora"))
+    assert "cannot order" in text_of(await stranger.say("help"))

@@ -1,0 +1,103 @@
+"""Vendors act only on their own orders, by button or text; admins set limits (the next big
+order is refused), override one order, report and statements; other roles are refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from dialogs import jobs
+from tests.dialogs.conftest import ADMIN, BHERI, HARI, KARNALI, OPERATOR, SITA, SURKHET, text_of
+
+
+async def _place(phone, text: str) -> str:
+    await phone.say(text)
+    placed = text_of(await phone.say("yes" if phone.wa_id == SITA else "ho"))
+    assert "KH-" in placed, placed
+    return placed
+
+
+async def test_reject_with_a_reason_passes_the_order_on_and_others_cannot_touch_it(world):
+    sita, karnali, bheri, surkhet = (world.phone(p) for p in (SITA, KARNALI, BHERI, SURKHET))
+    await _place(sita, "chini 1 bora")
+    assert "KH-000001" in text_of(karnali.inbox())
+    refused = text_of(await bheri.say("accept KH-000001"))
+    assert "KH-000001" in refused and "स्वीकार गरियो" not in refused
+    asked = text_of(await karnali.tap("vendor:reject:KH-000001"))
+    assert "किन" in asked
+    done = text_of(await karnali.say("out of stock"))
+    assert "अस्वीकार गरियो" in done
+    next_offer = (bheri.inbox() + surkhet.inbox())
+    assert len(next_offer) == 1 and "KH-000001" in next_offer[0].text
+    assert "another vendor" in text_of(sita.inbox())
+    orders = text_of(await (bheri if bheri.wa_id in next_offer[0].raw.get("to", "") else surkhet)
+                     .say("orders"))
+    assert "KH-000001" in orders
+
+
+async def test_vendor_sets_stock_and_price_by_text(world):
+    karnali = world.phone(KARNALI)
+    stock = text_of(await karnali.say("stock chini 2 bora"))
+    assert "१००" in stock and "चिनी" in stock
+    price = text_of(await karnali.say("price chini 115"))
+    assert "रु ११५" in price
+    assert "stock chini 100" in text_of(await karnali.say("stock"))
+
+
+async def test_admin_sets_a_limit_and_the_next_big_order_is_refused_until_overridden(world):
+    admin, hari, retailer_view = world.phone(ADMIN), world.phone(HARI), None
+    asked = text_of(await admin.say("limit 9820000003 5000"))
+    assert "Why" in asked
+    done = text_of(await admin.say("new shop, small start"))
+    assert "रु 5,000" in done
+    assert "रु ५,०००" in text_of(hari.inbox())
+    draft = text_of(await hari.say("chini 2 bora"))
+    assert "सीमाभन्दा" in draft
+    refused = text_of(await hari.say("ho"))
+    assert "उधारो सीमाभन्दा" in refused and "घटाउनुहोस्" in refused
+    async with world.pool.acquire() as conn:
+        number = await conn.fetchval("SELECT number FROM orders WHERE status = 'DRAFT'")
+    assert "once" in text_of(await admin.say(f"override {number} regular customer"))
+    assert number in text_of(await hari.say("ho"))
+    del retailer_view
+
+
+async def test_operators_may_not_set_limits_and_retailers_get_no_admin_commands(world):
+    operator, sita = world.phone(OPERATOR), world.phone(SITA)
+    assert "may not" in text_of(await operator.say("limit 9820000003 5000 because"))
+    report = text_of(await operator.say("report"))
+    assert "Failed messages" in report and "Orders" in report
+    reply = text_of(await sita.say("limit 9820000003 5000 because"))
+    assert "Credit limit" not in reply
+
+
+async def test_statement_and_help_list_the_roles_commands(world):
+    admin, operator, sita = world.phone(ADMIN), world.phone(OPERATOR), world.phone(SITA)
+    await _place(sita, "chini 1 kg")
+    assert "override" in text_of(await admin.say("help"))
+    assert "override" not in text_of(await operator.say("help"))
+    statement = text_of(await admin.say("statement 9820000002"))
+    assert "Statement of Sita Kumari" in statement and "Closing" in statement
+
+
+TIMEOUTS = {"draft_ttl": timedelta(minutes=60), "offer_timeout": timedelta(minutes=30)}
+
+
+async def test_unconfirmed_drafts_and_unanswered_offers_expire_with_notices(world):
+    sita, karnali = world.phone(SITA), world.phone(KARNALI)
+    await sita.say("chini 1 kg")
+    later = datetime.now(UTC) + timedelta(days=1)
+    async with world.pool.acquire() as conn, conn.transaction():
+        replies = await jobs.tick(conn, later, **TIMEOUTS)
+        status = await conn.fetchval("SELECT status FROM orders WHERE number = 'KH-000001'")
+        state = await conn.fetchval(
+            "SELECT state FROM conversations c JOIN users u ON u.id = c.user_id "
+            "WHERE u.wa_id = $1", SITA)
+    assert [r.template for r in replies] == ["draft_expired"]
+    assert (status, state) == ("CANCELLED", "idle")
+
+    await _place(sita, "chini 1 kg")
+    assert karnali.inbox()
+    async with world.pool.acquire() as conn, conn.transaction():
+        replies = await jobs.tick(conn, later, **TIMEOUTS)
+    templates = sorted(r.template for r in replies)
+    assert templates == ["offer_withdrawn", "order_update", "vendor_offer"], templates
