@@ -46,7 +46,7 @@ async def chat(settings: Settings, phone: str) -> int:
                 picked = choices[int(text) - 1]
             async with pool.acquire() as conn:
                 await local.say(conn, wa_id, text, picked)
-            await inbox.drain_once()
+            await inbox.drain()
             await sender.drain()
             async with pool.acquire() as conn:
                 shown = await local.replies(conn, wa_id, seen)

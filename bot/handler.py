@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import asyncpg
 
@@ -14,17 +13,10 @@ from bot.whatsapp import user_input
 from dialogs import router
 from dialogs.io import Event, Reply
 from ledger import users
-from locales import Language
+from locales import Language, guess_language
 from locales.render import Messages
 
 log = logging.getLogger(__name__)
-
-_DEVANAGARI = re.compile(r"[\u0900-\u097F]")
-
-
-def guess_language(text: str) -> Language:
-    return "ne" if _DEVANAGARI.search(text) else "en"
-
 
 class Handler:
     def __init__(self, settings: Settings, messages: Messages) -> None:

@@ -8,7 +8,6 @@ Messages stored before a crash are still unhandled on restart, so they are simpl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ import asyncpg
 from bot import metrics
 from bot.logs import message_context
 from bot.store import INBOUND_CHANNEL
+from bot.wakeup import drain_on_notify
 
 log = logging.getLogger(__name__)
 
@@ -43,26 +43,15 @@ class Inbox:
         self._max_attempts = max_attempts
         self._poll = poll_seconds
         self._concurrency = concurrency
-        self._wake = asyncio.Event()
-
-    def wake(self, *_: object) -> None:
-        self._wake.set()
 
     async def run(self) -> None:
-        """Handle messages until cancelled; wakes on NOTIFY, or polls as a fallback."""
-        listener = await self._pool.acquire()
-        try:
-            await listener.add_listener(INBOUND_CHANNEL, self.wake)
-            while True:
-                self._wake.clear()
-                while await self.drain_once():
-                    pass
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
-        finally:
-            with contextlib.suppress(Exception):
-                await listener.remove_listener(INBOUND_CHANNEL, self.wake)
-            await self._pool.release(listener)
+        """Handle messages until cancelled."""
+        await drain_on_notify(self._pool, INBOUND_CHANNEL, self.drain, self._poll)
+
+    async def drain(self) -> None:
+        """Handle until nothing is waiting (a message that keeps failing waits for a poll)."""
+        while await self.drain_once():
+            pass
 
     async def drain_once(self) -> int:
         """One pass over the senders with waiting messages; returns how many were handled."""

@@ -8,7 +8,6 @@ recipient is unsent, so a user reads replies in order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -20,6 +19,7 @@ from bot import metrics
 from bot.graph import GraphError, OutsideWindowError, ThrottledError
 from bot.phone import mask
 from bot.store import OUTBOX_CHANNEL
+from bot.wakeup import drain_on_notify
 
 log = logging.getLogger(__name__)
 
@@ -88,24 +88,10 @@ class Sender:
         self._backoff = backoff_seconds
         self._poll = poll_seconds
         self._concurrency = concurrency
-        self._wake = asyncio.Event()
-
-    def wake(self, *_: object) -> None:
-        self._wake.set()
 
     async def run(self) -> None:
-        listener = await self._pool.acquire()
-        try:
-            await listener.add_listener(OUTBOX_CHANNEL, self.wake)
-            while True:
-                self._wake.clear()
-                await self.drain()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
-        finally:
-            with contextlib.suppress(Exception):
-                await listener.remove_listener(OUTBOX_CHANNEL, self.wake)
-            await self._pool.release(listener)
+        """Send until cancelled."""
+        await drain_on_notify(self._pool, OUTBOX_CHANNEL, self.drain, self._poll)
 
     async def drain(self) -> int:
         """Send until nothing is due; returns how many messages were attempted."""

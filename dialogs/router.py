@@ -5,7 +5,6 @@ handling transaction, so the replies and the state they report commit together."
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 
@@ -16,11 +15,9 @@ from dialogs.io import Event, Reply
 from dialogs.machine import Table
 from dialogs.turn import Turn
 from ledger.users import User
-from locales import Language
+from locales import guess_language
 
 log = logging.getLogger(__name__)
-
-_DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 
 DIALOGS: dict[str, ModuleType] = {
     "registration": registration,
@@ -42,8 +39,7 @@ async def respond(conn: asyncpg.Connection, event: Event) -> list[Reply]:
         return [Reply("unsupported")]
     user = event.user
     if user is None:
-        guessed: Language = "ne" if _DEVANAGARI.search(event.text) else "en"
-        user = await registration.first_contact(conn, event, guessed)
+        user = await registration.first_contact(conn, event, guess_language(event.text))
     name = dialog_of(user)
     module = DIALOGS[name]
     table: Table = module.TABLE
