@@ -50,9 +50,10 @@ async def expire_conversations(conn: asyncpg.Connection, now: datetime,
         order_id = data.get("order_id")
         retailer = await users.by_id(conn, row["user_id"])
         if order_id is not None and retailer is not None:
-            # Confirmed elsewhere or already expired: nothing left to cancel.
+            # Only a draft expires: an order confirmed meanwhile goes on; a vanished one is done.
             with contextlib.suppress(LedgerError):
-                await orders.cancel(conn, order_id, retailer, "draft expired", now=now)
+                if (await orders.get(conn, order_id)).status == "DRAFT":
+                    await orders.cancel(conn, order_id, retailer, "draft expired", now=now)
         await conn.execute(
             """UPDATE conversations SET state = 'idle', data = '{}', version = version + 1,
                    updated_at = now() WHERE user_id = $1""", row["user_id"])

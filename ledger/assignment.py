@@ -80,12 +80,13 @@ async def close_offer(
     now: datetime | None = None,
 ) -> int | None:
     """Answer the open offer of an order; returns the vendor it was made to, if any."""
-    return await conn.fetchval(
+    vendor_id: int | None = await conn.fetchval(
         """UPDATE vendor_assignments SET outcome = $2, reason = $3,
                   answered_at = COALESCE($4, now())
            WHERE order_id = $1 AND outcome = 'OFFERED' RETURNING vendor_id""",
         order_id, outcome, reason, now,
     )
+    return vendor_id
 
 
 async def withdraw(

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from ledger import postings
-from ledger.audit import audit
 from ledger.actors import Actor, clean_reason, require_role
+from ledger.audit import audit
 from ledger.errors import (
     IllegalTransition,
     InvalidAmount,
@@ -107,7 +107,8 @@ async def set_limit(
         raise InvalidAmount(amount_paisa=limit_paisa)
     async with conn.transaction():
         old = await conn.fetchval(
-            "SELECT credit_limit_paisa FROM retailers WHERE user_id = $1 FOR NO KEY UPDATE", retailer_id
+            "SELECT credit_limit_paisa FROM retailers WHERE user_id = $1 FOR NO KEY UPDATE",
+            retailer_id,
         )
         if old is None:
             raise UnknownRetailer(user_id=retailer_id)
@@ -120,7 +121,9 @@ async def set_limit(
         return await position(conn, retailer_id)
 
 
-async def override_order(conn: asyncpg.Connection, order: OrderRef, actor: Actor, reason: str) -> None:
+async def override_order(
+    conn: asyncpg.Connection, order: OrderRef, actor: Actor, reason: str
+) -> None:
     """An admin lets one order past the limit, at confirmation and at acceptance."""
     require_role(actor, "credit.override", "ADMIN")
     why = clean_reason(reason, "credit.override")
@@ -142,7 +145,7 @@ async def adjust(
     conn: asyncpg.Connection, retailer_id: int, vendor_id: int, amount_paisa: int, actor: Actor,
     reason: str, *, idempotency_key: str,
 ) -> Entry:
-    """An admin correction to what a retailer owes a vendor: a new ADJUSTMENT entry, never an edit."""
+    """An admin correction of what a retailer owes a vendor: a new ADJUSTMENT entry, not an edit."""
     require_role(actor, "ledger.adjust", "ADMIN")
     why = clean_reason(reason, "ledger.adjust")
     async with conn.transaction():

@@ -296,7 +296,7 @@ async def cancel(
     async with conn.transaction():
         row = await lock(conn, order_id)
         _require_retailer_or_staff(actor, row)
-        cancellable = ("DRAFT", "PENDING", "VENDOR_ASSIGNED")
+        cancellable: tuple[str, ...] = ("DRAFT", "PENDING", "VENDOR_ASSIGNED")
         if is_staff(actor):
             cancellable += ("ACCEPTED",)
         _require_status(row, "CANCELLED", *cancellable)

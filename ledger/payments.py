@@ -194,7 +194,8 @@ async def _allocate(
             left -= share
     if plan:
         await conn.executemany(
-            "INSERT INTO payment_allocations (payment_id, order_id, amount_paisa) VALUES ($1, $2, $3)",
+            """INSERT INTO payment_allocations (payment_id, order_id, amount_paisa)
+               VALUES ($1, $2, $3)""",
             plan,
         )
 

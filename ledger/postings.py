@@ -2,9 +2,10 @@
 
 pgledger's shape: each account row caches its balance and a version and is locked for the
 posting (FOR NO KEY UPDATE; in (retailer_id, vendor_id) order when several are touched, so two
-postings never wait on each other in a cycle); each entry stores the balance after it and the account version it
-made, so the chain can be audited. TigerBeetle's rule: every posting has an idempotency key; the
-same key with the same content returns the original entry, with other content it is refused.
+postings never wait on each other in a cycle); each entry stores the balance after it and the
+account version it made, so the chain can be audited. TigerBeetle's rule: every posting has an
+idempotency key; the same key with the same content returns the original entry, with other
+content it is refused.
 Sign: a positive amount means the retailer owes the vendor more.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -94,7 +95,9 @@ def _validate(posting: Posting) -> None:
     amount = posting.amount_paisa
     if not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_AMOUNT_PAISA:
         raise InvalidAmount(amount_paisa=amount)
-    if posting.kind == "ORDER_CREDIT" and amount < 0 or posting.kind == "PAYMENT_DEBIT" and amount > 0:
+    wrong_sign = (posting.kind == "ORDER_CREDIT" and amount < 0) or (
+        posting.kind == "PAYMENT_DEBIT" and amount > 0)
+    if wrong_sign:
         raise InvalidAmount(amount_paisa=amount)
     key = posting.idempotency_key
     if not key or len(key) > MAX_KEY_LENGTH:
@@ -102,7 +105,7 @@ def _validate(posting: Posting) -> None:
 
 
 _KEY_CONSTRAINT = "ledger_entries_idempotency_key_key"
-_REVERSES_CONSTRAINT = "ledger_entries_reverses_entry_id_key"
+_REVERSES_CONSTRAINT = "ledger_entries_reverses_once"
 
 
 def _columns(account_alias: str = "a") -> str:
@@ -162,39 +165,27 @@ async def lock_accounts(
 
 
 async def post(conn: asyncpg.Connection, posting: Posting, *, now: datetime | None = None) -> Entry:
-    """Post one entry, or return the one an earlier request with the same key posted."""
+    """Post one entry, or return the one an earlier request with the same key posted.
+
+    One statement does it all (look the key up, move the account's cached balance under its row
+    lock, append the entry), so outside a transaction a posting is one round trip and still
+    atomic. Inside the caller's transaction it runs in a savepoint, so a lost race with a
+    concurrent retry of the same key can be answered with the original instead of an abort.
+    """
     _validate(posting)
     digest = request_hash(posting)
     try:
-        async with conn.transaction():
-            # One round trip locks the account and looks the key up.
-            row = await conn.fetchrow(
-                f"""SELECT a.id AS acc_id, a.retailer_id AS acc_retailer,
-                           a.vendor_id AS acc_vendor, a.balance_paisa AS acc_balance,
-                           a.version AS acc_version, e.request_hash, {_columns("ea")}
-                    FROM ledger_accounts a
-                    LEFT JOIN ledger_entries e ON e.idempotency_key = $3
-                    LEFT JOIN ledger_accounts ea ON ea.id = e.account_id
-                    WHERE a.retailer_id = $1 AND a.vendor_id = $2
-                    FOR NO KEY UPDATE OF a""",
-                posting.retailer_id, posting.vendor_id, posting.idempotency_key,
-            )
-            if row is None:
-                accounts = await lock_accounts(conn, [(posting.retailer_id, posting.vendor_id)])
-                account = accounts[(posting.retailer_id, posting.vendor_id)]
-                return await _post_locked(conn, account, posting, digest, now)
-            if row["id"] is not None:
-                return _replay(row, posting, digest)
-            account = Account(
-                id=row["acc_id"], retailer_id=row["acc_retailer"], vendor_id=row["acc_vendor"],
-                balance_paisa=row["acc_balance"], version=row["acc_version"],
-            )
-            return await _insert(conn, account, posting, digest, now)
+        if conn.is_in_transaction():
+            async with conn.transaction():
+                return await _post(conn, posting, digest, now)
+        return await _post(conn, posting, digest, now)
     except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == _REVERSES_CONSTRAINT:
+            raise AlreadyReversed(entry_id=posting.reverses_entry_id) from exc
         if exc.constraint_name != _KEY_CONSTRAINT:
             raise
-    # A request with the same key committed while this one waited for the account lock: the
-    # join above read the snapshot from before the wait. Its transaction is rolled back; look again.
+    # A request with the same key committed while this one waited for the account's row lock:
+    # the statement's key lookup read the snapshot from before the wait. Look again.
     row = await _by_key(conn, posting.idempotency_key)
     assert row is not None, "the conflicting entry is committed"
     return _replay(row, posting, digest)
@@ -209,17 +200,9 @@ async def post_many(
     for posting in postings:
         _validate(posting)
     async with conn.transaction():
-        accounts = await lock_accounts(conn, [(p.retailer_id, p.vendor_id) for p in postings])
-        entries: list[Entry] = []
-        for posting in postings:
-            account = accounts[(posting.retailer_id, posting.vendor_id)]
-            entry = await _post_locked(conn, account, posting, request_hash(posting), now)
-            if not entry.replayed:
-                accounts[(posting.retailer_id, posting.vendor_id)] = replace(
-                    account, balance_paisa=entry.balance_after_paisa, version=entry.account_version
-                )
-            entries.append(entry)
-        return entries
+        await lock_accounts(conn, [(p.retailer_id, p.vendor_id) for p in postings])
+        # Accounts are locked by us now, so no concurrent same-key request can slip in between.
+        return [await _post(conn, p, request_hash(p), now) for p in postings]
 
 
 async def reverse(
@@ -275,57 +258,69 @@ def _replay(row: asyncpg.Record, posting: Posting, digest: bytes) -> Entry:
     return _entry(row, replayed=True)
 
 
-async def _post_locked(
-    conn: asyncpg.Connection, account: Account, posting: Posting, digest: bytes,
-    now: datetime | None,
+async def _post(
+    conn: asyncpg.Connection, posting: Posting, digest: bytes, now: datetime | None
 ) -> Entry:
-    row = await _by_key(conn, posting.idempotency_key)
-    if row is not None:
-        return _replay(row, posting, digest)
-    return await _insert(conn, account, posting, digest, now)
-
-
-async def _insert(
-    conn: asyncpg.Connection, account: Account, posting: Posting, digest: bytes,
-    now: datetime | None,
-) -> Entry:
-    """Append the entry and move the cached balance in one statement; the account is locked."""
-    if posting.reverses_entry_id is not None:
-        done = await conn.fetchval(
-            "SELECT id FROM ledger_entries WHERE reverses_entry_id = $1", posting.reverses_entry_id
+    args = (posting.idempotency_key, posting.reverses_entry_id, posting.amount_paisa, now,
+            posting.retailer_id, posting.vendor_id, posting.kind, posting.order_id,
+            posting.payment_id, digest, posting.actor_id, posting.reason)
+    row = await conn.fetchrow(_POST, *args)
+    assert row is not None, "the statement always returns one row"
+    if row["source"] is None and row["reversed_by"] is None:
+        # The account's first posting: create it, then post again.
+        await conn.execute(
+            """INSERT INTO ledger_accounts (retailer_id, vendor_id) VALUES ($1, $2)
+               ON CONFLICT (retailer_id, vendor_id) DO NOTHING""",
+            posting.retailer_id, posting.vendor_id,
         )
-        if done is not None:
-            raise AlreadyReversed(entry_id=posting.reverses_entry_id, reversal_id=done)
-    try:
-        row = await conn.fetchrow(_INSERT, account.id, posting.amount_paisa, posting.kind,
-                                  posting.order_id, posting.payment_id, posting.reverses_entry_id,
-                                  posting.idempotency_key, digest, posting.actor_id,
-                                  posting.reason, now)
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == _REVERSES_CONSTRAINT:
-            raise AlreadyReversed(entry_id=posting.reverses_entry_id) from exc
-        raise
-    assert row is not None, "the locked account exists"
-    entry = Entry(retailer_id=account.retailer_id, vendor_id=account.vendor_id, **dict(row))
-    # The chain: this entry follows the balance and version we locked, and nothing else.
-    assert entry.account_version == account.version + 1, (entry, account)
-    assert entry.balance_after_paisa == account.balance_paisa + posting.amount_paisa, (
-        entry, account)
+        row = await conn.fetchrow(_POST, *args)
+        assert row is not None
+    if row["source"] == "existing":
+        return _replay(row, posting, digest)
+    if row["source"] is None:
+        raise AlreadyReversed(entry_id=posting.reverses_entry_id, reversal_id=row["reversed_by"])
+    assert row["source"] == "new", row
+    entry = _entry(row)
+    assert entry.amount_paisa == posting.amount_paisa and entry.account_version > 0, entry
     return entry
 
 
-_INSERT = """
-    WITH acc AS (
+# Look the key up; unless found (or the target already reversed), move the balance and append.
+# The UPDATE takes the account row lock and re-reads the newest balance after any wait, so the
+# entry's balance_after and version continue the chain; UNIQUE (account_id, account_version)
+# backs that up. Always one row: `source` is 'new', 'existing' or NULL (nothing posted).
+_POST = """
+    WITH existing AS (
+        SELECT e.request_hash, e.id, e.account_id, e.account_version, a.retailer_id,
+               a.vendor_id, e.kind, e.amount_paisa, e.balance_after_paisa, e.order_id,
+               e.payment_id, e.reverses_entry_id, e.actor_id, e.reason, e.idempotency_key,
+               e.created_at
+        FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+        WHERE e.idempotency_key = $1),
+    reversed AS (
+        SELECT id FROM ledger_entries WHERE reverses_entry_id = $2),
+    acc AS (
         UPDATE ledger_accounts
-        SET balance_paisa = balance_paisa + $2, version = version + 1,
-            updated_at = COALESCE($11, now())
-        WHERE id = $1
-        RETURNING id, balance_paisa, version)
-    INSERT INTO ledger_entries (account_id, account_version, kind, amount_paisa,
-        balance_after_paisa, order_id, payment_id, reverses_entry_id, idempotency_key,
-        request_hash, actor_id, reason, created_at)
-    SELECT acc.id, acc.version, $3, $2, acc.balance_paisa, $4, $5, $6, $7, $8, $9, $10,
-           COALESCE($11, now())
-    FROM acc
-    RETURNING id, account_id, account_version, kind, amount_paisa, balance_after_paisa,
-        order_id, payment_id, reverses_entry_id, actor_id, reason, idempotency_key, created_at"""
+        SET balance_paisa = balance_paisa + $3, version = version + 1,
+            updated_at = COALESCE($4, now())
+        WHERE retailer_id = $5 AND vendor_id = $6
+          AND NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM reversed)
+        RETURNING id, retailer_id, vendor_id, balance_paisa, version),
+    ins AS (
+        INSERT INTO ledger_entries (account_id, account_version, kind, amount_paisa,
+            balance_after_paisa, order_id, payment_id, reverses_entry_id, idempotency_key,
+            request_hash, actor_id, reason, created_at)
+        SELECT acc.id, acc.version, $7, $3, acc.balance_paisa, $8, $9, $2, $1, $10, $11, $12,
+               COALESCE($4, now())
+        FROM acc
+        RETURNING *),
+    result AS (
+        SELECT 'new' AS source, ins.request_hash, ins.id, ins.account_id, ins.account_version,
+               acc.retailer_id, acc.vendor_id, ins.kind, ins.amount_paisa,
+               ins.balance_after_paisa, ins.order_id, ins.payment_id, ins.reverses_entry_id,
+               ins.actor_id, ins.reason, ins.idempotency_key, ins.created_at
+        FROM ins CROSS JOIN acc
+        UNION ALL
+        SELECT 'existing', existing.* FROM existing)
+    SELECT (SELECT min(id) FROM reversed) AS reversed_by, result.*
+    FROM (SELECT 1) AS one LEFT JOIN result ON true"""

@@ -74,10 +74,12 @@ def normalise(lines: Sequence[LineRequest]) -> list[LineRequest]:
             raise InvalidQuantity(sku=line.sku, quantity=line.quantity_milli)
         if line.sku in merged:
             first = merged[line.sku]
-            line = LineRequest(line.sku, first.quantity_milli + line.quantity_milli, first.unit_text)
+            line = LineRequest(
+                line.sku, first.quantity_milli + line.quantity_milli, first.unit_text)
         if line.quantity_milli > MAX_QUANTITY_MILLI:
             raise InvalidQuantity(sku=line.sku, quantity=line.quantity_milli)
-        merged[line.sku] = LineRequest(line.sku, line.quantity_milli, line.unit_text[:MAX_UNIT_TEXT])
+        merged[line.sku] = LineRequest(
+            line.sku, line.quantity_milli, line.unit_text[:MAX_UNIT_TEXT])
     if len(merged) > MAX_LINES:
         raise InvalidQuantity(lines=len(merged), max_lines=MAX_LINES)
     return list(merged.values())

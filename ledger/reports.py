@@ -187,7 +187,9 @@ async def open_orders(
     return [_summary(r) for r in rows]
 
 
-async def history(conn: asyncpg.Connection, retailer_id: int, *, limit: int = 5) -> list[OrderSummary]:
+async def history(
+    conn: asyncpg.Connection, retailer_id: int, *, limit: int = 5
+) -> list[OrderSummary]:
     """A retailer's last confirmed orders, newest first ("pahile jastai" repeats the first)."""
     rows = await conn.fetch(
         f"""{_SUMMARY}

@@ -1,0 +1,120 @@
+"""Fixtures for ledger tests: a connection and a small world of people, products and stock."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+
+from ledger import users
+from ledger.pricing import LineRequest
+from ledger.users import User
+
+_phones = itertools.count(9800000000)
+
+# (sku, name_en, name_ne, unit, list price paisa per unit)
+PRODUCTS = [
+    ("CHINI", "Sugar", "चिनी", "kg", 12000),
+    ("CHAMAL", "Rice", "चामल", "kg", 9000),
+    ("TEL", "Oil", "तेल", "l", 25000),
+]
+
+
+@dataclass(frozen=True)
+class World:
+    admin: User
+    operator: User
+    retailer: User
+    retailer2: User
+    vendor: User   # carries everything: CHINI 115, CHAMAL 90, TEL 240 rupees
+    vendor2: User  # cheaper sugar, no oil: CHINI 110, CHAMAL 95
+
+
+def phone() -> str:
+    return f"+977{next(_phones)}"
+
+
+async def make_user(conn: asyncpg.Connection, role: users.Role, name: str, **kw: object) -> User:
+    return await users.upsert(
+        conn, phone=phone(), name=name, role=role, **kw)  # type: ignore[arg-type]
+
+
+async def add_products(conn: asyncpg.Connection) -> None:
+    await conn.executemany(
+        """INSERT INTO products (sku, name_en, name_ne, category, unit, price_paisa)
+           VALUES ($1, $2, $3, 'grocery', $4, $5) ON CONFLICT (sku) DO NOTHING""",
+        PRODUCTS,
+    )
+
+
+async def carry(
+    conn: asyncpg.Connection, vendor: User, sku: str, price_paisa: int, stock_milli: int
+) -> None:
+    await conn.execute(
+        """INSERT INTO vendor_products (vendor_id, sku, price_paisa, stock_milli)
+           VALUES ($1, $2, $3, $4)""",
+        vendor.id, sku, price_paisa, stock_milli,
+    )
+
+
+async def build_world(conn: asyncpg.Connection, limit_paisa: int = 5_000_000) -> World:
+    await add_products(conn)
+    world = World(
+        admin=await make_user(conn, "ADMIN", "Admin"),
+        operator=await make_user(conn, "OPERATOR", "Operator"),
+        retailer=await make_user(conn, "RETAILER", "Ram Kirana", credit_limit_paisa=limit_paisa),
+        retailer2=await make_user(conn, "RETAILER", "Sita Store", credit_limit_paisa=limit_paisa),
+        vendor=await make_user(conn, "VENDOR", "Himal Traders"),
+        vendor2=await make_user(conn, "VENDOR", "Terai Wholesale"),
+    )
+    await carry(conn, world.vendor, "CHINI", 11500, 1_000_000)
+    await carry(conn, world.vendor, "CHAMAL", 9000, 1_000_000)
+    await carry(conn, world.vendor, "TEL", 24000, 1_000_000)
+    await carry(conn, world.vendor2, "CHINI", 11000, 500_000)
+    await carry(conn, world.vendor2, "CHAMAL", 9500, 500_000)
+    return world
+
+
+@pytest.fixture
+async def conn(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    async with pool.acquire() as connection:
+        yield connection
+
+
+@pytest.fixture
+async def world(conn: asyncpg.Connection) -> World:
+    return await build_world(conn)
+
+
+def line(sku: str, kg: float, unit: str = "kg") -> LineRequest:
+    return LineRequest(sku, round(kg * 1000), unit)
+
+
+async def audit_ledger(conn: asyncpg.Connection) -> list[str]:
+    """Every way the ledger could disagree with itself; empty when it is consistent."""
+    problems: list[str] = []
+    rows = await conn.fetch(
+        """SELECT a.id, a.balance_paisa, a.version,
+                  COALESCE(sum(e.amount_paisa), 0) AS total, count(e.id) AS n,
+                  COALESCE(max(e.account_version), 0) AS last
+           FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id
+           GROUP BY a.id"""
+    )
+    for r in rows:
+        if r["balance_paisa"] != r["total"]:
+            problems.append(f"account {r['id']}: cached {r['balance_paisa']} != sum {r['total']}")
+        if not r["version"] == r["n"] == r["last"]:
+            problems.append(f"account {r['id']}: version {r['version']}, {r['n']} entries")
+    bad = await conn.fetch(
+        """SELECT id FROM (
+               SELECT e.id, e.balance_after_paisa,
+                      sum(e.amount_paisa) OVER (PARTITION BY e.account_id
+                                                ORDER BY e.account_version) AS running
+               FROM ledger_entries e) x
+           WHERE balance_after_paisa <> running"""
+    )
+    problems += [f"entry {r['id']}: balance_after is not the running sum" for r in bad]
+    return problems

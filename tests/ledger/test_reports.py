@@ -1,0 +1,78 @@
+"""The read API: dues per vendor, overdue, statements, ageing, open orders, the day's numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+
+from ledger import orders, payments, reports
+from tests.ledger.conftest import World, line
+from tests.ledger.helpers import accepted_order
+
+T0 = datetime(2025, 1, 10, 5, 0, tzinfo=UTC)
+
+
+async def test_balances_per_vendor_and_in_total_with_overdue(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)], T0)
+    await accepted_order(conn, world.retailer, world.vendor2, [line("CHINI", 1)],
+                         T0 + timedelta(days=20))
+    dues = await reports.balances(conn, world.retailer.id, now=T0 + timedelta(days=35))
+    assert dues.total_paisa == 24_000 + 11_000
+    by_vendor = {v.vendor_id: v for v in dues.vendors}
+    assert by_vendor[world.vendor.id].overdue_paisa == 24_000       # due on day 30
+    assert by_vendor[world.vendor2.id].overdue_paisa == 0
+    assert dues.next_due_at == T0 + timedelta(days=50)
+    assert dues.overdue_paisa == 24_000
+
+
+async def test_statement_has_opening_running_and_closing_balances(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    first = await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)], T0)
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 2)],
+                         T0 + timedelta(days=5))
+    await payments.record_for_order(conn, first.id, 10_000, "bank", "TX-1", actor=world.vendor,
+                                    idempotency_key="p", now=T0 + timedelta(days=6))
+    page = await reports.statement(conn, world.retailer.id, T0 + timedelta(days=1),
+                                   T0 + timedelta(days=10))
+    assert page.opening_paisa == 24_000
+    assert [(ln.kind, ln.amount_paisa, ln.balance_paisa) for ln in page.lines] == [
+        ("ORDER_CREDIT", 48_000, 72_000), ("PAYMENT_DEBIT", -10_000, 62_000)]
+    assert page.closing_paisa == 62_000
+
+
+async def test_ageing_buckets_by_days_since_billing(conn: asyncpg.Connection, world: World) -> None:
+    now = T0 + timedelta(days=100)
+    for days_ago, litres in ((10, 1), (45, 2), (75, 3), (95, 4)):
+        await accepted_order(conn, world.retailer, world.vendor, [line("TEL", litres)],
+                             now - timedelta(days=days_ago))
+    aged = await reports.ageing(conn, retailer_id=world.retailer.id, now=now)
+    assert (aged.d0_30, aged.d31_60, aged.d61_90, aged.d90_plus) == (
+        24_000, 48_000, 72_000, 96_000)
+    assert aged.total == 240_000
+
+
+async def test_open_orders_history_and_receivables(conn: asyncpg.Connection, world: World) -> None:
+    accepted = await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)])
+    draft = await orders.create_draft(conn, world.retailer, [line("CHAMAL", 5)])
+    open_now = await reports.open_orders(conn, vendor_id=world.vendor.id)
+    assert [o.number for o in open_now] == [accepted.number]
+    assert open_now[0].payment_status == "UNPAID"
+    assert [o.id for o in await reports.history(conn, world.retailer.id)] == [accepted.id]
+    mine = await reports.open_orders(conn, retailer_id=world.retailer.id)
+    assert draft.id not in [o.id for o in mine]
+    [owed] = await reports.receivables(conn, world.vendor.id)
+    assert (owed.retailer_id, owed.balance_paisa) == (world.retailer.id, 24_000)
+
+
+async def test_daily_report_counts_the_local_day(conn: asyncpg.Connection, world: World) -> None:
+    # 20:00 UTC on 9 Jan is 01:45 on 10 Jan in Kathmandu.
+    late = datetime(2025, 1, 9, 20, 0, tzinfo=UTC)
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)], late)
+    day = await reports.daily_report(conn, date(2025, 1, 10))
+    assert (day.orders, day.orders_value_paisa, day.outstanding_paisa) == (1, 24_000, 24_000)
+    assert (await reports.daily_report(conn, date(2025, 1, 9))).orders == 0
+    assert (await reports.daily_report(conn, date(2025, 2, 15))).overdue_paisa == 24_000
