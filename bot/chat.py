@@ -29,10 +29,16 @@ async def chat(settings: Settings, phone: str) -> int:
     try:
         inbox, sender = build_workers(app)
         pool = app[POOL]
-        async with pool.acquire() as conn:
-            seen = await local.last_reply_id(conn, wa_id)
         print(f"Chatting as {phone}. Type a message; a number taps a button; Ctrl-D quits.")
+        seen = 0
         choices: tuple[local.Choice, ...] = ()
+        async with pool.acquire() as conn:
+            earlier = await local.recent(conn, wa_id)
+        if earlier:
+            print("— earlier messages —")
+        for reply in earlier:
+            _show(reply)
+            seen, choices = reply.outbox_id, reply.choices or choices
         loop = asyncio.get_running_loop()
         while True:
             line = await loop.run_in_executor(None, _read_line)
@@ -52,8 +58,7 @@ async def chat(settings: Settings, phone: str) -> int:
                 shown = await local.replies(conn, wa_id, seen)
             for reply in shown:
                 _show(reply)
-                seen = reply.outbox_id
-                choices = reply.choices or choices
+                seen, choices = reply.outbox_id, reply.choices or choices
     finally:
         await runner.cleanup()
 

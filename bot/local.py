@@ -74,6 +74,10 @@ async def replies(conn: asyncpg.Connection, wa_id: str, after_id: int) -> list[S
                   r["status"] == "failed") for r in rows]
 
 
-async def last_reply_id(conn: asyncpg.Connection, wa_id: str) -> int:
-    return int(await conn.fetchval(
-        "SELECT coalesce(max(id), 0) FROM outbox WHERE recipient = $1", wa_id))
+async def recent(conn: asyncpg.Connection, wa_id: str, count: int = 5) -> list[Shown]:
+    """The last few replies to `wa_id`, oldest first, as a chat app shows on opening."""
+    start = await conn.fetchval(
+        """SELECT coalesce(min(id), 0) - 1 FROM (SELECT id FROM outbox
+               WHERE recipient = $1 AND status <> 'pending' ORDER BY id DESC LIMIT $2) AS last""",
+        wa_id, count)
+    return await replies(conn, wa_id, int(start))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ def embedded_url(data_dir: Path) -> str:
     pgdata = (data_dir / "pg").resolve()
     if pgdata not in _embedded:
         pgdata.mkdir(parents=True, exist_ok=True)
-        _embedded[pgdata] = get_server(pgdata)
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            _embedded[pgdata] = get_server(pgdata)
         log.info("embedded PostgreSQL running in %s", pgdata)
     return str(_embedded[pgdata].get_uri())
 
