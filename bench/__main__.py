@@ -23,7 +23,7 @@ def main() -> int:
     for name in BENCHMARKS:
         print(f"== {name}", flush=True)
         module = importlib.import_module(f"bench.{name}")
-        results[name] = module.main([])
+        results[name] = module.main()
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", "utf-8")
     print(f"saved {RESULTS}")
     return 0

@@ -44,9 +44,10 @@ class InvalidRequestError(GraphError):
     retryable = False
 
 
+OUTSIDE_WINDOW = 131047
 _THROTTLED = {4, 80007, 130429, 131048, 131056}
 _BY_CODE: dict[int, type[GraphError]] = {
-    131047: OutsideWindowError,
+    OUTSIDE_WINDOW: OutsideWindowError,
     131026: UndeliverableError,
     190: AuthError,
 }

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from bot.graph import OUTSIDE_WINDOW
 from bot.whatsapp import STATUS_RANK, Inbound, StatusUpdate
 
 INBOUND_CHANNEL = "khaacho_inbound"
@@ -33,7 +34,7 @@ async def store_webhook(
             )
             new += row is not None
         for s in statuses:
-            await conn.execute(
+            changed = await conn.fetchval(
                 """INSERT INTO message_statuses
                        (wamid, status, rank, recipient, error_code, error_title)
                    VALUES ($1, $2, $3, $4, $5, $6)
@@ -41,13 +42,28 @@ async def store_webhook(
                        status = EXCLUDED.status, rank = EXCLUDED.rank,
                        error_code = EXCLUDED.error_code, error_title = EXCLUDED.error_title,
                        updated_at = now()
-                   WHERE message_statuses.rank < EXCLUDED.rank""",
+                   WHERE message_statuses.rank < EXCLUDED.rank
+                   RETURNING true""",
                 s.wamid, s.status, STATUS_RANK[s.status], s.recipient, s.error_code,
                 s.error_title,
             )
+            if changed and s.status == "failed":
+                await _delivery_failed(conn, s)
         if new:
             await conn.execute(f"NOTIFY {INBOUND_CHANNEL}")
     return new
+
+
+async def _delivery_failed(conn: asyncpg.Connection, status: StatusUpdate) -> None:
+    """WhatsApp accepted a message, then could not deliver it: the outbox row becomes failed, for
+    operators to see; outside the 24-hour window the same words go again as a template."""
+    row = await conn.fetchrow(
+        """UPDATE outbox SET status = 'failed', last_error = $2 WHERE wamid = $1
+           RETURNING id, recipient, payload, fallback, inbound_id""",
+        status.wamid, f"delivery failed: {status.error_code} {status.error_title or ''}".strip())
+    if (row is not None and status.error_code == OUTSIDE_WINDOW and row["fallback"]
+            and row["payload"].get("type") != "template"):
+        await enqueue(conn, row["recipient"], row["fallback"], inbound_id=row["inbound_id"])
 
 
 async def enqueue(

@@ -110,3 +110,21 @@ async def test_two_instances_handle_one_users_burst_once_each_in_order(start_app
     assert len(rows) == burst  # one reply per message: none handled twice, none lost
     inbound_order = [r["inbound"] for r in rows]
     assert inbound_order == sorted(inbound_order)  # replies written in the order messages came
+
+
+async def test_a_delivery_failure_reported_later_is_visible_and_retried_as_a_template(
+        client, graph, pool):
+    await post_webhook(client, text_message("wamid.LATEFAIL", "help"))
+    await eventually(lambda: len(graph.sent) == 1)
+    status = copy.deepcopy(fixture("status_failed_131047"))
+    status["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = "wamid.FAKE1"
+    for _ in range(2):  # a redelivered status changes nothing more
+        assert (await post_webhook(client, status)).status == 200
+    await eventually(lambda: len(graph.sent) == 2)
+    assert graph.sent[1]["type"] == "template"
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT status, last_error FROM outbox ORDER BY id")
+    assert [r["status"] for r in rows] == ["failed", "sent"]
+    assert "131047" in rows[0]["last_error"]
+    await asyncio.sleep(0.2)
+    assert len(graph.sent) == 2
