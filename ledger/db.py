@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -19,13 +20,14 @@ def embedded_url(data_dir: Path) -> str:
 
     The server keeps running while any process that started it lives; its data stays on disk.
     """
-    from pgserver import get_server  # type: ignore[attr-defined]  # only this path needs it
-
     pgdata = (data_dir / "pg").resolve()
     if pgdata not in _embedded:
         pgdata.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
+            # Imported here: only a run without DATABASE_URL needs the embedded server.
+            from pgserver import get_server  # type: ignore[attr-defined]
+
             _embedded[pgdata] = get_server(pgdata)
         log.info("embedded PostgreSQL running in %s", pgdata)
     return str(_embedded[pgdata].get_uri())
@@ -41,14 +43,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 def _dumps(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _loads(value: str) -> Any:
-    import json
-
     return json.loads(value)
 
 
