@@ -47,3 +47,23 @@ def test_the_template_fallback_flattens_the_text_into_one_parameter():
     text = fallback["template"]["components"][0]["parameters"][0]["text"]
     assert fallback["template"]["language"]["code"] == "en"
     assert "\n" not in text and "Ram" in text
+
+
+async def test_the_rate_limiter_spaces_sends_and_pauses_when_throttled():
+    from bot.sender import RateLimiter
+
+    now = 100.0
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        nonlocal now
+        slept.append(round(seconds, 6))
+        now += seconds
+
+    limiter = RateLimiter(10, clock=lambda: now, sleep=sleep)
+    for _ in range(3):
+        await limiter.acquire()
+    assert slept == [0.1, 0.1]  # the first goes at once, then one every 1/10 s
+    limiter.pause(5)
+    await limiter.acquire()
+    assert slept[-1] == 5.0
