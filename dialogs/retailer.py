@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from catalog.model import ParseResult
+from catalog.model import ParsedItem, ParseResult
 from catalog.quantity import Quantity
 from dialogs import language, notify, present, words
 from dialogs.io import Button, Row
@@ -285,6 +285,8 @@ async def _answer(turn: Turn, sku: str | None = None) -> None:
         return
     question = questions[0]
     product = None
+    said: ParsedItem | None = None  # the answer's own item, when it names one with a quantity
+    typed_unit = ""
     if question["reason"] == "unit":
         quantity = words.quantity(turn.text)
         product = turn.parser.products.get(question["candidates"][0])
@@ -296,7 +298,7 @@ async def _answer(turn: Turn, sku: str | None = None) -> None:
     else:
         candidates = question["candidates"]
         if sku is None:
-            sku = _chosen(turn, candidates)
+            sku, said = _chosen(turn, candidates)
         if sku is None and not turn.choice:
             parsed = turn.parsed(await remembered(turn))
             if parsed.intent == "order" and parsed.items:  # more items while we ask: keep them
@@ -315,6 +317,9 @@ async def _answer(turn: Turn, sku: str | None = None) -> None:
             turn.move("ask")
             return
         await _remember(turn, question["text"], sku)
+        if said is not None:  # "basmati 20 bora" answers which rice and how much: 20 bora
+            question.update(quantity=str(said.quantity), unit=None)
+            typed_unit = present.typed_unit(turn.parser, said.text)
         stated = Quantity(None if question["quantity"] is None else Decimal(question["quantity"]),
                           question["unit"])
         converted = turn.parser.vocabulary.to_base(product, stated)
@@ -335,27 +340,29 @@ async def _answer(turn: Turn, sku: str | None = None) -> None:
             line["milli"] += milli
             break
     else:
+        unit = question["unit"] if question["reason"] != "unit" else ""
         lines.append({"sku": product.sku, "milli": milli,
-                      "unit": question["unit"] if question["reason"] != "unit" else ""})
+                      "unit": typed_unit if said is not None else unit})
     turn.data["lines"] = lines
     await _next(turn)
 
 
-def _chosen(turn: Turn, candidates: list[str]) -> str | None:
-    """"2", "२" or a name among the candidates."""
+def _chosen(turn: Turn, candidates: list[str]) -> tuple[str | None, ParsedItem | None]:
+    """"2", "२" or a name among the candidates; with the item when the name came with its own
+    quantity ("basmati 20 bora")."""
     text = words.ascii_digits(turn.text).strip(" .)")
     if text.isdigit():
         index = int(text) - 1
-        return candidates[index] if 0 <= index < len(candidates) else None
+        return (candidates[index] if 0 <= index < len(candidates) else None), None
     parsed = turn.parser.parse(turn.text)
     for item in parsed.items:
         if item.sku in candidates:
-            return item.sku
+            return item.sku, (item if item.quantity_stated else None)
     for ambiguity in parsed.ambiguous:
         inside = [c for c in ambiguity.candidates if c in candidates]
         if len(inside) == 1:
-            return inside[0]
-    return None
+            return inside[0], None
+    return None, None
 
 
 async def _edit(turn: Turn, parsed: ParseResult) -> None:

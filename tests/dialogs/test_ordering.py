@@ -112,3 +112,11 @@ async def test_items_sent_while_a_question_is_open_join_the_draft(world):
     assert "dal" in again[-1].text  # the question is asked again
     draft = text_of(await sita.say("1"))
     assert "Salt" in draft and "Total" in draft
+
+
+async def test_an_answer_with_its_own_quantity_takes_that_quantity(world):
+    sita = world.phone(SITA)
+    await sita.say("chamal 1 bora")
+    draft = text_of(await sita.say("basmati 20 bora"))
+    assert "Basmati Rice — 20 bora (500 kg)" in draft
+    assert "1 bora" not in draft
