@@ -48,6 +48,19 @@ def _timestamp(raw: Any) -> datetime:
         return datetime.now(UTC)
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any, limit: int = 256) -> str | None:
+    """A non-empty string field, cut to `limit`; anything else is absent."""
+    return value[:limit] if isinstance(value, str) and value else None
+
+
 def read_webhook(payload: Any) -> tuple[list[Inbound], list[StatusUpdate]]:
     """Walk every entry and change; skip what we do not understand, never raise on odd fields."""
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
@@ -55,17 +68,15 @@ def read_webhook(payload: Any) -> tuple[list[Inbound], list[StatusUpdate]]:
     messages: list[Inbound] = []
     statuses: list[StatusUpdate] = []
     for entry in payload["entry"]:
-        changes = entry.get("changes") if isinstance(entry, dict) else None
-        for change in changes if isinstance(changes, list) else []:
-            value = change.get("value") if isinstance(change, dict) else None
-            if not isinstance(value, dict):
-                continue
-            contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
-            for raw in value.get("messages") or []:
+        for change in _list(_dict(entry).get("changes")):
+            value = _dict(_dict(change).get("value"))
+            contacts = [_without_nul(c) for c in _list(value.get("contacts"))
+                        if isinstance(c, dict)]
+            for raw in _list(value.get("messages")):
                 message = _message(raw, contacts)
                 if message:
                     messages.append(message)
-            for raw in value.get("statuses") or []:
+            for raw in _list(value.get("statuses")):
                 status = _status(raw)
                 if status:
                     statuses.append(status)
@@ -84,46 +95,45 @@ def _without_nul(value: Any) -> Any:
 
 
 def _message(raw: Any, contacts: list[dict[str, Any]]) -> Inbound | None:
-    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-        return None
     raw = _without_nul(raw)
-    contacts = _without_nul(contacts)
-    wa_id = raw.get("from") if isinstance(raw.get("from"), str) else None
-    user_id = raw.get("from_user_id") if isinstance(raw.get("from_user_id"), str) else None
+    wamid = _text(_dict(raw).get("id"))
+    if wamid is None:
+        return None
+    wa_id = _text(raw.get("from"), 32)
+    user_id = _text(raw.get("from_user_id"))
     contact = next(
         (c for c in contacts if (wa_id and c.get("wa_id") == wa_id)
          or (user_id and c.get("user_id") == user_id)),
         contacts[0] if len(contacts) == 1 else {},
     )
-    user_id = user_id or contact.get("user_id")
+    user_id = user_id or _text(contact.get("user_id"))
     if not wa_id and not user_id:
         return None
-    profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
     return Inbound(
-        wamid=raw["id"][:256],
+        wamid=wamid,
         wa_id=wa_id,
         wa_user_id=user_id,
-        profile_name=(profile.get("name") or None) if profile else None,
-        kind=str(raw.get("type") or "unknown")[:32],
+        profile_name=_text(_dict(contact.get("profile")).get("name"), 120),
+        kind=_text(raw.get("type"), 32) or "unknown",
         body=raw,
         sent_at=_timestamp(raw.get("timestamp")),
     )
 
 
 def _status(raw: Any) -> StatusUpdate | None:
-    if not isinstance(raw, dict) or raw.get("status") not in STATUS_RANK:
+    raw = _dict(raw)
+    wamid, status = _text(raw.get("id")), raw.get("status")
+    if wamid is None or not isinstance(status, str) or status not in STATUS_RANK:
         return None
-    if not isinstance(raw.get("id"), str):
-        return None
-    errors = raw.get("errors") if isinstance(raw.get("errors"), list) else []
-    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    errors = _list(raw.get("errors"))
+    first = _dict(errors[0]) if errors else {}
     code = first.get("code")
     return StatusUpdate(
-        wamid=raw["id"],
-        status=raw["status"],
-        recipient=raw.get("recipient_id") or raw.get("recipient_user_id"),
-        error_code=code if isinstance(code, int) else None,
-        error_title=first.get("title"),
+        wamid=wamid,
+        status=status,
+        recipient=_text(raw.get("recipient_id")) or _text(raw.get("recipient_user_id")),
+        error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+        error_title=_text(first.get("title")),
     )
 
 
@@ -138,17 +148,16 @@ class UserInput:
 
 def user_input(kind: str, body: dict[str, Any]) -> UserInput:
     if kind == "text":
-        text = (body.get("text") or {}).get("body") or ""
-        return UserInput(text=str(text)[:MAX_TEXT], choice_id=None, supported=True)
+        text = _dict(body.get("text")).get("body")
+        return UserInput(text=text[:MAX_TEXT] if isinstance(text, str) else "",
+                         choice_id=None, supported=True)
     if kind == "interactive":
-        interactive = body.get("interactive") or {}
-        reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
-        return UserInput(
-            text=str(reply.get("title") or ""), choice_id=reply.get("id"), supported=bool(reply)
-        )
+        interactive = _dict(body.get("interactive"))
+        reply = _dict(interactive.get("button_reply")) or _dict(interactive.get("list_reply"))
+        return UserInput(text=_text(reply.get("title"), 100) or "",
+                         choice_id=_text(reply.get("id")), supported=bool(reply))
     if kind == "button":  # a quick-reply button of a template message
-        button = body.get("button") or {}
-        return UserInput(
-            text=str(button.get("text") or ""), choice_id=button.get("payload"), supported=True
-        )
+        button = _dict(body.get("button"))
+        return UserInput(text=_text(button.get("text"), 100) or "",
+                         choice_id=_text(button.get("payload")), supported=True)
     return UserInput(text="", choice_id=None, supported=False)
