@@ -19,7 +19,7 @@ import asyncpg
 from bot import metrics
 from bot.graph import GraphError, OutsideWindowError, ThrottledError
 from bot.phone import mask
-from bot.store import OUTBOX_CHANNEL
+from bot.store import OUTBOX_CHANNEL, delivery_failed
 from bot.wakeup import drain_on_notify
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,12 @@ class Sender:
             """UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
                    attempts = attempts + 1 WHERE id = $1""", row["id"], wamid)
         metrics.OUTBOUND.labels(result="sent").inc()
+        # A failure callback can outrun this update; it was stored, so apply it now.
+        failure = await conn.fetchrow(
+            """SELECT error_code, error_title FROM message_statuses
+               WHERE wamid = $1 AND status = 'failed'""", wamid)
+        if failure:
+            await delivery_failed(conn, wamid, failure["error_code"], failure["error_title"])
 
     def _delay(self, attempts: int) -> float:
         return float(min(self._backoff * 2**attempts, MAX_BACKOFF_SECONDS))

@@ -48,20 +48,23 @@ async def store_webhook(
                 s.error_title,
             )
             if changed and s.status == "failed":
-                await _delivery_failed(conn, s)
+                await delivery_failed(conn, s.wamid, s.error_code, s.error_title)
         if new:
             await conn.execute(f"NOTIFY {INBOUND_CHANNEL}")
     return new
 
 
-async def _delivery_failed(conn: asyncpg.Connection, status: StatusUpdate) -> None:
+async def delivery_failed(
+    conn: asyncpg.Connection, wamid: str, code: int | None, title: str | None
+) -> None:
     """WhatsApp accepted a message, then could not deliver it: the outbox row becomes failed, for
     operators to see; outside the 24-hour window the same words go again as a template."""
     row = await conn.fetchrow(
-        """UPDATE outbox SET status = 'failed', last_error = $2 WHERE wamid = $1
+        """UPDATE outbox SET status = 'failed', last_error = $2
+           WHERE wamid = $1 AND status = 'sent'
            RETURNING id, recipient, payload, fallback, inbound_id""",
-        status.wamid, f"delivery failed: {status.error_code} {status.error_title or ''}".strip())
-    if (row is not None and status.error_code == OUTSIDE_WINDOW and row["fallback"]
+        wamid, f"delivery failed: {code} {title or ''}".strip())
+    if (row is not None and code == OUTSIDE_WINDOW and row["fallback"]
             and row["payload"].get("type") != "template"):
         await enqueue(conn, row["recipient"], row["fallback"], inbound_id=row["inbound_id"])
 
