@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dialogs import jobs
+from locales.formats import money
 from tests.dialogs.conftest import ADMIN, BHERI, HARI, KARNALI, OPERATOR, SITA, SURKHET, text_of
 
 
@@ -101,3 +102,25 @@ async def test_unconfirmed_drafts_and_unanswered_offers_expire_with_notices(worl
         replies = await jobs.tick(conn, later, **TIMEOUTS)
     templates = sorted(r.template for r in replies)
     assert templates == ["offer_withdrawn", "order_update", "vendor_offer"], templates
+
+
+async def test_vendor_records_a_payment_by_retailer_phone_and_both_see_the_balance(world):
+    sita, karnali = world.phone(SITA), world.phone(KARNALI)
+    await _place(sita, "chini 1 bora")
+    await karnali.tap("vendor:accept:KH-000001")
+    sita.inbox()
+    total = await world.pool.fetchval("SELECT total_paisa FROM orders WHERE number = 'KH-000001'")
+    recorded = text_of(await karnali.say("paid 9820000002 1000 esewa"))
+    left = total - 100_000
+    assert "esewa" in recorded.lower() and "KH-000001" in recorded
+    told = text_of(sita.inbox())
+    assert "1,000" in told
+    async with world.pool.acquire() as conn:
+        balance = await conn.fetchval(
+            "SELECT balance_paisa FROM ledger_accounts a JOIN users u ON u.id = a.retailer_id "
+            "WHERE u.wa_id = $1", SITA)
+    assert balance == left
+    refused = text_of(await karnali.say("paid 9820000002 50000"))  # more than is owed
+    async with world.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM payments") == 1
+    assert "बढी" in refused and money(left, "ne") in refused  # more than the balance, shown
