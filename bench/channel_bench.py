@@ -74,20 +74,26 @@ async def _run(messages: int, users: int, concurrency: int) -> dict[str, Any]:
             started = time.perf_counter()
             await asyncio.gather(*(post_all() for _ in range(concurrency)))
             acked = time.perf_counter() - started
-            while len(graph.sent) < messages:  # noqa: ASYNC110 - polling a counter is enough
+            assert client.app is not None
+            pool = client.app[POOL]
+            while await pool.fetchval(  # noqa: ASYNC110 - polling the database is the point
+                """SELECT (SELECT count(*) FROM inbound_messages WHERE handled_at IS NULL)
+                        + (SELECT count(*) FROM outbox WHERE status = 'pending')"""):
                 await asyncio.sleep(0.01)
             done = time.perf_counter() - started
-            assert client.app is not None
-            async with client.app[POOL].acquire() as conn:
-                latencies = [r[0] for r in await conn.fetch(
-                    """SELECT extract(epoch FROM o.sent_at - m.received_at)
-                       FROM outbox o JOIN inbound_messages m ON m.id = o.inbound_id""")]
+            # Latency: from storing a message to sending the first reply to it.
+            latencies = [r[0] for r in await pool.fetch(
+                """SELECT extract(epoch FROM min(o.sent_at) - m.received_at)
+                   FROM outbox o JOIN inbound_messages m ON m.id = o.inbound_id
+                   GROUP BY m.id, m.received_at""")]
+            replies = len(graph.sent)
         finally:
             await client.close()
             await graph_server.close()
     latencies_ms = sorted(float(x) * 1000 for x in latencies)
     return {
         "messages": messages,
+        "replies": replies,
         "users": users,
         "ingest_per_s": round(messages / acked, 1),
         "end_to_end_per_s": round(messages / done, 1),

@@ -35,7 +35,7 @@ class Inbox:
         *,
         max_attempts: int,
         poll_seconds: float,
-        concurrency: int = 4,
+        concurrency: int = 8,
     ) -> None:
         self._pool = pool
         self._process = process

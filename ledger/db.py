@@ -50,7 +50,7 @@ def _loads(value: str) -> Any:
     return json.loads(value)
 
 
-async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=60
     )
