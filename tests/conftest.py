@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import hypothesis
 import pytest
 from pydantic import SecretStr
 
@@ -23,6 +24,12 @@ from ledger import db, migrate
 from tests.fakegraph import PHONE_NUMBER_ID, TOKEN, FakeGraph
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Locally Hypothesis explores new examples every run; in CI the same ones, so a landing never
+# depends on luck (a bug found locally becomes a fixed example test).
+hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 APP_SECRET = "test-app-secret"
 VERIFY_TOKEN = "test-verify-token"
 
