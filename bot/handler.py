@@ -18,6 +18,7 @@ from locales.render import Messages
 
 log = logging.getLogger(__name__)
 
+
 class Handler:
     def __init__(self, settings: Settings, messages: Messages) -> None:
         self.settings = settings
