@@ -56,7 +56,7 @@ async def handle(turn: Turn) -> None:
     if match is None:
         if await language.handle(turn):
             return
-        if turn.wants_help():
+        if turn.wants_help() or turn.intent() == "greeting":  # "namaste" is greeted back
             turn.say("help", role=turn.user.role, name=turn.user.name)
             turn.move("help")
             return
@@ -94,22 +94,22 @@ async def _decide(turn: Turn) -> None:
            else _block_user(turn, target, ""))
 
 
-async def _who(turn: Turn, text: str) -> _Who:
-    phone = words.phone(text)
+async def _who(turn: Turn, text: str) -> tuple[_Who, str]:
+    """The person a command names by phone (however spaced), and the rest of the command."""
+    phone, rest = words.leading_phone(text)
     if phone is None:
-        return _Who(None, None)
-    return _Who(await users.by_phone(turn.conn, phone), phone)
+        return _Who(None, None), rest
+    return _Who(await users.by_phone(turn.conn, phone), phone), rest
 
 
 async def _approve(turn: Turn, rest: str) -> None:
     """approve <phone> [vendor|retailer]"""
-    parts = rest.split()
-    who = await _who(turn, parts[0]) if parts else _Who(None, None)
+    who, more = await _who(turn, rest)
     if who.user is None:
         turn.say("user_unknown", phone=rest or "?")
         turn.move("command")
         return
-    role = "VENDOR" if len(parts) > 1 and parts[1].lower() == "vendor" else (
+    role = "VENDOR" if more.lower().split()[:1] == ["vendor"] else (
         who.user.role if who.user.role != "RETAILER" and who.user.active else "RETAILER")
     await _approve_user(turn, who.user, role)
 
@@ -129,13 +129,12 @@ async def _approve_user(turn: Turn, target: User, role: str) -> None:
 
 async def _block(turn: Turn, rest: str) -> None:
     """block <phone> [reason]"""
-    parts = rest.split(maxsplit=1)
-    who = await _who(turn, parts[0]) if parts else _Who(None, None)
+    who, reason = await _who(turn, rest)
     if who.user is None:
         turn.say("user_unknown", phone=rest or "?")
         turn.move("command")
         return
-    await _block_user(turn, who.user, parts[1] if len(parts) > 1 else "")
+    await _block_user(turn, who.user, reason)
 
 
 async def _block_user(turn: Turn, target: User, reason: str) -> None:
@@ -190,19 +189,18 @@ async def _add(turn: Turn, rest: str) -> None:
 
 async def _limit(turn: Turn, rest: str) -> None:
     """limit <phone> <rupees> [reason]"""
-    parts = rest.split(maxsplit=2)
-    who = await _who(turn, parts[0]) if parts else _Who(None, None)
-    amount = words.paisa(parts[1]) if len(parts) > 1 else None
+    who, more = await _who(turn, rest)
+    amount, reason = words.split_amount(more)  # "50000", "50,000", "Rs 50,000"
     if who.user is None or who.user.role != "RETAILER" or amount is None:
         turn.say("admin_usage", command="limit")
         turn.move("command")
         return
-    if len(parts) < 3:
+    if not reason:
         turn.data.update(pending="limit", retailer_id=who.user.id, amount_paisa=amount)
         turn.say("admin_ask_reason", name=who.user.name, amount_paisa=amount)
         turn.move("ask_reason")
         return
-    await _set_limit(turn, who.user.id, amount, parts[2])
+    await _set_limit(turn, who.user.id, amount, reason)
     turn.move("command")
 
 
@@ -271,13 +269,13 @@ def phones_mask(value: str) -> str:
 
 async def _statement(turn: Turn, rest: str) -> None:
     """statement <phone> [days]"""
-    parts = rest.split()
-    who = await _who(turn, parts[0]) if parts else _Who(None, None)
+    who, more = await _who(turn, rest)
+    parts = more.split()
     if who.user is None or who.user.role != "RETAILER":
         turn.say("admin_usage", command="statement")
         turn.move("command")
         return
-    days = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else STATEMENT_DAYS
+    days = int(parts[0]) if parts and parts[0].isdigit() else STATEMENT_DAYS
     days = max(1, min(days, 366))
     end = datetime.now(UTC)
     statement = await reports.statement(turn.conn, who.user.id, end - timedelta(days=days), end)

@@ -25,18 +25,24 @@ def offer_buttons(number: str) -> tuple[Button, ...]:
 
 
 async def offer(conn: asyncpg.Connection, parser: OrderParser, order: Order,
-                vendor_id: int) -> Reply:
+                vendor_id: int) -> list[Reply]:
     """The new order as the vendor sees it: retailer, items, total, the retailer's balance and
-    limit, and Accept / Reject."""
+    limit, and Accept / Reject (a long order's items come first, in a message of their own)."""
     shop = await conn.fetchrow(
         """SELECT r.shop_name, r.address, u.phone FROM retailers r JOIN users u ON u.id = r.user_id
            WHERE r.user_id = $1""", order.retailer_id)
     position = await credit.position(conn, order.retailer_id)
-    return Reply("vendor_offer", {
-        "order": order, "lines": present.lines(parser, order.lines),
+    lines = present.lines(parser, order.lines)
+    replies = []
+    if len(lines) > present.LINES_WITH_BUTTONS:
+        replies.append(Reply("order_lines", {"number": order.number, "lines": lines},
+                             to_user_id=vendor_id))
+        lines = []
+    return [*replies, Reply("vendor_offer", {
+        "order": order, "lines": lines, "count": len(order.lines),
         "shop": shop["shop_name"] if shop else "?", "area": shop["address"] if shop else "",
         "phone": shop["phone"] if shop else "", "position": position,
-    }, to_user_id=vendor_id, buttons=offer_buttons(order.number))
+    }, to_user_id=vendor_id, buttons=offer_buttons(order.number))]
 
 
 async def outcome(conn: asyncpg.Connection, parser: OrderParser, result: Outcome, *,
@@ -48,7 +54,7 @@ async def outcome(conn: asyncpg.Connection, parser: OrderParser, result: Outcome
         replies.append(Reply("offer_withdrawn", {"number": order.number},
                              to_user_id=result.previous_vendor_id))
     if result.kind == "offered" and result.vendor_id is not None:
-        replies.append(await offer(conn, parser, order, result.vendor_id))
+        replies.extend(await offer(conn, parser, order, result.vendor_id))
         if tell_retailer and result.previous_vendor_id is not None:
             replies.append(step(order, "reassigned"))
     elif result.kind == "no_vendor":

@@ -12,6 +12,9 @@ from catalog.quantity import Quantity
 from catalog.text import normalise
 
 MILLI = Decimal(1000)
+# A message with buttons holds 1,024 characters; a line can take ~90, and the total, credit and
+# question must fit after them. Longer orders send their lines first, as a text of their own.
+LINES_WITH_BUTTONS = 8
 
 
 class LineLike(Protocol):

@@ -115,6 +115,10 @@ async def handle(turn: Turn) -> None:
         return
     if turn.state in ("reviewing", "editing"):
         turn.say("draft_hint")
+    elif parsed.intent == "greeting":  # "namaste": greeted back, with what they can say
+        turn.say("help", role="RETAILER", name=turn.user.name)
+        turn.move("help")
+        return
     else:
         turn.say("not_understood", text=turn.text[:80])
     turn.move("unclear")
@@ -248,7 +252,11 @@ async def _show(turn: Turn, order: Any, requests: list[LineRequest]) -> None:
     left = position.available_paisa - order.total_paisa
     # A draft has no vendor yet; the quote names who would get it (and priced it).
     vendor = order.vendor_name or (await pricing.quote(turn.conn, requests)).vendor_name
-    turn.say("draft", order=order, lines=present.lines(turn.parser, order.lines), vendor=vendor,
+    lines = present.lines(turn.parser, order.lines)
+    if len(lines) > present.LINES_WITH_BUTTONS:  # too long to sit above the buttons
+        turn.say("order_lines", number=None, lines=lines)
+    turn.say("draft", order=order, count=len(lines), vendor=vendor,
+             lines=lines if len(lines) <= present.LINES_WITH_BUTTONS else [],
              unknown=turn.data.get("unknown") or [], position=position, left_paisa=left,
              buttons=(Button(f"order:confirm:{order.id}", "Confirm"),
                       Button(f"order:edit:{order.id}", "Edit"),
@@ -270,8 +278,9 @@ def _ask(turn: Turn, question: dict[str, Any]) -> None:
         if product is not None:
             choices.append(product)
     ne = turn.user.language == "ne"
-    rows = [Row(f"pick:{p.sku}", (p.name_ne if ne else p.name_en)[:24],
-                f"{p.name_en if ne else p.name_ne}"[:72]) for p in choices]
+    # Full names: the channel cuts a long one with "…" rather than mid-word without a sign.
+    rows = [Row(f"pick:{p.sku}", p.name_ne if ne else p.name_en,
+                p.name_en if ne else p.name_ne) for p in choices]
     turn.say("ask_choice", text=question["text"], quantity=question["quantity"],
              unit=question["unit"], choices=choices, unknown=turn.data.get("unknown") or [],
              remaining=len(turn.data.get("questions") or []) - 1, rows=rows)
@@ -340,7 +349,7 @@ async def _answer(turn: Turn, sku: str | None = None) -> None:
             line["milli"] += milli
             break
     else:
-        unit = question["unit"] if question["reason"] != "unit" else ""
+        unit = (question["unit"] or "") if question["reason"] != "unit" else ""  # "tel": none
         lines.append({"sku": product.sku, "milli": milli,
                       "unit": typed_unit if said is not None else unit})
     turn.data["lines"] = lines

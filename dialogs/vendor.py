@@ -34,6 +34,8 @@ TABLE = Table(
 METHODS = {"cash": "cash", "nagad": "cash", "bank": "bank", "esewa": "esewa", "khalti": "khalti",
            "fonepay": "fonepay", "cheque": "cheque", "check": "cheque"}
 MAX_ORDERS_SHOWN = 10
+_STATUS_AFTER = {"accept": "ACCEPTED", "reject": "REJECTED", "dispatch": "DISPATCHED",
+                 "deliver": "DELIVERED"}
 
 _COMMAND = re.compile(
     r"^\s*(accept|swikar|reject|dispatch|pathaye|pathayo|deliver|delivered|orders?|stock|price|"
@@ -55,7 +57,7 @@ async def handle(turn: Turn) -> None:
     if match is None:
         if await language.handle(turn):
             return
-        if turn.wants_help():
+        if turn.wants_help() or turn.intent() == "greeting":  # "namaste" is greeted back
             turn.say("help", role="VENDOR", name=turn.user.name)
             turn.move("help")
             return
@@ -123,7 +125,10 @@ async def _act(turn: Turn, action: str, number: str, reason: str = "") -> None:
             order = await orders.deliver(conn, number, vendor)
             buttons = ()
     except LedgerError as error:
-        turn.say("error", key=error.key, params={"order": number, **error.params})
+        params = {"order": number, **error.params}
+        if error.key == "order.illegal_transition":  # name what the vendor tried, not the
+            params["to_status"] = _STATUS_AFTER[action]  # ledger's step ("reject" → PENDING)
+        turn.say("error", key=error.key, params=params)
         turn.move("act")
         return
     turn.say("vendor_done", action=action, order=order, reason="",
@@ -181,22 +186,26 @@ async def _paid(turn: Turn, rest: str) -> None:
     method = "cash"
     if parts and parts[-1].lower() in METHODS:
         method = METHODS[parts.pop().lower()]
-    if len(parts) != 2 or (amount := words.paisa(parts[1])) is None:
+    number = words.order_number(parts[0]) if parts else None
+    phone, more = None, " ".join(parts[1:])
+    if number is None:
+        phone, rest_after = words.leading_phone(" ".join(parts))  # "+977 982-0000001" too
+        more = rest_after if phone else more  # not a phone: named back if the rest is an amount
+    amount, extra = words.split_amount(more)  # "5000", "5,000", "Rs 5,000", "रु ५०००"
+    if not parts or amount is None or extra:
         turn.say("vendor_usage", command="paid")
         turn.move("unclear")
         return
     key = f"payment:inbound:{turn.event.inbound_id}"
-    number = words.order_number(parts[0])
     try:
         if number is not None:
             result = await payments.record_for_order(
                 turn.conn, number, amount, method, "", actor=turn.user, idempotency_key=key)
             retailer_id = (await orders.get(turn.conn, number)).retailer_id
         else:
-            phone = words.phone(parts[0])
             retailer = await users.by_phone(turn.conn, phone) if phone else None
             if retailer is None or retailer.role != "RETAILER":
-                turn.say("user_unknown", phone=parts[0])
+                turn.say("user_unknown", phone=phone or parts[0])
                 turn.move("unclear")
                 return
             retailer_id = retailer.id

@@ -9,8 +9,12 @@ from bot import phone as phones
 
 _DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 _ORDER = re.compile(r"\b(?:kh)[\s-]?(\d{1,9})\b", re.IGNORECASE)
-_AMOUNT = re.compile(r"^(?:rs\.?|npr|रु\.?)?\s*(\d{1,3}(?:,\d{2,3})+|\d{1,12})(?:\.(\d{1,2}))?$",
-                     re.IGNORECASE)
+_AMOUNT = re.compile(
+    r"^(?:rs\.?|npr|रु\.?|रू\.?)?\s*(\d{1,3}(?:,\d{2,3})+|\d{1,12})(?:\.(\d{1,2}))?$", re.IGNORECASE)
+# "Rs 5,000" is one amount in two words.
+_CURRENCY = re.compile(r"^(?:rs\.?|npr|रु\.?|रू\.?)$", re.IGNORECASE)
+# A phone as people copy it ("+977 982-0000003") spans a few words.
+MAX_PHONE_WORDS = 4
 # No single payment, limit or price in this business is a crore of rupees.
 MAX_RUPEES = 10_000_000
 
@@ -40,6 +44,16 @@ def paisa(text: str) -> int | None:
     return int(rupees) * 100 + cents
 
 
+def split_amount(text: str) -> tuple[int | None, str]:
+    """The amount a text starts with ("Rs 5,000 reason" → 500000, "reason"), and the rest."""
+    tokens = text.split()
+    if len(tokens) > 1 and _CURRENCY.match(tokens[0]):
+        tokens = [tokens[0] + tokens[1], *tokens[2:]]
+    if not tokens:
+        return None, ""
+    return paisa(tokens[0]), " ".join(tokens[1:])
+
+
 def quantity(text: str) -> Decimal | None:
     """A plain positive number ("2", "२", "1.5")."""
     try:
@@ -55,3 +69,14 @@ def phone(text: str) -> str | None:
         return phones.normalize(text)
     except phones.PhoneError:
         return None
+
+
+def leading_phone(text: str) -> tuple[str | None, str]:
+    """The phone a command starts with, however it is spaced ("+977 982-0000003 5000"), in
+    E.164, and the rest; the fewest words that make a phone, so an amount never joins it."""
+    tokens = text.split()
+    for count in range(1, min(len(tokens), MAX_PHONE_WORDS) + 1):
+        found = phone(" ".join(tokens[:count]))
+        if found is not None:
+            return found, " ".join(tokens[count:])
+    return None, " ".join(tokens)

@@ -78,7 +78,9 @@ async def move(
     if not allowed(from_status, to_status):
         raise IllegalTransition(order=number, from_status=from_status, to_status=to_status)
     stamp = _STAMP.get(to_status)
-    extra = f", {stamp} = COALESCE($4, now())" if stamp else ""
+    # First arrival only: an order offered again (VENDOR_ASSIGNED -> PENDING) keeps the time it
+    # was confirmed, which is the day the reports count it on.
+    extra = f", {stamp} = COALESCE({stamp}, $4, now())" if stamp else ""
     done = await conn.fetchval(
         f"""UPDATE orders SET status = $2, updated_at = COALESCE($4, now()){extra}
             WHERE id = $1 AND status = $3 RETURNING id""",

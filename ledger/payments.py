@@ -39,6 +39,7 @@ from ledger.postings import MAX_AMOUNT_PAISA, Entry, Posting
 Method = Literal["cash", "bank", "esewa", "khalti", "fonepay", "cheque"]
 METHODS: tuple[str, ...] = get_args(Method)
 MAX_REFERENCE = 100
+MAX_PAYMENT_KEY = postings.MAX_KEY_LENGTH - len("payment:")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ async def record(
         raise InvalidAmount(amount_paisa=amount_paisa)
     if method not in METHODS:
         raise ValueError(f"unknown payment method {method!r}")
+    # An empty key would make every keyless payment a "retry" of the first one.
+    if not idempotency_key or len(idempotency_key) > MAX_PAYMENT_KEY:
+        raise ValueError(f"idempotency key must be 1..{MAX_PAYMENT_KEY} characters")
     reference = " ".join(reference.split())[:MAX_REFERENCE]
     async with conn.transaction():
         account = (await postings.lock_accounts(conn, [(retailer_id, vendor_id)]))[

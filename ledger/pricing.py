@@ -12,7 +12,8 @@ from decimal import Decimal
 import asyncpg
 
 from ledger import ranking
-from ledger.errors import EmptyOrder, InvalidQuantity, UnknownProduct
+from ledger.errors import EmptyOrder, InvalidAmount, InvalidQuantity, UnknownProduct
+from ledger.postings import MAX_AMOUNT_PAISA
 
 # One WhatsApp message will not reasonably hold more lines than this.
 MAX_LINES = 50
@@ -112,6 +113,9 @@ async def quote(conn: asyncpg.Connection, lines: Sequence[LineRequest]) -> Quote
             line_total_paisa=line_total(line.quantity_milli, price),
         ))
     total = sum(q.line_total_paisa for q in quoted)
+    # Nothing to bill (lines that round to 0 paisa), or more than acceptance could ever post.
+    if not 0 < total <= MAX_AMOUNT_PAISA:
+        raise InvalidAmount(amount_paisa=total)
     if vendor:
         assert total == vendor.total_paisa, "Python and SQL round the same way"
     return Quote(

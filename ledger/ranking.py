@@ -42,7 +42,9 @@ async def candidates(
         """WITH want AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS w (sku, quantity_milli)),
            able AS (
                SELECT vp.vendor_id,
-                      sum((w.quantity_milli * vp.price_paisa + 500) / 1000) AS total_paisa,
+                      -- numeric: quantity times an absurd price must not overflow bigint
+                      sum(div(w.quantity_milli::numeric * vp.price_paisa + 500, 1000))
+                          AS total_paisa,
                       array_agg(vp.sku ORDER BY vp.sku) AS skus,
                       array_agg(vp.price_paisa ORDER BY vp.sku) AS prices
                FROM want w

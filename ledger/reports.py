@@ -23,6 +23,24 @@ _OUTSTANDING = f"""
     WHERE o.status IN ({", ".join(f"'{s}'" for s in BILLED_STATUSES)})"""
 
 
+# The same, as it stood at $2 (a past day's end): orders billed then (a later cancel does not
+# count), less payments received by then and not yet reversed then.
+_OUTSTANDING_AT_END = f"""
+    SELECT o.id, o.due_at,
+           o.total_paisa - COALESCE((
+               SELECT sum(pa.amount_paisa) FROM payment_allocations pa
+               JOIN payments p ON p.id = pa.payment_id
+               WHERE pa.order_id = o.id AND p.received_at < $2
+                 AND (NOT p.reversed OR NOT EXISTS (
+                     SELECT 1 FROM ledger_entries r
+                     WHERE r.payment_id = p.id AND r.kind = 'REVERSAL'
+                       AND r.created_at < $2))), 0) AS outstanding
+    FROM orders o
+    WHERE o.accepted_at < $2
+      AND (o.status IN ({", ".join(f"'{s}'" for s in BILLED_STATUSES)})
+           OR (o.status = 'CANCELLED' AND o.closed_at >= $2))"""
+
+
 @dataclass(frozen=True)
 class VendorBalance:
     vendor_id: int
@@ -229,7 +247,17 @@ async def statement(
         running += r["amount_paisa"]
         lines.append(StatementLine(r["created_at"], r["kind"], r["number"], r["shop_name"],
                                    r["amount_paisa"], running, r["reason"]))
-    return Statement(opening_paisa=int(opening), closing_paisa=running, lines=tuple(lines))
+    closing = running
+    if len(rows) == limit:
+        # Lines were cut at the limit; the closing balance still covers the whole range.
+        closing = int(await conn.fetchval(
+            """SELECT COALESCE(sum(e.amount_paisa), 0) FROM ledger_entries e
+               JOIN ledger_accounts a ON a.id = e.account_id
+               WHERE a.retailer_id = $1 AND ($2::bigint IS NULL OR a.vendor_id = $2)
+                 AND e.created_at < $3""",
+            retailer_id, vendor_id, end,
+        ))
+    return Statement(opening_paisa=int(opening), closing_paisa=closing, lines=tuple(lines))
 
 
 async def ageing(
@@ -271,7 +299,7 @@ async def daily_report(
                WHERE confirmed_at >= $1 AND confirmed_at < $2) AS value,
               (SELECT COALESCE(sum(amount_paisa), 0) FROM ledger_entries WHERE created_at < $2)
                   AS outstanding,
-              (SELECT COALESCE(sum(outstanding), 0) FROM ({_OUTSTANDING}) due
+              (SELECT COALESCE(sum(outstanding), 0) FROM ({_OUTSTANDING_AT_END}) due
                WHERE due.due_at < $2) AS overdue""",
         start, end,
     )

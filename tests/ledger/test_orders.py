@@ -11,6 +11,7 @@ import pytest
 from ledger import assignment, orders, pricing, stock
 from ledger.errors import (
     IllegalTransition,
+    InvalidAmount,
     InvalidQuantity,
     NotPermitted,
     NotYourOrder,
@@ -238,3 +239,30 @@ async def test_vendors_set_their_own_stock_but_never_below_what_is_reserved(
             world.vendor2.id)
     with pytest.raises(NotPermitted):
         await stock.set_offer(conn, world.retailer, "TEL", stock_milli=1)
+
+
+async def test_absurd_vendor_price_does_not_break_pricing_for_everyone(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    # Rs 10^11 per kg times 1000 kg does not fit a bigint; that vendor simply is not the best.
+    await stock.set_offer(conn, world.vendor2, "CHINI", price_paisa=10**13, stock_milli=10**6)
+    draft = await orders.create_draft(conn, world.retailer, [line("CHINI", 1000)])
+    assert draft.lines[0].unit_price_paisa == 11500 and draft.total_paisa == 11_500_000
+
+
+async def test_order_total_beyond_any_posting_is_refused_at_the_draft(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    await stock.set_offer(conn, world.vendor2, "CHINI", price_paisa=10**13, stock_milli=10**6)
+    await stock.set_offer(conn, world.vendor, "CHINI", price_paisa=10**13)
+    with pytest.raises(InvalidAmount):
+        await orders.create_draft(conn, world.retailer, [line("CHINI", 1000)])
+    assert await conn.fetchval("SELECT count(*) FROM orders") == 0
+
+
+async def test_draft_that_rounds_to_nothing_is_refused_with_a_domain_error(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    await stock.set_offer(conn, world.vendor2, "CHINI", price_paisa=100)  # Re 1 a kg
+    with pytest.raises(InvalidAmount):
+        await orders.create_draft(conn, world.retailer, [line("CHINI", 0.001)])  # 0.1 paisa

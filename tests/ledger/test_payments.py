@@ -113,3 +113,15 @@ async def test_cancelling_a_paid_order_is_refused(conn: asyncpg.Connection, worl
     with pytest.raises(OrderHasPayments):
         await orders.cancel(conn, order.id, world.admin, "wrong order")
     assert (await orders.get(conn, order.id)).status == "ACCEPTED"
+
+
+async def test_payment_without_an_idempotency_key_is_refused(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)])
+    for bad in ("", "x" * 300):
+        with pytest.raises(ValueError, match="idempotency key"):
+            await payments.record(
+                conn, retailer_id=world.retailer.id, vendor_id=world.vendor.id,
+                amount_paisa=1000, method="cash", actor=world.vendor, idempotency_key=bad)
+    assert await conn.fetchval("SELECT count(*) FROM payments") == 0

@@ -76,3 +76,40 @@ async def test_daily_report_counts_the_local_day(conn: asyncpg.Connection, world
     assert (day.orders, day.orders_value_paisa, day.outstanding_paisa) == (1, 24_000, 24_000)
     assert (await reports.daily_report(conn, date(2025, 1, 9))).orders == 0
     assert (await reports.daily_report(conn, date(2025, 2, 15))).overdue_paisa == 24_000
+
+
+async def test_statement_closing_balance_counts_entries_beyond_the_line_limit(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)], T0)
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 2)],
+                         T0 + timedelta(days=1))
+    page = await reports.statement(conn, world.retailer.id, T0 - timedelta(days=1),
+                                   T0 + timedelta(days=10), limit=1)
+    assert [ln.amount_paisa for ln in page.lines] == [24_000]
+    assert (page.opening_paisa, page.closing_paisa) == (0, 72_000)
+
+
+async def test_daily_report_counts_an_order_on_the_day_it_was_confirmed_after_a_rejection(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    # 05:00 UTC is 10:45 in Kathmandu; the vendor turns it down the next day.
+    draft = await orders.create_draft(conn, world.retailer, [line("CHINI", 1)])
+    await orders.confirm(conn, draft.id, world.retailer, now=T0)
+    await orders.reject(conn, draft.id, world.vendor2, "busy", now=T0 + timedelta(days=1))
+    assert (await orders.get(conn, draft.id)).confirmed_at == T0
+    assert (await reports.daily_report(conn, date(2025, 1, 10))).orders == 1
+    assert (await reports.daily_report(conn, date(2025, 1, 11))).orders == 0
+
+
+async def test_daily_report_for_a_past_day_counts_what_was_overdue_then(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    order = await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)], T0)
+    # Due on 9 Feb; paid only on 20 Feb, so on 15 Feb all of it was owed and overdue.
+    await payments.record_for_order(conn, order.id, 24_000, "cash", actor=world.vendor,
+                                    idempotency_key="late", now=T0 + timedelta(days=41))
+    past = await reports.daily_report(conn, date(2025, 2, 15))
+    assert (past.outstanding_paisa, past.overdue_paisa) == (24_000, 24_000)
+    after = await reports.daily_report(conn, date(2025, 2, 21))
+    assert (after.outstanding_paisa, after.overdue_paisa) == (0, 0)
