@@ -309,6 +309,11 @@ async def _answer(turn: Turn, sku: str | None = None) -> None:
         if sku is None:
             sku, said = _chosen(turn, candidates)
         if sku is None and not turn.choice:
+            if _REMOVE.search(turn.text):  # "nun hatau" while we ask: drop it, then go on
+                named = turn.parser.parse(_REMOVE.sub(" ", turn.text), await remembered(turn))
+                _merge(turn, named, mode="remove")
+                await _next(turn)
+                return
             parsed = turn.parsed(await remembered(turn))
             if parsed.intent == "order" and parsed.items:  # more items while we ask: keep them
                 _merge(turn, parsed, mode="add")

@@ -10,7 +10,16 @@ from types import ModuleType
 
 import asyncpg
 
-from dialogs import admin, language, registration, retailer, state, understanding, vendor
+from dialogs import (
+    admin,
+    language,
+    registration,
+    retailer,
+    state,
+    understanding,
+    vendor,
+    words,
+)
 from dialogs.io import Event, Reply
 from dialogs.machine import Table
 from dialogs.turn import Turn
@@ -47,7 +56,10 @@ async def respond(conn: asyncpg.Connection, event: Event) -> list[Reply]:
     turn = Turn(conn, event, user, conversation, table, await understanding.parser(conn))
     handle: Callable[[Turn], Awaitable[None]] = module.handle
     first_contact = conversation.new
-    await handle(turn)
+    if name != "registration" and not turn.choice and words.is_thanks(turn.text):
+        turn.say("thanks", name=user.name)  # whatever they were doing stays as it was
+    else:
+        await handle(turn)
     if first_contact and name != "registration":
         language.offer_once(turn)
     await state.save(conn, conversation)

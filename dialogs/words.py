@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from bot import phone as phones
@@ -80,3 +81,24 @@ def leading_phone(text: str) -> tuple[str | None, str]:
         if found is not None:
             return found, " ".join(tokens[count:])
     return None, " ".join(tokens)
+
+
+_THANKS = frozenset((
+    "thanks", "thank", "thanku", "thankyou", "thnx", "thx", "ty", "tq", "dhanyabad", "dhanyawad",
+    "dhanyabaad", "dhanyavad", "shukriya", "धन्यवाद", "धन्यबाद",
+))
+# Words that may come with thanks without asking for anything.
+_POLITE = frozenset(("you", "ok", "okay", "hajur", "dai", "didi", "sir", "so", "much", "very",
+                     "lot", "a", "हजुर", "दाइ"))
+
+
+def _letters(word: str) -> str:
+    """The letters (and Devanagari vowel signs) of a word, without emoji or punctuation."""
+    return "".join(ch for ch in word if unicodedata.category(ch)[0] in "LM")
+
+
+def is_thanks(text: str) -> bool:
+    """"thank you", "dhanyabad dai 🙏": nothing to do but be polite."""
+    tokens = [w for w in (_letters(t) for t in text.lower().split()) if w]
+    return (bool(tokens) and all(t in _THANKS or t in _POLITE for t in tokens)
+            and any(t in _THANKS for t in tokens))

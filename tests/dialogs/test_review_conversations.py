@@ -104,3 +104,27 @@ async def test_a_long_product_name_in_a_list_row_is_cut_with_an_ellipsis(world):
     rows = question.raw["interactive"]["action"]["sections"][0]["rows"]
     titles = [r["title"] for r in rows]
     assert "Laundry Bar Soap (Ujjal…" in titles and all(len(t) <= 24 for t in titles), titles
+
+
+async def test_thanks_is_answered_politely_and_the_draft_stays(world):
+    sita = world.phone(SITA)
+    await sita.say("chini 1 bora")
+    welcome = text_of(await sita.say("thank you 🙏"))
+    assert "welcome" in welcome and "did not understand" not in welcome
+    assert "KH-" in text_of(await sita.say("yes"))  # the draft was still there to confirm
+    assert "धन्यवाद" in text_of(await world.phone(RAM).say("dhanyabad dai"))
+
+
+async def test_removing_an_item_while_a_question_is_open_removes_it(world):
+    sita = world.phone(SITA)
+    await sita.say("nun 10 packet, chamal 1 bora")
+    after = text_of(await sita.say("nun hatau"))
+    assert "chamal" in after  # the open question is asked again
+    draft = text_of(await sita.say("1"))
+    assert "Total" in draft and "Salt" not in draft, draft
+
+
+async def test_a_stranger_writing_romanized_nepali_is_answered_in_nepali(world):
+    stranger = world.phone("9779845454546")
+    first = text_of(await stranger.say("dai chini 1 bora chaiyo"))
+    assert "नाम" in first, first  # the registration question, in Nepali
