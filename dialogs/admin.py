@@ -121,8 +121,11 @@ async def _approve_user(turn: Turn, target: User, role: str) -> None:
         return
     approved = await registration.approve(turn.conn, target.id, turn.user, role)  # type: ignore[arg-type]
     assert approved is not None
+    limit_paisa = None
+    if approved.role == "RETAILER":
+        limit_paisa = (await credit.position(turn.conn, approved.id)).limit_paisa
     turn.say("user_approved", name=approved.name, phone=approved.phone or approved.address,
-             role=approved.role)
+             role=approved.role, limit_paisa=limit_paisa)
     turn.tell(approved.id, "reg_approved", name=approved.name, role=approved.role)
     turn.move("command")
 

@@ -11,7 +11,7 @@ from dialogs.io import Button
 from dialogs.machine import Table
 from dialogs.turn import Turn
 from ledger import orders, payments, reports, stock, users
-from ledger.errors import LedgerError
+from ledger.errors import IllegalTransition, LedgerError, NotYourOrder
 from ledger.pricing import to_milli
 
 TABLE = Table(
@@ -48,7 +48,7 @@ async def handle(turn: Turn) -> None:
     if turn.choice.startswith("vendor:"):
         _, action, number = (turn.choice.split(":", 2) + ["", ""])[:3]
         if action == "reject":
-            _ask_reason(turn, number)
+            await _ask_reason(turn, number)
             return
         if action in ("accept", "dispatch", "deliver"):
             await _act(turn, action, number)
@@ -82,7 +82,7 @@ async def handle(turn: Turn) -> None:
             return
         reason = re.sub(r"^\s*kh[\s-]?\d+\s*", "", words.ascii_digits(rest), flags=re.IGNORECASE)
         if command == "reject" and not reason:
-            _ask_reason(turn, found)
+            await _ask_reason(turn, found)
             return
         await _act(turn, command, found, reason=reason)
     elif command == "orders":
@@ -93,7 +93,26 @@ async def handle(turn: Turn) -> None:
         await _paid(turn, rest)
 
 
-def _ask_reason(turn: Turn, number: str) -> None:
+def _refuse(turn: Turn, action: str, number: str, error: LedgerError) -> None:
+    params = {"order": number, **error.params}
+    if error.key == "order.illegal_transition":  # name what the vendor tried, not the
+        params["to_status"] = _STATUS_AFTER[action]  # ledger's step ("reject" → PENDING)
+    turn.say("error", key=error.key, params=params)
+    turn.move("act")
+
+
+async def _ask_reason(turn: Turn, number: str) -> None:
+    """Ask why only when the order can still be rejected by this vendor."""
+    try:
+        order = await orders.get(turn.conn, number)
+        if order.vendor_id != turn.user.id:
+            raise NotYourOrder(order=number)
+        if order.status != "VENDOR_ASSIGNED":
+            raise IllegalTransition(order=number, from_status=order.status,
+                                    to_status="REJECTED")
+    except LedgerError as error:
+        _refuse(turn, "reject", number, error)
+        return
     turn.data["number"] = number
     turn.say("vendor_ask_reason", number=number)
     turn.move("ask_reason")
@@ -125,11 +144,7 @@ async def _act(turn: Turn, action: str, number: str, reason: str = "") -> None:
             order = await orders.deliver(conn, number, vendor)
             buttons = ()
     except LedgerError as error:
-        params = {"order": number, **error.params}
-        if error.key == "order.illegal_transition":  # name what the vendor tried, not the
-            params["to_status"] = _STATUS_AFTER[action]  # ledger's step ("reject" → PENDING)
-        turn.say("error", key=error.key, params=params)
-        turn.move("act")
+        _refuse(turn, action, number, error)
         return
     turn.say("vendor_done", action=action, order=order, reason="",
              lines=present.lines(turn.parser, order.lines), buttons=buttons)

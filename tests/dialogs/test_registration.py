@@ -25,6 +25,7 @@ async def test_a_stranger_registers_and_is_approved_then_can_order(world):
 
     done = await operator.tap(approve, "Approve")
     assert "approved" in text_of(done)
+    assert "limit +9779845454545 50000" in text_of(done)  # a new shop has no credit until set
     assert "Welcome to Khaacho, Shyam Thapa" in text_of(stranger.inbox())
 
     draft = await stranger.say("chini 1 bora")

@@ -128,3 +128,22 @@ async def test_a_stranger_writing_romanized_nepali_is_answered_in_nepali(world):
     stranger = world.phone("9779845454546")
     first = text_of(await stranger.say("dai chini 1 bora chaiyo"))
     assert "नाम" in first, first  # the registration question, in Nepali
+
+
+async def test_a_vendor_is_told_at_once_when_an_order_cannot_be_rejected(world):
+    sita, karnali, bheri = world.phone(SITA), world.phone(KARNALI), world.phone(BHERI)
+    await sita.say("chini 1 bora")
+    await sita.say("yes")
+    await karnali.tap("vendor:accept:KH-000001")
+    again = text_of(await karnali.tap("vendor:reject:KH-000001"))
+    why = "किन अस्वीकार"  # the question for a reason
+    assert "KH-000001" in again and why not in again  # no "why?" for what cannot be done
+    assert why not in text_of(await bheri.say("reject KH-000001"))
+    assert "out of stock" not in text_of(await karnali.say("out of stock"))
+
+
+async def test_payment_methods_are_named_in_the_readers_language(world):
+    await _placed_and_accepted(world)
+    karnali, sita = world.phone(KARNALI), world.phone(SITA)
+    assert "(नगद)" in text_of(await karnali.say("paid KH-000001 500"))
+    assert "(cash)" in text_of(sita.inbox())
