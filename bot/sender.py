@@ -66,11 +66,12 @@ class RateLimiter:
         self._next = max(self._next, self._clock() + seconds)
 
 
+# The oldest due message whose recipient has nothing older pending (one index probe each).
 _CLAIM = """
 SELECT o.* FROM outbox o
 WHERE o.status = 'pending' AND o.next_attempt_at <= now()
-  AND NOT EXISTS (SELECT 1 FROM outbox e
-                  WHERE e.recipient = o.recipient AND e.status = 'pending' AND e.id < o.id)
+  AND o.id = (SELECT min(e.id) FROM outbox e WHERE e.recipient = o.recipient
+                                              AND e.status = 'pending')
 ORDER BY o.id
 LIMIT 1
 FOR UPDATE SKIP LOCKED
@@ -102,15 +103,18 @@ class Sender:
         await drain_on_notify(self._pool, OUTBOX_CHANNEL, self.drain, self._poll)
 
     async def drain(self) -> int:
-        """Send until nothing is due; returns how many messages were attempted."""
-        counts = await asyncio.gather(*(self._drain_one_worker() for _ in range(self._concurrency)))
-        return sum(counts)
+        """Send until nothing is due; returns how many messages were attempted.
 
-    async def _drain_one_worker(self) -> int:
-        done = 0
-        while await self.send_one():
-            done += 1
-        return done
+        In rounds of `concurrency` claims: a claim that finds nothing because its peers hold the
+        due rows must not retire its worker while the queue is still long.
+        """
+        total = 0
+        while True:
+            claimed = sum(await asyncio.gather(*(self.send_one()
+                                                 for _ in range(self._concurrency))))
+            if not claimed:
+                return total
+            total += claimed
 
     async def send_one(self) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
