@@ -31,6 +31,7 @@ MAX_REMEMBERED = 1_000
 MAX_QUANTITY = Decimal(1_000_000)
 MAX_UNKNOWN_CHARS = 100
 _SEPARATORS_TO_SPACES = str.maketrans(",;+&|", "     ")
+_EDGE_PUNCTUATION = ",;+&|.!?()[]\"'।-"
 
 
 @dataclass(slots=True)
@@ -98,8 +99,10 @@ class OrderParser:
         memory = self._memory(remembered or {})
         found = _Found()
         leading = True
+        typed = _as_typed(text)
         for segment in segments:
-            words = self.vocabulary.words(segment)
+            words = [w._replace(text=typed.get(w.text, w.text))
+                     for w in self.vocabulary.words(segment)]
             if leading:
                 words = self._drop_greeting(words)
                 leading = not words
@@ -355,6 +358,20 @@ def _ordered(words: list[Word], amount: _Amount | None, amount_first: bool) -> l
     if amount is None:
         return words
     return amount.words + words if amount_first else words + amount.words
+
+
+def _as_typed(text: str) -> dict[str, str]:
+    """Romanised word -> the word as the retailer typed it, for a message in Devanagari, so
+    what is echoed back ("which चामल?", "I could not find …") is in their own script."""
+    if text.isascii():
+        return {}
+    typed: dict[str, str] = {}
+    for token in text.split():
+        token = token.strip(_EDGE_PUNCTUATION)
+        roman = normalise(token).split() if token and not token.isascii() else []
+        if len(roman) == 1:
+            typed.setdefault(roman[0], token)
+    return typed
 
 
 def _text(words: list[Word]) -> str:

@@ -275,3 +275,9 @@ def test_parser_works_on_a_catalog_given_in_code() -> None:
     parser = OrderParser(products)
     assert totals(parser.parse("chiura 1 bora")) == {"BEATEN-RICE": Decimal(20)}
     assert parser.parse("chini 1 kg").unknown == ("chini 1 kg",)
+
+
+def test_devanagari_phrases_are_echoed_back_in_devanagari(parser):
+    result = parser.parse("चामल २ बोरा, युनिकर्न पाउडर १ केजी")
+    assert [a.text for a in result.ambiguous] == ["चामल"]
+    assert result.unknown == ("युनिकर्न पाउडर १ केजी",)

@@ -147,3 +147,8 @@ async def test_payment_methods_are_named_in_the_readers_language(world):
     karnali, sita = world.phone(KARNALI), world.phone(SITA)
     assert "(नगद)" in text_of(await karnali.say("paid KH-000001 500"))
     assert "(cash)" in text_of(sita.inbox())
+
+
+async def test_a_nepali_retailer_is_asked_about_the_word_they_typed(world):
+    question = text_of(await world.phone(RAM).say("दाल ५ केजी"))
+    assert "\"दाल\"" in question and "daal" not in question
