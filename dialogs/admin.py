@@ -260,14 +260,10 @@ async def _report(turn: Turn, rest: str) -> None:
     pending = await turn.conn.fetchval(
         "SELECT count(*) FROM registrations WHERE status = 'PENDING'")
     turn.say("report", report=report, failed_count=failed_count,
-             failed=[{"recipient": phones_mask(r["recipient"]),
+             failed=[{"recipient": mask(r["recipient"]),
                       "error": (r["last_error"] or "")[:60]} for r in failed],
              pending=pending)
     turn.move("command")
-
-
-def phones_mask(value: str) -> str:
-    return mask(value)
 
 
 async def _statement(turn: Turn, rest: str) -> None:

@@ -27,7 +27,7 @@ from ledger.errors import (
     UnknownRetailer,
 )
 from ledger.order_repo import OrderRef, find_id, lock
-from ledger.postings import MAX_AMOUNT_PAISA, Entry, Posting
+from ledger.postings import MAX_AMOUNT_PAISA, Entry, Posting, is_paisa
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ async def set_limit(
     """An admin sets a retailer's limit; the old and new values go to the audit log."""
     require_role(actor, "credit.set_limit", "ADMIN")
     why = clean_reason(reason, "credit.set_limit")
-    if not 0 <= limit_paisa <= MAX_AMOUNT_PAISA:
+    if not is_paisa(limit_paisa) or not 0 <= limit_paisa <= MAX_AMOUNT_PAISA:
         raise InvalidAmount(amount_paisa=limit_paisa)
     async with conn.transaction():
         old = await conn.fetchval(

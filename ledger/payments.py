@@ -34,7 +34,7 @@ from ledger.order_repo import (
     find_id,
     payment_status,
 )
-from ledger.postings import MAX_AMOUNT_PAISA, Entry, Posting
+from ledger.postings import MAX_AMOUNT_PAISA, Entry, Posting, is_paisa
 
 Method = Literal["cash", "bank", "esewa", "khalti", "fonepay", "cheque"]
 METHODS: tuple[str, ...] = get_args(Method)
@@ -78,7 +78,7 @@ async def record(
     """Record a payment (vendor for itself, operator or admin), post it and allocate it."""
     if not is_staff(actor) and not (actor.role == "VENDOR" and actor.id == vendor_id):
         raise NotPermitted(action="payment.record", role=actor.role)
-    if not isinstance(amount_paisa, int) or not 0 < amount_paisa <= MAX_AMOUNT_PAISA:
+    if not is_paisa(amount_paisa) or not 0 < amount_paisa <= MAX_AMOUNT_PAISA:
         raise InvalidAmount(amount_paisa=amount_paisa)
     if method not in METHODS:
         raise ValueError(f"unknown payment method {method!r}")

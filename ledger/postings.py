@@ -31,6 +31,11 @@ EntryKind = Literal["ORDER_CREDIT", "PAYMENT_DEBIT", "REVERSAL", "ADJUSTMENT"]
 
 # Bounds (TIGER_STYLE: put a limit on everything). 10^13 paisa is 100 billion rupees per entry.
 MAX_AMOUNT_PAISA = 10**13
+
+
+def is_paisa(value: object) -> bool:
+    """An amount of money: an int, and not a bool (True would otherwise count as 1 paisa)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 MAX_KEY_LENGTH = 200
 MAX_BATCH = 100
 
@@ -93,7 +98,7 @@ def request_hash(posting: Posting) -> bytes:
 
 def _validate(posting: Posting) -> None:
     amount = posting.amount_paisa
-    if not isinstance(amount, int) or amount == 0 or abs(amount) > MAX_AMOUNT_PAISA:
+    if not is_paisa(amount) or amount == 0 or abs(amount) > MAX_AMOUNT_PAISA:
         raise InvalidAmount(amount_paisa=amount)
     wrong_sign = (posting.kind == "ORDER_CREDIT" and amount < 0) or (
         posting.kind == "PAYMENT_DEBIT" and amount > 0)

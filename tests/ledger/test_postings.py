@@ -116,6 +116,8 @@ async def test_amounts_must_fit_their_kind(conn: asyncpg.Connection, world: Worl
                                           "ORDER_CREDIT", -5, None, order_id=draft.id))
     with pytest.raises(InvalidAmount):
         await postings.post(conn, adjustment(world, "zero", 0))
+    with pytest.raises(InvalidAmount):  # True is an int to Python, not one paisa
+        await postings.post(conn, adjustment(world, "bool", True))
 
 
 async def test_postings_to_several_accounts_lock_them_in_a_fixed_order(
