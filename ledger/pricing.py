@@ -13,6 +13,7 @@ import asyncpg
 
 from ledger import ranking
 from ledger.errors import EmptyOrder, InvalidAmount, InvalidQuantity, UnknownProduct
+from ledger.order_repo import OrderLine
 from ledger.postings import MAX_AMOUNT_PAISA
 
 # One WhatsApp message will not reasonably hold more lines than this.
@@ -32,22 +33,10 @@ class LineRequest:
 
 
 @dataclass(frozen=True)
-class QuotedLine:
-    sku: str
-    name_en: str
-    name_ne: str
-    base_unit: str
-    quantity_milli: int
-    unit_text: str
-    unit_price_paisa: int
-    line_total_paisa: int
-
-
-@dataclass(frozen=True)
 class Quote:
     vendor_id: int | None  # None: no vendor carries everything now; list prices used
     vendor_name: str | None
-    lines: tuple[QuotedLine, ...]
+    lines: tuple[OrderLine, ...]
     total_paisa: int
 
 
@@ -106,7 +95,7 @@ async def quote(conn: asyncpg.Connection, lines: Sequence[LineRequest]) -> Quote
     for line in wanted:
         product = products[line.sku]
         price = vendor.prices[line.sku] if vendor else product["price_paisa"]
-        quoted.append(QuotedLine(
+        quoted.append(OrderLine(
             sku=line.sku, name_en=product["name_en"], name_ne=product["name_ne"],
             base_unit=product["unit"], quantity_milli=line.quantity_milli,
             unit_text=line.unit_text, unit_price_paisa=price,
