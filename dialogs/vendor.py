@@ -165,6 +165,12 @@ async def _offer(turn: Turn, command: str, rest: str) -> None:
     parsed = turn.parser.parse(rest)
     items = list(parsed.items)
     skus = {item.sku for item in items} | {c for a in parsed.ambiguous for c in a.candidates}
+    if len(skus) > 1 and not items and len(parsed.ambiguous) == 1:  # "stock chamal 10 bora"
+        ambiguity = parsed.ambiguous[0]
+        turn.say("vendor_which_product", command=command, text=ambiguity.text,
+                 products=[turn.parser.products[c] for c in ambiguity.candidates])
+        turn.move("unclear")
+        return
     if len(skus) != 1:
         turn.say("vendor_usage", command=command)
         turn.move("unclear")

@@ -152,3 +152,11 @@ async def test_payment_methods_are_named_in_the_readers_language(world):
 async def test_a_nepali_retailer_is_asked_about_the_word_they_typed(world):
     question = text_of(await world.phone(RAM).say("दाल ५ केजी"))
     assert "\"दाल\"" in question and "daal" not in question
+
+
+async def test_a_vendor_naming_a_generic_product_is_shown_which_ones_fit(world):
+    karnali = world.phone(KARNALI)
+    which = text_of(await karnali.say("stock chamal 10 bora"))
+    assert "mansuli — मन्सुली चामल" in which and "basmati — बासमती चामल" in which
+    done = text_of(await karnali.say("stock mansuli 10 bora"))
+    assert "मन्सुली चामल" in done and "२५०" in done  # 10 bora = 250 kg
