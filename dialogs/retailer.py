@@ -64,6 +64,7 @@ _REMOVE = re.compile(
     r"हटाउ\S*|झिक\S*|निकाल\S*|चाहिँदैन|चाहिदैन", re.IGNORECASE)
 _ADD = re.compile(r"\b(thap|thapnu|thapideu|thapdinu|thapdinus|thapidinu|add|plus|extra|aru)\b"
                   r"|थप\S*|अरु", re.IGNORECASE)
+_EDIT_ONLY = re.compile(r"^\s*(edit|change|badal\w*|बदल\S*)\s*[.!?]*\s*$", re.IGNORECASE)
 _CANCEL_ORDER = re.compile(r"\b(cancel|radda|rad)\b|रद्द", re.IGNORECASE)
 
 
@@ -103,6 +104,10 @@ async def handle(turn: Turn) -> None:
         else:
             turn.say("nothing_to_confirm")
             turn.move("unclear")
+        return
+    if turn.state == "idle" and (_REMOVE.search(turn.text) or _EDIT_ONLY.match(turn.text)):
+        turn.say("nothing_to_edit")  # "nun hatau" or "edit" with no draft: nothing to change
+        turn.move("unclear")
         return
     parsed = turn.parsed(await remembered(turn))
     if parsed.intent == "order":

@@ -160,3 +160,20 @@ async def test_a_vendor_naming_a_generic_product_is_shown_which_ones_fit(world):
     assert "mansuli — मन्सुली चामल" in which and "basmati — बासमती चामल" in which
     done = text_of(await karnali.say("stock mansuli 10 bora"))
     assert "मन्सुली चामल" in done and "२५०" in done  # 10 bora = 250 kg
+
+
+async def test_removing_or_editing_with_no_draft_says_there_is_nothing_to_change(world):
+    sita = world.phone(SITA)
+    for text in ("maida hatau", "edit"):
+        reply = text_of(await sita.say(text))
+        assert "no draft to change" in reply, reply
+    async with world.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM orders") == 0
+
+
+async def test_dues_mention_orders_still_waiting_for_a_vendor(world):
+    sita = world.phone(SITA)
+    await sita.say("chini 1 bora")
+    await sita.say("yes")
+    dues = text_of(await sita.say("how much do I owe"))
+    assert "You owe nothing" in dues and "waiting for a vendor" in dues
