@@ -31,13 +31,13 @@ EntryKind = Literal["ORDER_CREDIT", "PAYMENT_DEBIT", "REVERSAL", "ADJUSTMENT"]
 
 # Bounds (TIGER_STYLE: put a limit on everything). 10^13 paisa is 100 billion rupees per entry.
 MAX_AMOUNT_PAISA = 10**13
+MAX_KEY_LENGTH = 200
+MAX_BATCH = 100
 
 
 def is_paisa(value: object) -> bool:
     """An amount of money: an int, and not a bool (True would otherwise count as 1 paisa)."""
     return isinstance(value, int) and not isinstance(value, bool)
-MAX_KEY_LENGTH = 200
-MAX_BATCH = 100
 
 
 @dataclass(frozen=True)
