@@ -9,13 +9,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import asyncpg
 from aiohttp import web
 
 from bot import metrics, simulator, webhook
-from bot.appkeys import HANDLER, HTTP, MESSAGES, POOL, SETTINGS
+from bot.appkeys import HANDLER, HTTP, MESSAGES, OUTBOUND, POOL, SETTINGS
 from bot.graph import GraphClient
 from bot.handler import Handler
 from bot.inbox import Inbox
+from bot.outbound import Outbound
 from bot.sender import LocalTransport, Sender, Transport
 from bot.settings import Settings
 from dialogs import jobs
@@ -30,12 +32,13 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app = web.Application(client_max_size=webhook.MAX_BODY_BYTES)
     app[SETTINGS] = settings
     app[MESSAGES] = Messages()
-    app[HANDLER] = Handler(settings, app[MESSAGES])
+    app[OUTBOUND] = Outbound(settings, app[MESSAGES])
+    app[HANDLER] = Handler(app[OUTBOUND])
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_client)
     if workers:
         app.cleanup_ctx.append(_workers)
-        app.cleanup_ctx.append(_dialog_jobs)
+        app.cleanup_ctx.append(_jobs)
     app.router.add_get("/webhook", webhook.verify)
     app.router.add_post("/webhook", webhook.receive)
     app.router.add_get("/healthz", healthz)
@@ -114,23 +117,34 @@ async def supervise(
             delay = min(delay * 2, 60.0)
 
 
-async def _dialog_jobs(app: web.Application) -> AsyncIterator[None]:
-    """Expire unconfirmed drafts and unanswered vendor offers, telling whoever is involved."""
+def job_timing(settings: Settings) -> jobs.Timing:
+    return jobs.Timing(draft_ttl=timedelta(minutes=settings.draft_expiry_minutes),
+                       offer_timeout=timedelta(minutes=settings.vendor_response_minutes))
+
+
+async def run_jobs(
+    pool: asyncpg.Pool, outbound: Outbound, timing: jobs.Timing, now: datetime
+) -> None:
+    """One round of every periodic job, each in its own transaction with the messages it owes:
+    one failing job does not hold back the others."""
+    for job in jobs.JOBS:
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await outbound.send(conn, await job.run(conn, now, timing))
+        except Exception:  # noqa: BLE001 - logged; the next round tries again
+            log.exception("job %r failed", job.name)
+
+
+async def _jobs(app: web.Application) -> AsyncIterator[None]:
+    """Run the periodic jobs every DIALOG_JOBS_SECONDS."""
     settings = app[SETTINGS]
 
     async def run() -> None:
         while True:
             await asyncio.sleep(settings.dialog_jobs_seconds)
-            async with app[POOL].acquire() as conn, conn.transaction():
-                for reply in await jobs.tick(
-                    conn, datetime.now(UTC),
-                    draft_ttl=timedelta(minutes=settings.draft_expiry_minutes),
-                    offer_timeout=timedelta(minutes=settings.vendor_response_minutes),
-                ):
-                    # Every job reply names its recipient; address and language come from it.
-                    await app[HANDLER].send(conn, reply, "", "ne")
+            await run_jobs(app[POOL], app[OUTBOUND], job_timing(settings), datetime.now(UTC))
 
-    task = asyncio.create_task(supervise("dialog jobs", run), name="dialog-jobs")
+    task = asyncio.create_task(supervise("jobs", run), name="jobs")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

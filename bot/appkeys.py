@@ -7,6 +7,7 @@ import asyncpg
 from aiohttp import web
 
 from bot.handler import Handler
+from bot.outbound import Outbound
 from bot.settings import Settings
 from locales.render import Messages
 
@@ -15,3 +16,4 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 MESSAGES = web.AppKey("messages", Messages)
 HANDLER = web.AppKey("handler", Handler)
+OUTBOUND = web.AppKey("outbound", Outbound)

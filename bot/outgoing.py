@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 from bot.store import payload_text
-from dialogs.io import Reply
 from locales import Language
 from locales.render import Messages
+from locales.replies import Reply
 
 MAX_BODY = 4096
 MAX_INTERACTIVE_BODY = 1024

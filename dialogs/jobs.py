@@ -1,63 +1,92 @@
-"""Periodic work of the dialogs, run by every app process (rows are claimed with SKIP LOCKED):
-drafts left unconfirmed expire with a notice; vendors who do not answer lose the offer to the
-next vendor, and everyone involved is told."""
+"""The periodic jobs, in one registry: drafts left unconfirmed expire with a notice; vendors who
+do not answer lose the offer to the next vendor, and everyone involved is told.
+
+Every app process runs every job; each is safe to run at once in several processes (the rows it
+works on are claimed with SKIP LOCKED and re-checked under their lock) and idempotent (a second
+round finds nothing left to do). A job returns the replies it owes people; the runner queues
+them through the outbound service in the job's own transaction.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 
-from dialogs import notify, understanding
-from dialogs.io import Reply
-from ledger import assignment, orders, users
+from dialogs import notify
+from ledger import assignment, catalog_store, conversations, orders, users
 from ledger.errors import LedgerError
+from locales.replies import Reply
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
 
 
-async def tick(
-    conn: asyncpg.Connection, now: datetime, *, draft_ttl: timedelta, offer_timeout: timedelta
-) -> list[Reply]:
-    """One round of the periodic jobs; the caller holds the transaction and sends the replies
-    (each is addressed to a user)."""
-    replies = await expire_conversations(conn, now, draft_ttl)
-    # Drafts no conversation points at any more (the retailer was blocked, say): no notice.
-    await orders.expire_drafts(conn, now, 2 * draft_ttl, limit=BATCH)
-    parser = await understanding.parser(conn)
-    for outcome in await assignment.expire_offers(conn, now, offer_timeout, limit=BATCH):
-        replies.extend(await notify.outcome(conn, parser, outcome, tell_retailer=True))
-    assert all(r.to_user_id is not None for r in replies)
-    return replies
+@dataclass(frozen=True)
+class Timing:
+    draft_ttl: timedelta      # an unconfirmed draft is cancelled after this long
+    offer_timeout: timedelta  # a vendor who does not answer loses the offer after this long
 
 
-async def expire_conversations(conn: asyncpg.Connection, now: datetime,
-                               ttl: timedelta) -> list[Reply]:
-    """Retailers in the middle of an order for longer than `ttl`: cancel the draft, say so."""
-    rows = await conn.fetch(
-        """SELECT user_id, data FROM conversations
-           WHERE dialog = 'retailer' AND state <> 'idle' AND updated_at <= $1
-           ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
-        now - ttl, BATCH,
-    )
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[asyncpg.Connection, datetime, Timing], Awaitable[list[Reply]]]
+
+
+async def expire_drafts(conn: asyncpg.Connection, now: datetime, timing: Timing) -> list[Reply]:
+    """Retailers in the middle of an order for longer than the ttl: the draft is cancelled and
+    they are told; drafts no conversation points at any more (the retailer was blocked, say)
+    expire silently after twice as long."""
     replies = []
-    for row in rows:
-        data = row["data"] if isinstance(row["data"], dict) else {}
-        order_id = data.get("order_id")
-        retailer = await users.by_id(conn, row["user_id"])
-        if order_id is not None and retailer is not None:
+    for conversation in await conversations.stale(conn, "retailer", now - timing.draft_ttl,
+                                                  BATCH):
+        order_id = conversation.data.get("order_id")
+        retailer = await users.by_id(conn, conversation.user_id)
+        if isinstance(order_id, int) and retailer is not None:
             # Only a draft expires: an order confirmed meanwhile goes on; a vanished one is done.
             with contextlib.suppress(LedgerError):
                 if (await orders.get(conn, order_id)).status == "DRAFT":
                     await orders.cancel(conn, order_id, retailer, "draft expired", now=now)
-        await conn.execute(
-            """UPDATE conversations SET state = 'idle', data = '{}', version = version + 1,
-                   updated_at = now() WHERE user_id = $1""", row["user_id"])
-        replies.append(Reply("draft_expired", to_user_id=row["user_id"]))
+        conversation.reset("retailer", "idle")
+        await conversations.save(conn, conversation)
+        replies.append(Reply("draft_expired", to_user_id=conversation.user_id))
+    await orders.expire_drafts(conn, now, 2 * timing.draft_ttl, limit=BATCH)
     if replies:
         log.info("expired %d unconfirmed drafts", len(replies))
+    return replies
+
+
+async def expire_offers(conn: asyncpg.Connection, now: datetime, timing: Timing) -> list[Reply]:
+    """Offers nobody answered in time go to the next vendor (or to nobody, said so)."""
+    outcomes = await assignment.expire_offers(conn, now, timing.offer_timeout, limit=BATCH)
+    if not outcomes:
+        return []
+    parser = await catalog_store.parser(conn)
+    replies = []
+    for outcome in outcomes:
+        replies.extend(await notify.outcome(conn, parser, outcome, tell_retailer=True))
+    return replies
+
+
+JOBS: tuple[Job, ...] = (
+    Job("expire unconfirmed drafts", expire_drafts),
+    Job("pass on unanswered offers", expire_offers),
+)
+
+
+async def tick(
+    conn: asyncpg.Connection, now: datetime, *, draft_ttl: timedelta, offer_timeout: timedelta
+) -> list[Reply]:
+    """One round of every job in the caller's transaction; the replies, each addressed to a user."""
+    timing = Timing(draft_ttl, offer_timeout)
+    replies = []
+    for job in JOBS:
+        replies.extend(await job.run(conn, now, timing))
+    assert all(r.to_user_id is not None for r in replies)
     return replies

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import asyncpg
-
-from dialogs.io import Button
-from dialogs.turn import Turn
+from dialogs import buttons
+from ledger import users
 from locales import Language
 
+if TYPE_CHECKING:
+    from dialogs.turn import Turn
+
 # Each language offered in its own name, the same for every reader.
-BUTTONS = (Button("lang:ne", "नेपाली"), Button("lang:en", "English"))
+BUTTONS = (buttons.button("lang", "set", "ne", "नेपाली"),
+           buttons.button("lang", "set", "en", "English"))
 
 _ENGLISH = re.compile(r"\b(english|eng|angrezi|angreji|angrejima|englishma)\b|अंग्रेजी|अङ्ग्रेजी|इङ्लिस")
 _NEPALI = re.compile(r"\b(nepali|nepalima|nep)\b|नेपाली")
@@ -20,9 +23,9 @@ _NEPALI = re.compile(r"\b(nepali|nepalima|nep)\b|नेपाली")
 def requested(turn: Turn) -> Language | None | bool:
     """The language asked for; True when the user asks about language without naming one;
     None when the message is not about language at all."""
-    if turn.choice.startswith("lang:"):
-        wanted = turn.choice.removeprefix("lang:")
-        return wanted if wanted in ("en", "ne") else True  # type: ignore[return-value]
+    tap = turn.tap
+    if tap is not None and tap.kind == "lang":
+        return tap.ref if tap.ref in ("en", "ne") else True  # type: ignore[return-value]
     if turn.choice or turn.intent() != "language":
         return None
     text = turn.text.lower()
@@ -31,10 +34,6 @@ def requested(turn: Turn) -> Language | None | bool:
     if _NEPALI.search(text):
         return "ne"
     return True
-
-
-async def set_language(conn: asyncpg.Connection, user_id: int, language: Language) -> None:
-    await conn.execute("UPDATE users SET language = $2 WHERE id = $1", user_id, language)
 
 
 async def handle(turn: Turn) -> bool:
@@ -47,7 +46,7 @@ async def handle(turn: Turn) -> bool:
         turn.say("language_offer", buttons=BUTTONS)
         return True
     assert wanted in ("en", "ne")
-    await set_language(turn.conn, turn.user.id, wanted)
+    await users.set_language(turn.conn, turn.user.id, wanted)
     turn.say("language_set")
     return True
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from transitions import Machine
 
-from dialogs.state import Conversation
+from ledger.conversations import Conversation
 
 ANY = "*"
 

@@ -6,31 +6,23 @@ from __future__ import annotations
 import asyncpg
 
 from catalog.parser import OrderParser
-from dialogs import present
-from dialogs.io import Button, Reply
-from ledger import credit
+from dialogs import buttons, present
+from ledger import credit, users
 from ledger.assignment import Outcome
 from ledger.order_repo import Order
-
-
-async def staff(conn: asyncpg.Connection) -> list[int]:
-    rows = await conn.fetch(
-        "SELECT id FROM users WHERE role IN ('ADMIN', 'OPERATOR') AND active ORDER BY id LIMIT 20")
-    return [r["id"] for r in rows]
+from locales.replies import Button, Reply
 
 
 def offer_buttons(number: str) -> tuple[Button, ...]:
-    return (Button(f"vendor:accept:{number}", "Accept"),
-            Button(f"vendor:reject:{number}", "Reject"))
+    return (buttons.button("order", "accept", number, "Accept"),
+            buttons.button("order", "reject", number, "Reject"))
 
 
 async def offer(conn: asyncpg.Connection, parser: OrderParser, order: Order,
                 vendor_id: int) -> list[Reply]:
     """The new order as the vendor sees it: retailer, items, total, the retailer's balance and
     limit, and Accept / Reject (a long order's items come first, in a message of their own)."""
-    shop = await conn.fetchrow(
-        """SELECT r.shop_name, r.address, u.phone FROM retailers r JOIN users u ON u.id = r.user_id
-           WHERE r.user_id = $1""", order.retailer_id)
+    shop = await users.shop(conn, order.retailer_id)
     position = await credit.position(conn, order.retailer_id)
     lines = present.lines(parser, order.lines)
     replies = []
@@ -40,8 +32,8 @@ async def offer(conn: asyncpg.Connection, parser: OrderParser, order: Order,
         lines = []
     return [*replies, Reply("vendor_offer", {
         "order": order, "lines": lines, "count": len(order.lines),
-        "shop": shop["shop_name"] if shop else "?", "area": shop["address"] if shop else "",
-        "phone": shop["phone"] if shop else "", "position": position,
+        "shop": shop.shop_name if shop else "?", "area": shop.address if shop else "",
+        "phone": (shop.phone or "") if shop else "", "position": position,
     }, to_user_id=vendor_id, buttons=offer_buttons(order.number))]
 
 
@@ -59,7 +51,7 @@ async def outcome(conn: asyncpg.Connection, parser: OrderParser, result: Outcome
             replies.append(step(order, "reassigned"))
     elif result.kind == "no_vendor":
         replies.append(step(order, "no_vendor"))
-        for staff_id in await staff(conn):
+        for staff_id in await users.staff_ids(conn):
             replies.append(Reply("staff_no_vendor", {"order": order}, to_user_id=staff_id))
     return replies
 

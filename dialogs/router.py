@@ -1,45 +1,33 @@
 """Picks the dialog for an event: registration for numbers nobody approved yet, else the dialog
-of the user's role. Loads the conversation, lets the dialog answer, saves it — all inside the
-handling transaction, so the replies and the state they report commit together."""
+of the user's role. Loads the conversation, lets the dialog's routes answer, saves it — all
+inside the handling transaction, so the replies and the state they report commit together."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from types import ModuleType
 
 import asyncpg
 
-from dialogs import (
-    admin,
-    language,
-    registration,
-    retailer,
-    state,
-    understanding,
-    vendor,
-    words,
-)
-from dialogs.io import Event, Reply
-from dialogs.machine import Table
+from dialogs import admin, language, registration, retailer, routing, vendor
+from dialogs.io import Event
+from dialogs.routing import Dialog
 from dialogs.turn import Turn
+from ledger import catalog_store, conversations, registrations
 from ledger.users import User
 from locales import guess_language
+from locales.replies import Reply
 
 log = logging.getLogger(__name__)
 
-DIALOGS: dict[str, ModuleType] = {
-    "registration": registration,
-    "retailer": retailer,
-    "vendor": vendor,
-    "admin": admin,
+DIALOGS: dict[str, Dialog] = {
+    d.name: d for d in (registration.DIALOG, retailer.DIALOG, vendor.DIALOG, admin.DIALOG)
 }
 
 
-def dialog_of(user: User) -> str:
+def dialog_of(user: User) -> Dialog:
     if not user.active:
-        return "registration"
-    return {"RETAILER": "retailer", "VENDOR": "vendor"}.get(user.role, "admin")
+        return registration.DIALOG
+    return {"RETAILER": retailer.DIALOG, "VENDOR": vendor.DIALOG}.get(user.role, admin.DIALOG)
 
 
 async def respond(conn: asyncpg.Connection, event: Event) -> list[Reply]:
@@ -48,19 +36,15 @@ async def respond(conn: asyncpg.Connection, event: Event) -> list[Reply]:
         return [Reply("unsupported")]
     user = event.user
     if user is None:
-        user = await registration.first_contact(conn, event, guess_language(event.text))
-    name = dialog_of(user)
-    module = DIALOGS[name]
-    table: Table = module.TABLE
-    conversation = await state.load(conn, user.id, name, table.initial)  # type: ignore[arg-type]
-    turn = Turn(conn, event, user, conversation, table, await understanding.parser(conn))
-    handle: Callable[[Turn], Awaitable[None]] = module.handle
+        user = await registrations.first_contact(
+            conn, wa_id=event.wa_id, wa_user_id=event.wa_user_id,
+            profile_name=event.profile_name, language=guess_language(event.text))
+    dialog = dialog_of(user)
+    conversation = await conversations.load(conn, user.id, dialog.name, dialog.table.initial)
+    turn = Turn(conn, event, user, conversation, dialog.table, await catalog_store.parser(conn))
     first_contact = conversation.new
-    if name != "registration" and not turn.choice and words.is_thanks(turn.text):
-        turn.say("thanks", name=user.name)  # whatever they were doing stays as it was
-    else:
-        await handle(turn)
-    if first_contact and name != "registration":
+    await routing.run(dialog, turn)
+    if first_contact and dialog is not registration.DIALOG:
         language.offer_once(turn)
-    await state.save(conn, conversation)
+    await conversations.save(conn, conversation)
     return turn.replies

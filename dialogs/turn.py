@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,14 +10,14 @@ import asyncpg
 
 from catalog.model import ParseResult
 from catalog.parser import OrderParser
-from dialogs.io import Button, Event, Reply, Row
+from dialogs import buttons
+from dialogs.buttons import Tap
+from dialogs.io import Event
 from dialogs.machine import Table
-from dialogs.state import Conversation
+from ledger.conversations import Conversation
+from ledger.errors import AlreadyDone, LedgerError, NotPermitted
 from ledger.users import User
-
-# Tapped buttons and list rows carry ids like "order:confirm:12"; a cancel button ends in ":cancel"
-# or is "<dialog>:cancel".
-_CANCEL_ID = re.compile(r"^[a-z]+(:[a-z]+)*:cancel(:.*)?$")
+from locales.replies import Button, Reply, Row
 
 
 @dataclass
@@ -30,6 +29,10 @@ class Turn:
     table: Table
     parser: OrderParser
     replies: list[Reply] = field(default_factory=list)
+    # Loaded by a dialog's `prepare` before routing (a registration's status, say).
+    facts: dict[str, Any] = field(default_factory=dict)
+    # A retailer's remembered choices ("chamal" is Mansuli to them), read by `prepare`.
+    remembered: dict[str, str] = field(default_factory=dict)
     _parsed: ParseResult | None = None
 
     @property
@@ -42,6 +45,11 @@ class Turn:
         return self.event.choice_id or ""
 
     @property
+    def tap(self) -> Tap | None:
+        """What a tapped button or row stands for (None for typed text and foreign ids)."""
+        return buttons.parse(self.choice) if self.choice else None
+
+    @property
     def data(self) -> dict[str, Any]:
         return self.conversation.data
 
@@ -49,22 +57,26 @@ class Turn:
     def state(self) -> str:
         return self.conversation.state
 
-    def parsed(self, remembered: dict[str, str] | None = None) -> ParseResult:
-        """What the text means (parsed once per turn unless `remembered` choices are given)."""
-        if remembered is not None:
-            return self.parser.parse(self.text, remembered)
+    def parsed(self) -> ParseResult:
+        """What the text means, with the sender's remembered choices; parsed once per turn."""
         if self._parsed is None:
-            self._parsed = self.parser.parse(self.text)
+            self._parsed = self.parser.parse(self.text, self.remembered or None)
         return self._parsed
+
+    def parse(self, text: str) -> ParseResult:
+        """What another text means to this sender (a part of the message, say)."""
+        return self.parser.parse(text, self.remembered or None)
 
     def intent(self) -> str:
         return "" if self.choice else self.parsed().intent
 
     def wants_help(self) -> bool:
-        return self.choice.endswith(":help") or self.intent() == "help"
+        tap = self.tap
+        return (tap is not None and tap.action == "help") or self.intent() == "help"
 
     def wants_cancel(self) -> bool:
-        return bool(_CANCEL_ID.match(self.choice)) or self.intent() == "cancel"
+        tap = self.tap
+        return (tap is not None and tap.action == "cancel") or self.intent() == "cancel"
 
     def say(self, template: str, *, buttons: Sequence[Button] = (), rows: Sequence[Row] = (),
             list_button: str = "Choose", **context: Any) -> None:
@@ -78,6 +90,15 @@ class Turn:
              **context: Any) -> None:
         """A message to someone else (a vendor, the retailer, operators)."""
         self.replies.append(Reply(template, context, to_user_id=user_id, buttons=tuple(buttons)))
+
+    def refuse(self, error: LedgerError, **params: Any) -> None:
+        """Explain why the ledger said no, in the sender's language."""
+        if isinstance(error, NotPermitted):
+            self.say("not_allowed", action=params.get("action") or error.params.get("action"))
+        elif isinstance(error, AlreadyDone):
+            self.say("already_done", **{**error.params, **params})
+        else:
+            self.say("error", key=error.key, params={**error.params, **params})
 
     def move(self, trigger: str) -> None:
         self.table.fire(self.conversation, trigger)

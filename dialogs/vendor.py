@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 
-from dialogs import language, notify, present, words
-from dialogs.io import Button
+from dialogs import buttons, notify, present, words
 from dialogs.machine import Table
+from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
 from dialogs.turn import Turn
 from ledger import orders, payments, reports, stock, users
 from ledger.errors import IllegalTransition, LedgerError, NotYourOrder
 from ledger.pricing import to_milli
+from locales.replies import Button
 
 TABLE = Table(
     "vendor",
@@ -44,34 +45,22 @@ _ALIASES = {"swikar": "accept", "pathaye": "dispatch", "pathayo": "dispatch",
             "delivered": "deliver", "order": "orders", "payment": "paid", "bhuktani": "paid"}
 
 
-async def handle(turn: Turn) -> None:
-    if turn.choice.startswith("vendor:"):
-        _, action, number = (turn.choice.split(":", 2) + ["", ""])[:3]
-        if action == "reject":
-            await _ask_reason(turn, number)
-            return
-        if action in ("accept", "dispatch", "deliver"):
-            await _act(turn, action, number)
-            return
-    match = _COMMAND.match(turn.text) if not turn.choice else None
-    if match is None:
-        if await language.handle(turn):
-            return
-        if turn.wants_help() or turn.intent() == "greeting":  # "namaste" is greeted back
-            turn.say("help", role="VENDOR", name=turn.user.name)
-            turn.move("help")
-            return
-        if turn.wants_cancel():
-            turn.say("cancelled" if turn.state != "idle" else "nothing_to_cancel")
-            turn.data.clear()
-            turn.move("cancel")
-            return
-        if turn.state == "rejecting" and turn.text:
-            await _act(turn, "reject", str(turn.data.get("number", "")), reason=turn.text)
-            return
-        turn.say("vendor_unknown")
-        turn.move("unclear")
-        return
+async def _tapped_reject(turn: Turn) -> None:
+    """Reject tapped: why? (asked only when the order can still be rejected)."""
+    assert turn.tap is not None
+    await _ask_reason(turn, turn.tap.ref)
+
+
+async def _tapped_step(turn: Turn) -> None:
+    """Accept, Dispatched or Delivered tapped: done, and the retailer told."""
+    assert turn.tap is not None
+    await _act(turn, turn.tap.action, turn.tap.ref)
+
+
+async def _command(turn: Turn) -> None:
+    """A typed command: accept, reject, dispatch, deliver, orders, stock, price, paid."""
+    match = _COMMAND.match(turn.text)
+    assert match is not None
     command = _ALIASES.get(match.group(1).lower(), match.group(1).lower())
     rest = " ".join(match.group(2).split())
     if command in ("accept", "reject", "dispatch", "deliver"):
@@ -94,10 +83,10 @@ async def handle(turn: Turn) -> None:
 
 
 def _refuse(turn: Turn, action: str, number: str, error: LedgerError) -> None:
-    params = {"order": number, **error.params}
+    params = {"order": number}
     if error.key == "order.illegal_transition":  # name what the vendor tried, not the
         params["to_status"] = _STATUS_AFTER[action]  # ledger's step ("reject" → PENDING)
-    turn.say("error", key=error.key, params=params)
+    turn.refuse(error, **params)
     turn.move("act")
 
 
@@ -118,6 +107,11 @@ async def _ask_reason(turn: Turn, number: str) -> None:
     turn.move("ask_reason")
 
 
+async def _reason_given(turn: Turn) -> None:
+    """The reason for a rejection asked about: the order goes to the next vendor."""
+    await _act(turn, "reject", str(turn.data.get("number", "")), reason=turn.text)
+
+
 async def _act(turn: Turn, action: str, number: str, reason: str = "") -> None:
     """Accept, reject, dispatch or deliver one of this vendor's orders; tell the retailer."""
     turn.data.clear()
@@ -127,27 +121,27 @@ async def _act(turn: Turn, action: str, number: str, reason: str = "") -> None:
             outcome = await orders.reject(conn, number, vendor, reason or "-")
             order = outcome.order
             turn.say("vendor_done", action=action, order=order, reason=reason)
-            turn.replies.extend(await notify.outcome(conn, turn.parser, outcome,
-                                                     tell_retailer=True))
             # The vendor who rejected is told by "vendor_done"; withdrawal notice is for timeouts.
-            turn.replies[:] = [r for r in turn.replies if not (
-                r.template == "offer_withdrawn" and r.to_user_id == vendor.id)]
+            turn.replies.extend(r for r in await notify.outcome(
+                conn, turn.parser, outcome, tell_retailer=True)
+                if not (r.template == "offer_withdrawn" and r.to_user_id == vendor.id))
             turn.move("act")
             return
         if action == "accept":
             order = await orders.accept(conn, number, vendor)
-            buttons: tuple[Button, ...] = (Button(f"vendor:dispatch:{order.number}", "Dispatched"),)
+            next_step: tuple[Button, ...] = (
+                buttons.button("order", "dispatch", order.number, "Dispatched"),)
         elif action == "dispatch":
             order = await orders.dispatch(conn, number, vendor)
-            buttons = (Button(f"vendor:deliver:{order.number}", "Delivered"),)
+            next_step = (buttons.button("order", "deliver", order.number, "Delivered"),)
         else:
             order = await orders.deliver(conn, number, vendor)
-            buttons = ()
+            next_step = ()
     except LedgerError as error:
         _refuse(turn, action, number, error)
         return
     turn.say("vendor_done", action=action, order=order, reason="",
-             lines=present.lines(turn.parser, order.lines), buttons=buttons)
+             lines=present.lines(turn.parser, order.lines), buttons=next_step)
     turn.replies.append(notify.step(order, {"accept": "accepted", "dispatch": "dispatched",
                                             "deliver": "delivered"}[action]))
     turn.move("act")
@@ -162,7 +156,7 @@ async def _orders(turn: Turn) -> None:
 
 async def _offer(turn: Turn, command: str, rest: str) -> None:
     """"stock chini 100" (base units) or "stock chini 2 bora"; "price chini 115" (per base unit)."""
-    parsed = turn.parser.parse(rest)
+    parsed = turn.parse(rest)
     items = list(parsed.items)
     skus = {item.sku for item in items} | {c for a in parsed.ambiguous for c in a.candidates}
     if len(skus) > 1 and not items and len(parsed.ambiguous) == 1:  # "stock chamal 10 bora"
@@ -194,7 +188,7 @@ async def _offer(turn: Turn, command: str, rest: str) -> None:
                 return
             offer = await stock.set_offer(turn.conn, turn.user, sku, price_paisa=price)
     except LedgerError as error:
-        turn.say("error", key=error.key, params=error.params)
+        turn.refuse(error)
         turn.move("act")
         return
     turn.say("vendor_offer_set", command=command, product=product, offer=offer)
@@ -234,13 +228,48 @@ async def _paid(turn: Turn, rest: str) -> None:
                 turn.conn, retailer_id=retailer_id, vendor_id=turn.user.id, amount_paisa=amount,
                 method=method, reference="", actor=turn.user, idempotency_key=key)
     except LedgerError as error:
-        turn.say("error", key=error.key, params={"order": number or "", **error.params})
+        turn.refuse(error, **{"order": number or "", **error.params})
         turn.move("act")
         return
-    shop = await turn.conn.fetchval("SELECT shop_name FROM retailers WHERE user_id = $1",
-                                    retailer_id)
+    shop = await users.shop(turn.conn, retailer_id)
     turn.say("payment_recorded", amount_paisa=amount, method=method, result=result,
-             shop=shop or "", vendor=turn.user.name)
+             shop=shop.shop_name if shop else "", vendor=turn.user.name)
     turn.tell(retailer_id, "payment_received", amount_paisa=amount, method=method, result=result,
               vendor=turn.user.name)
     turn.move("act")
+
+
+async def _help(turn: Turn) -> None:
+    """The vendor's commands."""
+    turn.say("help", role="VENDOR", name=turn.user.name)
+    turn.move("help")
+
+
+async def _cancel(turn: Turn) -> None:
+    """Drop the question asked (a rejection's reason), if any."""
+    turn.say("cancelled" if turn.state != "idle" else "nothing_to_cancel")
+    turn.data.clear()
+    turn.move("cancel")
+
+
+async def _unknown(turn: Turn) -> None:
+    """Not a command: a hint at what to type."""
+    turn.say("vendor_unknown")
+    turn.move("unclear")
+
+
+DIALOG = Dialog(
+    name="vendor", table=TABLE,
+    commands=(
+        route("*", tapped("order", "reject"), _tapped_reject),
+        route("*", tapped("order", "accept", "dispatch", "deliver"), _tapped_step),
+        route("*", typed(_COMMAND, "a command: accept, reject, orders, stock, price, paid…"),
+              _command),
+    ),
+    routes=(
+        route("*", said("greeting"), _help),
+        route("rejecting", typed(re.compile(r"\S"), "any text"), _reason_given),
+        route("*", ANYTHING, _unknown),
+    ),
+    help=_help, cancel=_cancel,
+)

@@ -110,3 +110,19 @@ class OrderNotEditable(LedgerError):
 
 class OrderNotPaid(LedgerError):
     key = "order.not_paid"
+
+
+class UnknownUser(LedgerError):
+    key = "user.unknown"
+
+
+class RoleConflict(LedgerError):
+    """Adding someone who is already here in another role: roles change only on purpose."""
+
+    key = "user.role_conflict"
+
+
+class AlreadyDone(LedgerError):
+    """The action was taken before (a second tap on a button): nothing is repeated."""
+
+    key = "action.already_done"

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from ledger import registrations
+from ledger.actors import STAFF, Actor, require_role
 from ledger.order_repo import BILLED_STATUSES, PAID_SQL, PaymentStatus, payment_status
 
 MAX_ROWS = 200
@@ -307,3 +309,40 @@ async def daily_report(
     return DailyReport(day=day, orders=row["orders"], orders_value_paisa=int(row["value"]),
                        outstanding_paisa=int(row["outstanding"]),
                        overdue_paisa=int(row["overdue"]))
+
+
+@dataclass(frozen=True)
+class FailedMessage:
+    recipient: str
+    error: str
+
+
+@dataclass(frozen=True)
+class AdminReport:
+    """What staff see with "report": the day's figures, messages that could not be delivered,
+    and registrations waiting for them."""
+
+    daily: DailyReport
+    failed_count: int
+    failed: tuple[FailedMessage, ...]  # the latest few
+    pending_registrations: int
+
+
+FAILED_SHOWN = 5
+
+
+async def admin_report(
+    conn: asyncpg.Connection, actor: Actor, day: date, *, tz: str = "Asia/Kathmandu"
+) -> AdminReport:
+    require_role(actor, "report.daily", *STAFF)
+    start = datetime.combine(day, time(), ZoneInfo(tz))
+    failed = await conn.fetch(
+        """SELECT recipient, last_error FROM outbox WHERE status = 'failed' AND created_at >= $1
+           ORDER BY id DESC LIMIT $2""", start, FAILED_SHOWN)
+    failed_count = await conn.fetchval(
+        "SELECT count(*) FROM outbox WHERE status = 'failed' AND created_at >= $1", start)
+    return AdminReport(
+        daily=await daily_report(conn, day, tz=tz), failed_count=int(failed_count),
+        failed=tuple(FailedMessage(r["recipient"], (r["last_error"] or "")[:60]) for r in failed),
+        pending_registrations=await registrations.count_pending(conn),
+    )

@@ -1,4 +1,8 @@
-"""Users, retailers and vendors: who may talk to the bot and in what role."""
+"""Users, retailers and vendors: who may talk to the bot and in what role.
+
+`add` is the service staff use (rights checked, audited); `upsert` is the plain write that the
+CLI, the demo data and tests use to set people up.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ from typing import Literal
 
 import asyncpg
 
+from ledger.actors import Actor, require_role
+from ledger.audit import audit
+from ledger.errors import InvalidAmount, NotPermitted, RoleConflict
+from ledger.postings import MAX_AMOUNT_PAISA, is_paisa
 from locales import Language, language_of
 
 Role = Literal["ADMIN", "OPERATOR", "VENDOR", "RETAILER"]
@@ -29,6 +37,25 @@ class User:
         """Where WhatsApp messages to this user go."""
         return self.wa_id or self.wa_user_id or (self.phone or "").lstrip("+")
 
+    @property
+    def public_id(self) -> str:
+        """How buttons and pages name this user: the phone, else the business-scoped id."""
+        return self.phone or self.wa_user_id or self.address
+
+
+@dataclass(frozen=True)
+class Shop:
+    """A retailer's or vendor's shop as others see it."""
+
+    user_id: int
+    shop_name: str
+    address: str
+    phone: str | None
+
+# How many staff hear about registrations and orders nobody can take.
+MAX_STAFF_TOLD = 20
+MAX_NAME = 120
+
 
 _COLUMNS = "id, phone, wa_id, wa_user_id, name, role, language, active"
 
@@ -49,6 +76,92 @@ async def by_id(conn: asyncpg.Connection, user_id: int) -> User | None:
 
 async def by_phone(conn: asyncpg.Connection, phone: str) -> User | None:
     return _user(await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE phone = $1", phone))
+
+
+async def by_public_id(conn: asyncpg.Connection, public_id: str) -> User | None:
+    """The user a button or page names (see `User.public_id`; a bare row id from older buttons)."""
+    if public_id.startswith("+"):
+        return await by_phone(conn, public_id)
+    if public_id.isdigit() and len(public_id) <= 18:
+        return await by_id(conn, int(public_id))
+    return _user(await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM users WHERE wa_user_id = $1", public_id))
+
+
+async def staff_ids(conn: asyncpg.Connection) -> list[int]:
+    """Who decides registrations and hears about orders nobody can take."""
+    rows = await conn.fetch(
+        """SELECT id FROM users WHERE role IN ('ADMIN', 'OPERATOR') AND active
+           ORDER BY id LIMIT $1""", MAX_STAFF_TOLD)
+    return [r["id"] for r in rows]
+
+
+async def shop(conn: asyncpg.Connection, user_id: int) -> Shop | None:
+    """The retailer's or vendor's shop of a user, or None for staff and strangers."""
+    row = await conn.fetchrow(
+        """SELECT s.user_id, s.shop_name, s.address, u.phone FROM (
+               SELECT user_id, shop_name, address FROM retailers WHERE user_id = $1
+               UNION ALL
+               SELECT user_id, shop_name, address FROM vendors WHERE user_id = $1) s
+           JOIN users u ON u.id = s.user_id LIMIT 1""", user_id)
+    return None if row is None else Shop(row["user_id"], row["shop_name"], row["address"],
+                                         row["phone"])
+
+
+async def set_language(conn: asyncpg.Connection, user_id: int, language: Language) -> None:
+    """Anyone may switch their own language at any time."""
+    await conn.execute("UPDATE users SET language = $2 WHERE id = $1", user_id, language)
+
+
+async def add(
+    conn: asyncpg.Connection, actor: Actor, *, phone: str, name: str, role: Role,
+    credit_limit_paisa: int | None = None,
+) -> User:
+    """Staff add a retailer or vendor (admins also operators), approved at once and audited.
+
+    Adding never changes the role of someone already here: that would strand their orders (an
+    admin added as a retailer loses every command). The same person in the same role has their
+    name updated. Only admins set credit limits.
+    """
+    require_role(actor, "user.add", "ADMIN", "OPERATOR")
+    if role not in ("RETAILER", "VENDOR") and actor.role != "ADMIN":
+        raise NotPermitted(action="user.add", role=actor.role)
+    if credit_limit_paisa is not None:
+        require_role(actor, "credit.set_limit", "ADMIN")
+        if not is_paisa(credit_limit_paisa) or not 0 <= credit_limit_paisa <= MAX_AMOUNT_PAISA:
+            raise InvalidAmount(amount_paisa=credit_limit_paisa)
+    name = " ".join(name.split())[:MAX_NAME] or phone
+    async with conn.transaction():
+        existing = await by_phone(conn, phone)
+        if existing is not None:
+            if not existing.active and await _blocked(conn, existing.id):
+                raise RoleConflict(phone=phone, role=existing.role, wanted=role, blocked=True)
+            if existing.role != role and (existing.active or await _was_member(conn, existing)):
+                raise RoleConflict(phone=phone, role=existing.role, wanted=role, blocked=False)
+        added = await upsert(conn, phone=phone, name=name, role=role,
+                             language=existing.language if existing else "ne", shop_name=name,
+                             credit_limit_paisa=credit_limit_paisa)
+        await conn.execute(
+            """INSERT INTO registrations (user_id, name, shop_name, status, decided_by,
+                                          decided_at)
+               VALUES ($1, $2, $2, 'APPROVED', $3, now())
+               ON CONFLICT (user_id) DO UPDATE SET status = 'APPROVED',
+                   decided_by = EXCLUDED.decided_by, decided_at = now()""",
+            added.id, name, actor.id)
+        await audit(conn, actor.id, "user.add", f"user:{added.id}", role,
+                    {"credit_limit_paisa": credit_limit_paisa})
+        return added
+
+
+async def _was_member(conn: asyncpg.Connection, user: User) -> bool:
+    """Whether an inactive user was ever let in (has a shop), as opposed to a stranger who only
+    wrote to us (whom adding approves)."""
+    return await shop(conn, user.id) is not None
+
+
+async def _blocked(conn: asyncpg.Connection, user_id: int) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT status = 'BLOCKED' FROM registrations WHERE user_id = $1", user_id))
 
 
 async def by_address(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.outgoing import build, template_fallback
-from dialogs.io import Button, Reply, Row
+from locales.replies import Button, Reply, Row
 from locales.render import Messages
 
 MESSAGES = Messages()
@@ -33,7 +33,7 @@ def test_more_than_three_buttons_or_ten_rows_is_a_programming_error():
 
 def test_rows_become_a_list_message_within_limits():
     payload = build(MESSAGES, "ne", Reply("help", {"name": ""}, rows=(
-        Row("pick:RICE-MANSULI", "Mansuli Rice with a much longer name", "x" * 100),)))
+        Row("product:pick:RICE-MANSULI", "Mansuli Rice with a much longer name", "x" * 100),)))
     interactive = payload["interactive"]
     row = interactive["action"]["sections"][0]["rows"][0]
     assert interactive["type"] == "list"

@@ -94,7 +94,7 @@ class Phone:
     async def tap(self, choice_id: str, title: str = "ok") -> list[Sent]:
         """Tap a reply button (or a list row, when the id starts with pick:)."""
         wamid = f"wamid.T{next(self.world.ids):05d}"
-        kind = "list_reply" if choice_id.startswith("pick:") else "button_reply"
+        kind = "list_reply" if choice_id.startswith("product:pick:") else "button_reply"
         interactive = {"type": kind, kind: {"id": choice_id, "title": title}}
         await self._post(_payload(self.wa_id, wamid, {"type": "interactive",
                                                       "interactive": interactive}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dialogs import diagrams
-from dialogs.state import Conversation
+from ledger.conversations import Conversation
 
 
 def test_every_dialogs_diagram_is_up_to_date():

@@ -12,10 +12,10 @@ async def test_order_ambiguity_edit_confirm_accept_dues_and_partial_payment(worl
     first = await ram.say("dai chini 1 bora, chamal 2 bora, unicorn powder 1 kg pathaidinu")
     question = first[-1]
     assert "chamal" in question.text and "unicorn powder" in question.text
-    assert "pick:RICE-MANSULI" in question.choices and len(question.choices) <= 10
-    assert "lang:en" in first[0].choices  # first contact offers the other language once
+    assert "product:pick:RICE-MANSULI" in question.choices and len(question.choices) <= 10
+    assert "lang:set:en" in first[0].choices  # first contact offers the other language once
 
-    draft = await ram.tap("pick:RICE-MANSULI", "मन्सुली चामल")
+    draft = await ram.tap("product:pick:RICE-MANSULI", "मन्सुली चामल")
     assert len(draft) == 1
     text = draft[0].text
     assert "चिनी — १ बोरा (५० केजी)" in text and "मन्सुली चामल — २ बोरा (५० केजी)" in text
@@ -35,10 +35,10 @@ async def test_order_ambiguity_edit_confirm_accept_dues_and_partial_payment(worl
 
     offer = karnali.inbox()
     assert len(offer) == 1 and "KH-000001" in offer[0].text and "Ram Kirana Pasal" in offer[0].text
-    assert offer[0].choices == ["vendor:accept:KH-000001", "vendor:reject:KH-000001"]
-    accepted = await karnali.tap("vendor:accept:KH-000001", "स्वीकार")
+    assert offer[0].choices == ["order:accept:KH-000001", "order:reject:KH-000001"]
+    accepted = await karnali.tap("order:accept:KH-000001", "स्वीकार")
     assert "KH-000001" in accepted[-1].text
-    assert accepted[-1].choices == ["vendor:dispatch:KH-000001"]
+    assert accepted[-1].choices == ["order:dispatch:KH-000001"]
     assert "स्वीकार गर्नुभयो" in text_of(ram.inbox())
 
     async with world.pool.acquire() as conn:
@@ -55,10 +55,10 @@ async def test_order_ambiguity_edit_confirm_accept_dues_and_partial_payment(worl
     told = text_of(ram.inbox())
     assert money(100_000, "ne") in told and left in told
 
-    dispatched = await karnali.tap("vendor:dispatch:KH-000001")
-    assert dispatched[0].choices == ["vendor:deliver:KH-000001"]
+    dispatched = await karnali.tap("order:dispatch:KH-000001")
+    assert dispatched[0].choices == ["order:deliver:KH-000001"]
     assert "बाटोमा" in text_of(ram.inbox())
-    await karnali.tap("vendor:deliver:KH-000001")
+    await karnali.tap("order:deliver:KH-000001")
     assert "पुग्यो" in text_of(ram.inbox())
 
     # "chamal" now means Mansuli to Ram: no question this time.
@@ -91,8 +91,11 @@ async def test_buttons_confirm_and_edit_work_and_stale_buttons_are_refused(world
     assert "What should I change" in text_of(await sita.tap(edit))
     redraft = (await sita.say("chini 3 kg"))[0]
     assert "Sugar — 3 kg" in redraft.text
+    assert "older message" in text_of(await sita.tap(confirm))  # it showed 1 kg, not 3
     assert "KH-" in text_of(await sita.tap(redraft.choices[0]))
-    assert "older message" in text_of(await sita.tap(confirm))
+    again = text_of(await sita.tap(redraft.choices[0]))
+    assert "already placed" in again and "KH-000001" in again  # nothing is done twice
+    assert "already placed" in text_of(await sita.tap(confirm))
 
 
 async def test_nonsense_gets_a_polite_answer_in_every_state(world):

@@ -10,7 +10,7 @@ STRANGER = "9779845454545"
 async def test_a_stranger_registers_and_is_approved_then_can_order(world):
     stranger, operator, admin = world.phone(STRANGER), world.phone(OPERATOR), world.phone(ADMIN)
     first = await stranger.say("hello")
-    assert "register" in first[0].text and first[0].choices == ["lang:ne", "lang:en"]
+    assert "register" in first[0].text and first[0].choices == ["lang:set:ne", "lang:set:en"]
     assert "shop" in text_of(await stranger.say("Shyam Thapa"))
     assert "area" in text_of(await stranger.say("Shyam Kirana Pasal"))
     assert "operator" in text_of(await stranger.say("Birendranagar-4"))
@@ -18,7 +18,7 @@ async def test_a_stranger_registers_and_is_approved_then_can_order(world):
     assert len(request) == 1 and "Shyam Kirana Pasal" in request[0].text
     assert "Birendranagar-4" in admin.inbox()[0].text
     approve = request[0].choices[0]
-    assert approve.startswith("reg:approve:")
+    assert approve.startswith("user:approve:")
 
     waiting = await stranger.say("chini 1 bora")
     assert "waiting" in text_of(waiting)
@@ -35,7 +35,7 @@ async def test_a_stranger_registers_and_is_approved_then_can_order(world):
 async def test_a_stranger_writing_nepali_is_answered_in_nepali_and_can_switch(world):
     stranger = world.phone(STRANGER)
     assert "दर्ता" in text_of(await stranger.say("नमस्ते"))
-    switched = await stranger.tap("lang:en", "English")
+    switched = await stranger.tap("lang:set:en", "English")
     assert "English" in switched[0].text and "name" in switched[-1].text
 
 

@@ -37,7 +37,7 @@ async def _placed_and_accepted(world) -> None:
     sita, karnali = world.phone(SITA), world.phone(KARNALI)
     await sita.say("chini 1 bora")
     assert "KH-000001" in text_of(await sita.say("yes"))
-    await karnali.tap("vendor:accept:KH-000001")
+    await karnali.tap("order:accept:KH-000001")
     sita.inbox()
 
 
@@ -56,7 +56,7 @@ async def test_vendor_records_payments_written_with_rupee_signs_and_devanagari_d
 async def test_a_second_tap_on_accept_says_already_accepted_and_reject_after_accept_is_named(world):
     await _placed_and_accepted(world)
     karnali = world.phone(KARNALI)
-    again = text_of(await karnali.tap("vendor:accept:KH-000001"))
+    again = text_of(await karnali.tap("order:accept:KH-000001"))
     assert "पहिले नै" in again and "स्वीकार भयो" in again, again
     await karnali.say("english")
     late = text_of(await karnali.say("reject KH-000001 out of stock"))
@@ -91,7 +91,7 @@ async def test_a_big_draft_shows_every_line_the_total_and_the_buttons(world):
     await ram.say("ho")
     offer = [m for p in (BHERI, KARNALI, SURKHET) for m in world.phone(p).inbox()]
     assert "…" not in text_of(offer) and "२२. अण्डा" in text_of(offer), text_of(offer)
-    assert "जम्मा: रु" in offer[-1].text and offer[-1].choices[0].startswith("vendor:accept:")
+    assert "जम्मा: रु" in offer[-1].text and offer[-1].choices[0].startswith("order:accept:")
 
 
 async def test_a_unit_that_does_not_fit_is_named_back_in_nepali(world):
@@ -134,8 +134,8 @@ async def test_a_vendor_is_told_at_once_when_an_order_cannot_be_rejected(world):
     sita, karnali, bheri = world.phone(SITA), world.phone(KARNALI), world.phone(BHERI)
     await sita.say("chini 1 bora")
     await sita.say("yes")
-    await karnali.tap("vendor:accept:KH-000001")
-    again = text_of(await karnali.tap("vendor:reject:KH-000001"))
+    await karnali.tap("order:accept:KH-000001")
+    again = text_of(await karnali.tap("order:reject:KH-000001"))
     why = "किन अस्वीकार"  # the question for a reason
     assert "KH-000001" in again and why not in again  # no "why?" for what cannot be done
     assert why not in text_of(await bheri.say("reject KH-000001"))

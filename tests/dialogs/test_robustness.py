@@ -62,8 +62,8 @@ async def _answer(url: str, wa_id: str, text: str, choice: str | None) -> list[s
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=messages, who=st.sampled_from([RAM, KARNALI, ADMIN, OPERATOR]),
        choice=st.one_of(st.none(), st.text(max_size=40),
-                        st.sampled_from(["order:confirm:1", "vendor:accept:KH-000001",
-                                         "pick:SUGAR", "lang:xx", "reg:approve:999"])))
+                        st.sampled_from(["order:confirm:1", "order:accept:KH-000001",
+                                         "product:pick:SUGAR", "lang:xx", "user:approve:999"])))
 def test_every_dialog_answers_anything_without_raising(database_url, people, text, who, choice):
     templates = asyncio.run(_answer(database_url, who, text.replace("\x00", ""), choice))
     assert templates, (who, text, choice)

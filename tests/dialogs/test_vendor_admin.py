@@ -23,7 +23,7 @@ async def test_reject_with_a_reason_passes_the_order_on_and_others_cannot_touch_
     assert "KH-000001" in text_of(karnali.inbox())
     refused = text_of(await bheri.say("accept KH-000001"))
     assert "KH-000001" in refused and "स्वीकार गरियो" not in refused
-    asked = text_of(await karnali.tap("vendor:reject:KH-000001"))
+    asked = text_of(await karnali.tap("order:reject:KH-000001"))
     assert "किन" in asked
     done = text_of(await karnali.say("out of stock"))
     assert "अस्वीकार गरियो" in done
@@ -107,7 +107,7 @@ async def test_unconfirmed_drafts_and_unanswered_offers_expire_with_notices(worl
 async def test_vendor_records_a_payment_by_retailer_phone_and_both_see_the_balance(world):
     sita, karnali = world.phone(SITA), world.phone(KARNALI)
     await _place(sita, "chini 1 bora")
-    await karnali.tap("vendor:accept:KH-000001")
+    await karnali.tap("order:accept:KH-000001")
     sita.inbox()
     total = await world.pool.fetchval("SELECT total_paisa FROM orders WHERE number = 'KH-000001'")
     recorded = text_of(await karnali.say("paid 9820000002 1000 esewa"))

@@ -1,5 +1,7 @@
 """Where each person is in their dialog, loaded and saved inside the handling transaction.
 
+The dialogs decide what a conversation holds; this module only keeps it.
+
 The row is locked for the whole handling of one message, so two processes never continue the
 same conversation at once; the version counts saves, which makes lost updates visible in tests.
 """
@@ -8,13 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
 
 DialogName = Literal["registration", "retailer", "vendor", "admin"]
 
-# A conversation's data is a handful of ids, a draft's lines and a question or two; anything
+# A conversation's data is an id and a question or two; anything
 # bigger is a bug (or someone pasting a novel into a draft).
 MAX_DATA_BYTES = 64_000
 
@@ -71,6 +74,21 @@ async def save(conn: asyncpg.Connection, conversation: Conversation) -> None:
     )
     conversation.version += 1
     conversation.new = False
+
+
+async def stale(
+    conn: asyncpg.Connection, dialog: DialogName, before: datetime, limit: int
+) -> list[Conversation]:
+    """Conversations of `dialog` left mid-way (not idle) and untouched since `before`, oldest
+    first, locked; rows another process holds are skipped, so each is taken once."""
+    rows = await conn.fetch(
+        """SELECT user_id, dialog, state, data, version, language_asked FROM conversations
+           WHERE dialog = $1 AND state <> 'idle' AND updated_at <= $2
+           ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED""",
+        dialog, before, limit,
+    )
+    return [Conversation(r["user_id"], r["dialog"], r["state"], _decode(r["data"]), r["version"],
+                         r["language_asked"], new=False) for r in rows]
 
 
 def _decode(value: Any) -> dict[str, Any]:

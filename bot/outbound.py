@@ -1,0 +1,68 @@
+"""The one way to tell people things: replies addressed to users are rendered in each recipient's
+language and written to the outbox in the caller's transaction, so a message is queued exactly
+when the state it reports commits. Chat dialogs, periodic jobs and the web all send through here;
+the sender delivers the outbox afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import asyncpg
+
+from bot import outgoing
+from bot.settings import Settings
+from bot.store import enqueue
+from ledger import users
+from locales import Language
+from locales.render import Messages
+from locales.replies import Reply
+
+
+@dataclass(frozen=True)
+class Address:
+    """Someone who is not (yet) a user row: where to write and in which language."""
+
+    address: str
+    language: Language
+
+
+class Outbound:
+    def __init__(self, settings: Settings, messages: Messages) -> None:
+        self._settings = settings
+        self._messages = messages
+
+    async def send(
+        self, conn: asyncpg.Connection, replies: Iterable[Reply], *,
+        sender: Address | None = None, inbound_id: int | None = None,
+    ) -> list[int]:
+        """Queue each reply; one without a recipient goes to `sender`. Returns the outbox ids.
+
+        The recipient's language is read now, so a switch made in the same transaction counts.
+        """
+        queued = []
+        for reply in replies:
+            if reply.to_user_id is not None:
+                recipient = await users.by_id(conn, reply.to_user_id)
+                if recipient is None:
+                    raise LookupError(f"reply to unknown user {reply.to_user_id}")
+                to = Address(recipient.address, recipient.language)
+            elif sender is not None:
+                to = sender
+            else:
+                raise ValueError(f"{reply.template}: a reply with no recipient and no sender")
+            queued.append(await self._queue(conn, reply, to, inbound_id))
+        return queued
+
+    async def _queue(
+        self, conn: asyncpg.Connection, reply: Reply, to: Address, inbound_id: int | None
+    ) -> int:
+        payload = outgoing.build(self._messages, to.language, reply)
+        template_lang = (
+            self._settings.whatsapp_template_language_ne if to.language == "ne"
+            else self._settings.whatsapp_template_language_en
+        )
+        fallback = outgoing.template_fallback(
+            payload, self._settings.whatsapp_template_name, template_lang)
+        return await enqueue(conn, to.address, payload, fallback=fallback, inbound_id=inbound_id)

@@ -1,0 +1,119 @@
+"""Retailers order in their own words, answer one question per ambiguous word, edit and confirm a
+priced draft, and ask where their orders are, what they owe and what they bought.
+
+The draft's lines are the ledger's DRAFT order, priced at the vendor's prices; the conversation
+holds only which draft it is and what is still asked (`draft.Asking`). The retailer sees the
+draft with Confirm / Edit / Cancel (or types "ho", "hoina", "हो", "रद्द"…).
+"""
+
+from __future__ import annotations
+
+from dialogs.machine import Table
+from dialogs.retailer import answers, ordering, queries
+from dialogs.routing import ANY_TAP, ANY_TEXT, ANYTHING, Dialog, route, said, tapped, when
+from dialogs.turn import Turn
+from ledger import choices
+
+TABLE = Table(
+    "retailer",
+    states=["idle", "resolving", "reviewing", "editing"],
+    initial="idle",
+    doc="A retailer's order from first message to confirmation, and their questions.",
+    transitions=[
+        {"trigger": "ask", "source": "*", "dest": "resolving",
+         "doc": "a word fits several products (or its unit does not convert): ask, one at a time"},
+        {"trigger": "show", "source": "*", "dest": "reviewing",
+         "doc": "every line known: the priced draft with Confirm / Edit / Cancel"},
+        {"trigger": "edit", "source": ["reviewing", "editing"], "dest": "editing",
+         "doc": "Edit tapped: say what to add, remove or change"},
+        {"trigger": "confirm", "source": ["reviewing", "editing"], "dest": "idle",
+         "doc": "confirmed: order number, and the order goes to a vendor"},
+        {"trigger": "refused", "source": ["reviewing", "editing"], "dest": "reviewing",
+         "doc": "over the credit limit (or another refusal): explained, the draft stays"},
+        {"trigger": "empty", "source": "*", "dest": "idle",
+         "doc": "nothing left that we know: unknown words named back"},
+        {"trigger": "expire", "source": ["resolving", "reviewing", "editing"], "dest": "idle",
+         "doc": "left unconfirmed too long (the jobs tick)"},
+        {"trigger": "query", "source": "*", "dest": None,
+         "doc": "status, dues, history or a cancelled order: answered, the draft stays"},
+        {"trigger": "unclear", "source": "*", "dest": None,
+         "doc": "not understood: said so, with what to type"},
+        {"trigger": "help", "source": "*", "dest": None},
+        {"trigger": "cancel", "source": "*", "dest": "idle"},
+    ],
+)
+
+DRAFTING = ("reviewing", "editing")
+
+
+async def _prepare(turn: Turn) -> None:
+    turn.remembered = await choices.remembered(turn.conn, turn.user.id)
+
+
+async def _help(turn: Turn) -> None:
+    """What a retailer can say."""
+    turn.say("help", role="RETAILER", name=turn.user.name)
+    turn.move("help")
+
+
+async def _nothing_to_confirm(turn: Turn) -> None:
+    """"ho" with no draft: there is nothing to confirm."""
+    turn.say("nothing_to_confirm")
+    turn.move("unclear")
+
+
+async def _nothing_to_edit(turn: Turn) -> None:
+    """"nun hatau" or "edit" with no draft: there is nothing to change."""
+    turn.say("nothing_to_edit")
+    turn.move("unclear")
+
+
+async def _draft_hint(turn: Turn) -> None:
+    """Not an edit of the draft: how to confirm, change or cancel it."""
+    turn.say("draft_hint")
+    turn.move("unclear")
+
+
+async def _stale(turn: Turn) -> None:
+    """A button of an older message: say so."""
+    turn.say("stale_button")
+    turn.move("unclear")
+
+
+async def _not_understood(turn: Turn) -> None:
+    """Not understood: said so, with what to type."""
+    turn.say("not_understood", text=turn.text[:80])
+    turn.move("unclear")
+
+
+def _edits(turn: Turn) -> bool:
+    return not turn.choice and (answers.asks_removal(turn.text)
+                                or bool(answers.EDIT_ONLY.match(turn.text)))
+
+
+_EDITS_NOTHING = when("a removal or \"edit\"", _edits)
+
+DIALOG = Dialog(
+    name="retailer", table=TABLE,
+    commands=(
+        route("*", tapped("order", "confirm", "edit", "cancel"), ordering.tapped),
+        route("resolving", tapped("product", "pick"), ordering.answer),
+        route("*", when("cancel KH-…", lambda turn: not turn.choice
+                        and answers.cancels_order(turn.text)), queries.cancel_order),
+    ),
+    routes=(
+        route("*", said("status", "dues", "history"), queries.answer),
+        route("*", said("repeat"), ordering.repeat),
+        route("resolving", ANY_TEXT, ordering.answer),
+        route(DRAFTING, said("confirm"), ordering.confirm),
+        route("idle", said("confirm"), _nothing_to_confirm),
+        route("idle", _EDITS_NOTHING, _nothing_to_edit),
+        route(DRAFTING, said("order"), ordering.edit),
+        route("idle", said("order"), ordering.start),
+        route(DRAFTING, ANY_TEXT, _draft_hint),
+        route("*", said("greeting"), _help),
+        route("*", ANY_TAP, _stale),
+        route("*", ANYTHING, _not_understood),
+    ),
+    help=_help, cancel=ordering.cancel, prepare=_prepare,
+)

@@ -1,0 +1,368 @@
+"""A retailer's order: from the first message to the priced draft, its questions and edits, and
+its confirmation. The draft's lines are the ledger's DRAFT order; this module reads them, applies
+the rules of `draft.py` and writes them back through the order service."""
+
+from __future__ import annotations
+
+import contextlib
+from decimal import Decimal
+
+from catalog.model import ParsedItem, ParseResult
+from catalog.quantity import Quantity
+from dialogs import buttons, notify, present, words
+from dialogs.retailer import answers
+from dialogs.retailer.draft import Asking, Mode, Question, add_answer, merge, remove, revision
+from dialogs.turn import Turn
+from ledger import choices, credit, orders, pricing, reports
+from ledger.errors import (
+    IllegalTransition,
+    LedgerError,
+    OrderNotEditable,
+    OrderNotFound,
+    OverCreditLimit,
+)
+from ledger.order_repo import Order
+from ledger.pricing import LineRequest, to_milli
+from locales.replies import Row
+
+
+def asking(turn: Turn) -> Asking:
+    return Asking.from_json(turn.data)
+
+
+def keep(turn: Turn, state: Asking) -> None:
+    turn.data.clear()
+    turn.data.update(state.to_json())
+
+
+def forget(turn: Turn) -> None:
+    turn.data.clear()
+
+
+# -- the draft in the ledger ---------------------------------------------------------------------
+
+async def current_draft(turn: Turn, state: Asking) -> Order | None:
+    """The DRAFT order the conversation points at, if it is still this retailer's draft."""
+    if state.order_id is None:
+        return None
+    with contextlib.suppress(OrderNotFound):
+        order = await orders.get(turn.conn, state.order_id)
+        if order.status == "DRAFT" and order.retailer_id == turn.user.id:
+            return order
+    return None
+
+
+def _requests(order: Order | None) -> list[LineRequest]:
+    if order is None:
+        return []
+    return [LineRequest(line.sku, line.quantity_milli, line.unit_text) for line in order.lines]
+
+
+async def _write(turn: Turn, state: Asking, lines: list[LineRequest]) -> Asking | None:
+    """Make the ledger's draft hold `lines` (created, replaced or cancelled); None after telling
+    the retailer why it could not be done."""
+    try:
+        if not lines:
+            await drop_draft(turn, state)
+            return Asking(None, state.questions, state.unknown)
+        if state.order_id is not None:
+            try:
+                order = await orders.replace_draft_lines(turn.conn, state.order_id, turn.user,
+                                                         lines)
+                return Asking(order.id, state.questions, state.unknown)
+            except (IllegalTransition, OrderNotFound, OrderNotEditable):
+                pass  # confirmed or expired meanwhile: this is a new draft
+        order = await orders.create_draft(turn.conn, turn.user, lines,
+                                          request_key=f"inbound:{turn.event.inbound_id}")
+        return Asking(order.id, state.questions, state.unknown)
+    except LedgerError as error:
+        turn.refuse(error)
+        turn.move("unclear")
+        return None
+
+
+async def drop_draft(turn: Turn, state: Asking) -> None:
+    if state.order_id is None:
+        return
+    with contextlib.suppress(LedgerError):  # already expired or gone: nothing to undo
+        await orders.cancel(turn.conn, state.order_id, turn.user, "retailer cancelled the draft")
+
+
+def _items(turn: Turn, parsed: ParseResult) -> list[LineRequest]:
+    return [LineRequest(item.sku, to_milli(item.quantity), present.typed_unit(turn.parser,
+                                                                               item.text))
+            for item in parsed.items]
+
+
+def _questions(parsed: ParseResult) -> list[Question]:
+    return [Question(a.text, None if a.quantity is None else str(a.quantity), a.unit,
+                     tuple(a.candidates), "unit" if a.reason == "unit" else "generic")
+            for a in parsed.ambiguous]
+
+
+async def _fold(turn: Turn, state: Asking, parsed: ParseResult, mode: Mode) -> None:
+    """Items and questions of a message into the draft, then the next step."""
+    lines = merge(_requests(await current_draft(turn, state)), _items(turn, parsed), mode)
+    state = Asking(state.order_id, state.questions, tuple(parsed.unknown)).asked(
+        _questions(parsed))
+    written = await _write(turn, state, lines)
+    if written is not None:
+        await next_step(turn, written)
+
+
+async def next_step(turn: Turn, state: Asking) -> None:
+    """Ask the next open question, or show the priced draft (or say nothing is left)."""
+    if state.questions:
+        keep(turn, state)
+        ask(turn, state)
+        turn.move("ask")
+        return
+    order = await current_draft(turn, state)
+    if order is None or not order.lines:
+        await drop_draft(turn, state)
+        turn.say("draft_empty", unknown=list(state.unknown))
+        forget(turn)
+        turn.move("empty")
+        return
+    keep(turn, Asking(order.id, (), state.unknown))
+    await show(turn, order, state)
+    turn.move("show")
+
+
+async def show(turn: Turn, order: Order, state: Asking) -> None:
+    """The draft with its lines, total, vendor and credit left, and Confirm / Edit / Cancel."""
+    position = await credit.position(turn.conn, turn.user.id)
+    left = position.available_paisa - order.total_paisa
+    # A draft has no vendor yet; the quote names who would get it (and priced it).
+    vendor = order.vendor_name or (await pricing.quote(turn.conn, _requests(order))).vendor_name
+    lines = present.lines(turn.parser, order.lines)
+    long = len(lines) > present.LINES_WITH_BUTTONS  # too long to sit above the buttons
+    if long:
+        turn.say("order_lines", number=None, lines=lines)
+    ref = f"{order.number}@{draft_revision(order)}"
+    turn.say("draft", order=order, count=len(lines), vendor=vendor, lines=[] if long else lines,
+             unknown=list(state.unknown), position=position, left_paisa=left,
+             buttons=(buttons.button("order", "confirm", ref, "Confirm"),
+                      buttons.button("order", "edit", ref, "Edit"),
+                      buttons.button("order", "cancel", ref, "Cancel")))
+
+
+def draft_revision(order: Order) -> str:
+    return revision(((line.sku, line.quantity_milli, line.unit_text) for line in order.lines),
+                    order.total_paisa)
+
+
+def ask(turn: Turn, state: Asking) -> None:
+    """The first open question: which product, with a list to tap; or how much, in base units."""
+    question = state.questions[0]
+    products = turn.parser.products
+    if question.reason == "unit":
+        product = products.get(question.candidates[0])
+        turn.say("ask_quantity", text=question.text, quantity=question.quantity,
+                 unit=question.unit, name_en=product.name_en if product else "",
+                 name_ne=product.name_ne if product else "",
+                 base_unit=product.unit if product else "")
+        return
+    found = [products[sku] for sku in question.candidates if sku in products]
+    ne = turn.user.language == "ne"
+    # Full names: the channel cuts a long one with "…" rather than mid-word without a sign.
+    rows = [Row(buttons.make("product", "pick", p.sku), p.name_ne if ne else p.name_en,
+                p.name_en if ne else p.name_ne) for p in found]
+    turn.say("ask_choice", text=question.text, quantity=question.quantity, unit=question.unit,
+             choices=found, unknown=list(state.unknown), remaining=len(state.questions) - 1,
+             rows=rows)
+
+
+# -- handlers ------------------------------------------------------------------------------------
+
+async def start(turn: Turn) -> None:
+    """An order: a new draft, with a question per vague word, then the priced draft."""
+    await _fold(turn, Asking(), turn.parsed(), "add")
+
+
+async def edit(turn: Turn) -> None:
+    """"chini 1 bora thap" adds, "nun hatau" removes, "chini 2 bora" sets the quantity."""
+    mode, text = answers.edit_mode(turn.text)
+    parsed = turn.parse(text)
+    if not (parsed.items or parsed.ambiguous):
+        turn.say("draft_hint")
+        turn.move("unclear")
+        return
+    state = asking(turn)
+    if mode == "remove":
+        await _remove(turn, state, parsed)
+    else:
+        await _fold(turn, state, parsed, mode)
+
+
+async def _remove(turn: Turn, state: Asking, parsed: ParseResult) -> None:
+    lines, state = remove(_requests(await current_draft(turn, state)), state,
+                          answers.named_skus(parsed))
+    written = await _write(turn, Asking(state.order_id, state.questions, tuple(parsed.unknown)),
+                           lines)
+    if written is not None:
+        await next_step(turn, written)
+
+
+async def answer(turn: Turn) -> None:
+    """An answer to the open question: a tapped row, a number from the list, or a name."""
+    state = asking(turn)
+    if not state.questions:
+        await next_step(turn, state)
+        return
+    tap = turn.tap
+    if tap is None and state.questions[0].reason != "unit":
+        sku, said = answers.chosen(turn.text, state.questions[0].candidates, turn.parse)
+        if sku is None and answers.asks_removal(turn.text):  # "nun hatau" while we ask
+            await _remove(turn, state, turn.parse(answers.REMOVE.sub(" ", turn.text)))
+            return
+        parsed = turn.parsed()
+        if sku is None and parsed.intent == "order" and parsed.items:  # more items meanwhile
+            await _fold(turn, state, parsed, "add")
+            return
+    else:
+        sku, said = (tap.ref if tap is not None else None), None
+    await _answer_with(turn, state, sku, said)
+
+
+async def _answer_with(turn: Turn, state: Asking, sku: str | None,
+                       said: ParsedItem | None) -> None:
+    question = state.questions[0]
+    if question.reason == "unit":
+        quantity = words.quantity(turn.text)
+        product = turn.parser.products.get(question.candidates[0])
+        if quantity is None or product is None:
+            ask(turn, state)
+            turn.move("ask")
+            return
+        item = LineRequest(product.sku, to_milli(quantity), "")
+    else:
+        product = turn.parser.products.get(sku) if sku in question.candidates else None
+        if product is None:
+            turn.say("choose_from_list")
+            ask(turn, state)
+            turn.move("ask")
+            return
+        await choices.remember(turn.conn, turn.user.id, question.text, product.sku)
+        unit_text = question.unit or ""
+        if said is not None:  # "basmati 20 bora" answers which rice and how much: 20 bora
+            question = Question(question.text, str(said.quantity), None, question.candidates)
+            unit_text = present.typed_unit(turn.parser, said.text)
+        stated = Quantity(None if question.quantity is None else Decimal(question.quantity),
+                          question.unit)
+        converted = turn.parser.vocabulary.to_base(product, stated)
+        if converted is None:  # "2 dabba" of a rice sold by the kg: ask in its base unit
+            state = Asking(state.order_id, (Question(question.text, question.quantity,
+                                                     question.unit, (product.sku,), "unit"),
+                                            *state.questions[1:]), state.unknown)
+            keep(turn, state)
+            ask(turn, state)
+            turn.move("ask")
+            return
+        item = LineRequest(product.sku, to_milli(converted), unit_text)
+    lines = add_answer(_requests(await current_draft(turn, state)), item)
+    written = await _write(turn, state.answered(), lines)
+    if written is not None:
+        await next_step(turn, written)
+
+
+async def tapped(turn: Turn) -> None:
+    """Confirm, Edit or Cancel tapped under a draft: done if it is the draft shown, "already
+    done" if it was done before, "older message" otherwise."""
+    tap = turn.tap
+    assert tap is not None
+    number, _, shown = tap.ref.partition("@")
+    state = asking(turn)
+    try:
+        order = await orders.get(turn.conn, int(number) if number.isdigit() else number)
+    except OrderNotFound:
+        order = None
+    if order is None or order.retailer_id != turn.user.id:
+        _stale(turn)
+        return
+    if order.status != "DRAFT":
+        if tap.action == "confirm" and order.confirmed_at is not None:
+            turn.say("already_done", action="confirm", number=order.number, status=order.status)
+        elif tap.action == "cancel" and order.status == "CANCELLED":
+            turn.say("already_done", action="cancel", number=order.number, status=order.status)
+        else:
+            _stale(turn)
+            return
+        turn.move("query")
+        return
+    if (order.id != state.order_id or turn.state not in ("reviewing", "editing")
+            or (shown and shown != draft_revision(order))):
+        _stale(turn)
+        return
+    if tap.action == "confirm":
+        await confirm(turn)
+    elif tap.action == "edit":
+        turn.say("edit_prompt")
+        turn.move("edit")
+    else:
+        await cancel(turn)
+
+
+def _stale(turn: Turn) -> None:
+    turn.say("stale_button")
+    turn.move("unclear")
+
+
+async def confirm(turn: Turn) -> None:
+    """Confirmed: the order number, and the order goes to a vendor."""
+    state = asking(turn)
+    if state.order_id is None:
+        turn.say("nothing_to_confirm")
+        turn.move("unclear")
+        return
+    try:
+        confirmation = await orders.confirm(turn.conn, state.order_id, turn.user,
+                                            confirm_key=f"confirm:{state.order_id}")
+    except OverCreditLimit as over:
+        turn.say("over_limit", **over.params)
+        turn.move("refused")
+        return
+    except (IllegalTransition, OrderNotFound):
+        turn.say("draft_gone")
+        forget(turn)
+        turn.move("expire")
+        return
+    except LedgerError as error:
+        turn.refuse(error)
+        turn.move("refused")
+        return
+    outcome = confirmation.outcome
+    turn.say("order_placed", order=confirmation.order, outcome=outcome.kind if outcome else "")
+    forget(turn)
+    turn.move("confirm")
+    if outcome is not None:
+        turn.replies.extend(await notify.outcome(turn.conn, turn.parser, outcome,
+                                                 tell_retailer=False))
+
+
+async def cancel(turn: Turn) -> None:
+    """Cancel the draft (there is nothing to cancel when idle)."""
+    if turn.state == "idle":
+        turn.say("nothing_to_cancel")
+    else:
+        await drop_draft(turn, asking(turn))
+        turn.say("cancelled")
+    forget(turn)
+    turn.move("cancel")
+
+
+async def repeat(turn: Turn) -> None:
+    """"pahile jastai": the last placed order again, as a new draft."""
+    order = None
+    for summary in await reports.history(turn.conn, turn.user.id, limit=10):
+        if summary.status not in ("DRAFT", "CANCELLED"):
+            order = await orders.get(turn.conn, summary.id)
+            break
+    if order is None:
+        turn.say("no_last_order")
+        turn.move("unclear")
+        return
+    await drop_draft(turn, asking(turn))
+    written = await _write(turn, Asking(), _requests(order))
+    if written is not None:
+        await next_step(turn, written)

@@ -1,0 +1,59 @@
+"""A retailer's questions: where their orders are, what they owe, what they bought, and
+cancelling a placed order before a vendor accepts it. None of these touches the draft."""
+
+from __future__ import annotations
+
+from dialogs import words
+from dialogs.turn import Turn
+from ledger import credit, orders, reports
+from ledger.errors import LedgerError, OrderNotFound
+
+OPEN_ORDERS_SHOWN = 10
+HISTORY_SHOWN = 5
+
+
+async def status(turn: Turn) -> None:
+    """Where their open orders are."""
+    found = await reports.open_orders(turn.conn, retailer_id=turn.user.id)
+    turn.say("status", orders=found[:OPEN_ORDERS_SHOWN],
+             more=max(0, len(found) - OPEN_ORDERS_SHOWN))
+    turn.move("query")
+
+
+async def dues(turn: Turn) -> None:
+    """What they owe each vendor, what is overdue, and their credit left."""
+    balances = await reports.balances(turn.conn, turn.user.id)
+    position = await credit.position(turn.conn, turn.user.id)
+    turn.say("dues", balances=balances, position=position)
+    turn.move("query")
+
+
+async def history(turn: Turn) -> None:
+    """Their last orders."""
+    turn.say("history", orders=await reports.history(turn.conn, turn.user.id,
+                                                     limit=HISTORY_SHOWN))
+    turn.move("query")
+
+
+async def answer(turn: Turn) -> None:
+    """Status, dues or history, as asked."""
+    await {"status": status, "dues": dues, "history": history}[turn.intent()](turn)
+
+
+async def cancel_order(turn: Turn) -> None:
+    """"cancel KH-000123": a placed order, before a vendor accepted it; the vendor is told."""
+    number = words.order_number(turn.text)
+    assert number is not None
+    try:
+        before = await orders.get(turn.conn, number)
+        if before.retailer_id != turn.user.id:
+            raise OrderNotFound(order=number)
+        order = await orders.cancel(turn.conn, number, turn.user, "retailer cancelled")
+    except LedgerError as error:
+        turn.refuse(error, order=number)
+        turn.move("query")
+        return
+    turn.say("order_cancelled", order=order)
+    if before.vendor_id is not None:
+        turn.tell(before.vendor_id, "vendor_order_cancelled", order=order)
+    turn.move("query")

@@ -1,0 +1,33 @@
+"""What any surface says to a person: a template name and its context, to whom, with the buttons
+or list rows they can tap. Chat dialogs, periodic jobs and (later) the web build these; the
+outbound service renders each in its recipient's language and queues it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Button:
+    id: str  # kind:action:<public id>, e.g. "order:accept:KH-000123" (see dialogs/buttons.py)
+    title: str  # a gettext msgid, translated for the recipient; ≤ 20 characters once rendered
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    title: str  # ≤ 24 characters
+    description: str = ""  # ≤ 72 characters
+
+
+@dataclass(frozen=True)
+class Reply:
+    template: str  # locales/<lang>/messages/<template>.j2
+    context: Mapping[str, Any] = field(default_factory=dict)
+    to_user_id: int | None = None  # None: whoever sent the message being answered
+    buttons: tuple[Button, ...] = ()
+    rows: tuple[Row, ...] = ()
+    list_button: str = "Choose"  # gettext msgid of the button that opens a list
