@@ -55,7 +55,7 @@ def read_answer(text: str) -> str | None:
     return clean
 
 
-async def _prepare(turn: Turn) -> None:
+async def _look_up(turn: Turn) -> None:
     turn.facts["registration"] = status = await registrations.status(turn.conn, turn.user.id)
     if turn.state == "blocked" and status != "BLOCKED":
         turn.move("unblocked")
@@ -141,8 +141,8 @@ DIALOG = Dialog(
     routes=(
         route("start", ANYTHING, _greet),
         route("waiting", ANYTHING, _waiting),
-        # "blocked" needs no route: the command above takes it, or `_prepare` moved it on.
+        # "blocked" needs no route: the command above takes it, or `_look_up` moved it on.
         route(("name", "shop", "area"), ANYTHING, _answered),
     ),
-    help=_help, cancel=_cancel, thanks=None, after_language=_ask_again, prepare=_prepare,
+    help=_help, cancel=_cancel, thanks=None, after_language=_ask_again, look_up=_look_up,
 )

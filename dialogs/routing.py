@@ -89,7 +89,7 @@ class Dialog:
     cancel: Handler
     thanks: Handler | None = say_thanks  # None: "thank you" is not a fallback here
     after_language: Handler | None = None  # after a switch, e.g. ask the open question again
-    prepare: Handler | None = None  # load what the routes look at (runs first)
+    look_up: Handler | None = None  # reads what the routes look at (runs first)
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,8 @@ FALLBACKS: tuple[Fallback, ...] = (
 
 async def run(dialog: Dialog, turn: Turn) -> None:
     """Route one message: commands, then the fallbacks, then the state's routes."""
-    if dialog.prepare is not None:
-        await dialog.prepare(turn)
+    if dialog.look_up is not None:
+        await dialog.look_up(turn)
     for command in dialog.commands:
         if command.takes(turn):
             await command.handler(turn)

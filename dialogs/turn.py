@@ -29,9 +29,9 @@ class Turn:
     table: Table
     parser: OrderParser
     replies: list[Reply] = field(default_factory=list)
-    # Loaded by a dialog's `prepare` before routing (a registration's status, say).
+    # Loaded by a dialog's `look_up` before routing (a registration's status, say).
     facts: dict[str, Any] = field(default_factory=dict)
-    # A retailer's remembered choices ("chamal" is Mansuli to them), read by `prepare`.
+    # A retailer's remembered choices ("chamal" is Mansuli to them), read by `look_up`.
     remembered: dict[str, str] = field(default_factory=dict)
     _parsed: ParseResult | None = None
 

@@ -46,7 +46,7 @@ TABLE = Table(
 DRAFTING = ("reviewing", "editing")
 
 
-async def _prepare(turn: Turn) -> None:
+async def _look_up(turn: Turn) -> None:
     turn.remembered = await choices.remembered(turn.conn, turn.user.id)
 
 
@@ -115,5 +115,5 @@ DIALOG = Dialog(
         route("*", ANY_TAP, _stale),
         route("*", ANYTHING, _not_understood),
     ),
-    help=_help, cancel=ordering.cancel, prepare=_prepare,
+    help=_help, cancel=ordering.cancel, look_up=_look_up,
 )

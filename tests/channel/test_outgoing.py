@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.outgoing import build, template_fallback
-from locales.replies import Button, Reply, Row
 from locales.render import Messages
+from locales.replies import Button, Reply, Row
 
 MESSAGES = Messages()
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 from bot import demo
 from bot.app import create_app
 from tests.conftest import eventually
-from tests.dialogs.conftest import SITA, World
+from tests.dialogs.conftest import HARI, RAM, SITA, World
 
 
 async def test_the_app_expires_a_stale_draft_and_tells_the_retailer(
@@ -26,3 +29,29 @@ async def test_the_app_expires_a_stale_draft_and_tells_the_retailer(
         return bool(told) and any("not confirmed in time" in s.text for s in told)
 
     await eventually(expired)
+
+
+async def test_jobs_run_at_once_by_several_processes_do_each_thing_once(world, settings):
+    from bot.app import job_timing, run_jobs
+    from bot.outbound import Outbound
+    from locales.render import Messages
+
+    people = [world.phone(p) for p in (SITA, RAM, HARI)]
+    for person in people:
+        await person.say("chini 1 kg")
+        person.inbox()
+    later = datetime.now(UTC) + timedelta(days=1)
+    outbounds = [Outbound(settings, Messages()) for _ in range(3)]  # three app processes
+    await asyncio.gather(*(run_jobs(world.pool, o, job_timing(settings), later)
+                           for o in outbounds))
+    await world.settle()
+    for person in people:
+        told = [s.text for s in person.inbox()]
+        assert len(told) == 1 and ("in time" in told[0] or "समयमै" in told[0]), told
+    async with world.pool.acquire() as conn:
+        cancelled = await conn.fetchval(
+            "SELECT count(*) FROM order_transitions WHERE to_status = 'CANCELLED'")
+    assert cancelled == 3
+    await run_jobs(world.pool, outbounds[0], job_timing(settings), later)  # nothing left to do
+    await world.settle()
+    assert all(person.inbox() == [] for person in people)

@@ -49,3 +49,27 @@ async def test_a_blocked_stranger_is_told_politely_and_nothing_else_happens(worl
     assert "blocked" in text_of(await operator.tap(block, "Block"))
     assert "cannot order" in text_of(await stranger.say("chini 1 bora"))
     assert "cannot order" in text_of(await stranger.say("help"))
+
+
+async def test_a_second_tap_on_approve_repeats_nothing(world):
+    stranger, operator, admin = world.phone(STRANGER), world.phone(OPERATOR), world.phone(ADMIN)
+    for text in ("hi", "Kale", "Kale Store", "Chhinchu"):
+        await stranger.say(text)
+    approve = operator.inbox()[0].choices[0]
+    assert approve == "user:approve:+9779845454545"
+    await operator.tap(approve, "Approve")
+    assert "Welcome" in text_of(stranger.inbox())
+    again = text_of(await admin.tap(approve, "Approve"))  # the same button, in another chat
+    assert "already approved" in again
+    assert stranger.inbox() == []  # no second welcome
+
+
+async def test_staff_roles_survive_add_block_and_unblock_by_chat(world):
+    operator, admin = world.phone(OPERATOR), world.phone(ADMIN)
+    refused = text_of(await operator.say("add retailer +9779800000001 Admin Pasal"))
+    assert "already here as" in refused
+    assert "Today" in text_of(await admin.say("report"))  # still the admin
+    karnali = world.phone("9779810000002")
+    assert "blocked" in text_of(await operator.say("block 9810000002 late"))
+    assert "unblocked" in text_of(await operator.say("unblock 9810000002"))
+    assert "खुला अर्डर छैन" in text_of(await karnali.say("orders"))  # a vendor's command works
