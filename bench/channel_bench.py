@@ -2,7 +2,8 @@
 
 Measures, on the local PostgreSQL: webhook ingest (messages acknowledged per second), and end to
 end throughput (stored → handled → reply sent) with per-message latency, for a burst from many
-users. Everything runs on 127.0.0.1. Run `python -m bench.channel_bench [--messages N]`.
+users, then checks the ledger (ledger.check; any break fails the run). Everything runs on
+127.0.0.1. Run `python -m bench.channel_bench [--messages N]`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
-from bench.scratch import scratch_database
+from bench.scratch import require_consistent_ledger, scratch_database
 from bot.app import create_app
 from bot.appkeys import POOL
 from bot.settings import Settings
@@ -87,6 +88,9 @@ async def _run(messages: int, users: int, concurrency: int) -> dict[str, Any]:
                    FROM outbox o JOIN inbound_messages m ON m.id = o.inbound_id
                    GROUP BY m.id, m.received_at""")]
             replies = len(graph.sent)
+            async with pool.acquire() as conn:
+                # Raises LedgerBroken (the benchmark fails) on any break.
+                checked = await require_consistent_ledger(conn)
         finally:
             await client.close()
             await graph_server.close()
@@ -100,6 +104,7 @@ async def _run(messages: int, users: int, concurrency: int) -> dict[str, Any]:
         "latency_p50_ms": round(statistics.median(latencies_ms), 1),
         "latency_p95_ms": round(latencies_ms[int(len(latencies_ms) * 0.95) - 1], 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "ledger_check": checked.summary(),
     }
 
 

@@ -1,4 +1,5 @@
-"""A scratch database on the benchmark's PostgreSQL server, dropped afterwards."""
+"""A scratch database on the benchmark's PostgreSQL server, dropped afterwards; and the ledger
+check every benchmark ends with."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from ledger import db, migrate
+from ledger import check, db, migrate
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -48,3 +49,16 @@ async def scratch_database(prefix: str) -> AsyncIterator[str]:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         finally:
             await admin.close()
+
+
+class LedgerBroken(RuntimeError):
+    """A benchmark left the ledger disagreeing with itself: its figures do not count."""
+
+
+async def require_consistent_ledger(conn: asyncpg.Connection) -> check.CheckResult:
+    """Run ledger.check; raise LedgerBroken, with every line it reported, on any break."""
+    result = await check.run(conn)
+    print(result.summary(), flush=True)
+    if not result.ok:
+        raise LedgerBroken("\n".join([result.summary(), *result.lines()]))
+    return result

@@ -21,7 +21,7 @@ from bot.outbound import Outbound
 from bot.sender import LocalTransport, Sender, Transport
 from bot.settings import Settings
 from dialogs import jobs
-from ledger import db, migrate
+from ledger import check, db, migrate
 from locales.render import Messages
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     if workers:
         app.cleanup_ctx.append(_workers)
         app.cleanup_ctx.append(_jobs)
+        app.cleanup_ctx.append(_ledger_check)
     app.router.add_get("/webhook", webhook.verify)
     app.router.add_post("/webhook", webhook.receive)
     app.router.add_get("/healthz", healthz)
@@ -145,6 +146,27 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
             await run_jobs(app[POOL], app[OUTBOUND], job_timing(settings), datetime.now(UTC))
 
     task = asyncio.create_task(supervise("jobs", run), name="jobs")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _ledger_check(app: web.Application) -> AsyncIterator[None]:
+    """Check the ledger at start and then every `ledger_check_seconds`; /metrics shows the last
+    result, so a scrape never pays for a whole-ledger check."""
+    settings = app[SETTINGS]
+
+    async def run() -> None:
+        while True:
+            async with app[POOL].acquire() as conn:
+                result = await check.run(conn)
+            metrics.ledger_checked(result.total)
+            if not result.ok:
+                log.error("ledger check: %s: %s", result.summary(), "; ".join(result.lines()[:10]))
+            await asyncio.sleep(settings.ledger_check_seconds)
+
+    task = asyncio.create_task(supervise("ledger check", run), name="ledger-check")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -1,4 +1,4 @@
-"""The `khaacho` command: serve, migrate, demo, catalog import, user add, chat, parse."""
+"""The `khaacho` command: serve, migrate, demo, check, catalog import, user add, chat, parse."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("demo", help="load demo catalog, vendors, retailers and an admin (idempotent)")
+    sub.add_parser("check", help="check the ledger agrees with itself; exit 1 and a line per break")
 
     catalog = sub.add_parser("catalog", help="catalog commands")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
@@ -123,6 +124,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     commands: dict[str, Callable[[asyncpg.Connection], Awaitable[int]]] = {
         "migrate": _migrate,
         "demo": _demo,
+        "check": _check,
         "catalog": lambda conn: _catalog_import(conn, args),
         "user": lambda conn: _user_add(conn, args),
     }
@@ -161,6 +163,19 @@ async def _demo(conn: asyncpg.Connection) -> int:
     print(DEMO_HOW_TO.format(retailer=first["RETAILER"], vendor=first["VENDOR"],
                              admin=first["ADMIN"]))
     return 0
+
+
+async def _check(conn: asyncpg.Connection) -> int:
+    from ledger import check
+
+    result = await check.run(conn)
+    if result.ok:
+        print(result.summary())
+        return 0
+    for line in result.lines():
+        print(line)
+    print(f"khaacho: {result.summary()}", file=sys.stderr)
+    return 1
 
 
 async def _catalog_import(conn: asyncpg.Connection, args: argparse.Namespace) -> int:

@@ -1,6 +1,12 @@
-"""Prometheus metrics of the channel; outbox depth and age are read from the database per scrape."""
+"""Prometheus metrics of the channel; outbox depth and age are read from the database per scrape.
+
+The ledger check is too big to run per scrape: the server runs it periodically and the gauges
+hold its last result (problems NaN until the first check has finished).
+"""
 
 from __future__ import annotations
+
+import time
 
 import asyncpg
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
@@ -17,8 +23,19 @@ OUTBOUND = Counter(
 OUTBOX_DEPTH = Gauge("khaacho_outbox_depth", "Messages waiting in the outbox")
 OUTBOX_OLDEST = Gauge("khaacho_outbox_oldest_unsent_seconds", "Age of the oldest unsent message")
 OUTBOX_FAILED = Gauge("khaacho_outbox_failed", "Messages that failed for good (operators look)")
+LEDGER_CHECK_PROBLEMS = Gauge(
+    "khaacho_ledger_check_problems", "Breaks the last ledger check found (0: consistent)")
+LEDGER_CHECK_PROBLEMS.set(float("nan"))
+LEDGER_CHECK_LAST_RUN = Gauge(
+    "khaacho_ledger_check_last_run_timestamp_seconds", "When the last ledger check finished")
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def ledger_checked(problems: int) -> None:
+    """Record a finished ledger check."""
+    LEDGER_CHECK_PROBLEMS.set(problems)
+    LEDGER_CHECK_LAST_RUN.set(time.time())
 
 
 async def render(conn: asyncpg.Connection) -> bytes:

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     draft_expiry_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     vendor_response_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     dialog_jobs_seconds: float = Field(default=30.0, gt=0, le=3600)
+    ledger_check_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
 
     @property
     def whatsapp_enabled(self) -> bool:

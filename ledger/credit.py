@@ -26,6 +26,7 @@ from ledger.errors import (
     OverCreditLimit,
     UnknownRetailer,
 )
+from ledger.lifecycle import OVERRIDABLE_STATUSES, UNBILLED_STATUSES
 from ledger.order_repo import OrderRef, find_id, lock
 from ledger.postings import MAX_AMOUNT_PAISA, Entry, Posting, is_paisa
 
@@ -56,10 +57,10 @@ async def position(
                             WHERE retailer_id = r.user_id), 0) AS balance,
                   COALESCE((SELECT sum(total_paisa) FROM orders
                             WHERE retailer_id = r.user_id
-                              AND status IN ('PENDING', 'VENDOR_ASSIGNED')
+                              AND status = ANY($3::text[])
                               AND id IS DISTINCT FROM $2), 0) AS unbilled
            FROM retailers r WHERE r.user_id = $1""",
-        retailer_id, excluding_order,
+        retailer_id, excluding_order, list(UNBILLED_STATUSES),
     )
     if row is None:
         raise UnknownRetailer(user_id=retailer_id)
@@ -129,7 +130,7 @@ async def override_order(
     why = clean_reason(reason, "credit.override")
     async with conn.transaction():
         row = await lock(conn, await find_id(conn, order))
-        if row["status"] not in ("DRAFT", "PENDING", "VENDOR_ASSIGNED"):
+        if row["status"] not in OVERRIDABLE_STATUSES:
             raise IllegalTransition(order=row["number"], from_status=row["status"],
                                     to_status="ACCEPTED")
         await conn.execute(

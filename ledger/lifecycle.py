@@ -37,13 +37,28 @@ TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset({
     ("DELIVERED", "COMPLETED"),           # delivered and paid
 })
 
+# The named sets of statuses every query and rule uses: SQL gets them as array parameters
+# (`status = ANY($1::text[])`), so no module spells a status list of its own (a test checks).
+
 # Confirmed and not yet finished: what "status" shows and a vendor's queue holds.
 OPEN_STATUSES: tuple[Status, ...] = (
     "PENDING", "VENDOR_ASSIGNED", "ACCEPTED", "DISPATCHED", "DELIVERED",
 )
 # Confirmed but not billed yet: counts towards credit exposure on top of the ledger balance.
 UNBILLED_STATUSES: tuple[Status, ...] = ("PENDING", "VENDOR_ASSIGNED")
+# Billed: the order's ORDER_CREDIT stands and money is owed on it (a vendor accepted it).
+BILLED_STATUSES: tuple[Status, ...] = ("ACCEPTED", "DISPATCHED", "DELIVERED", "COMPLETED")
+# The vendor holds stock for it (reserved at acceptance, taken at dispatch).
+STOCK_HELD_STATUSES: tuple[Status, ...] = ("ACCEPTED",)
+# The goods reached the retailer: a vendor's record of fulfilled orders counts these.
+FULFILLED_STATUSES: tuple[Status, ...] = ("DELIVERED", "COMPLETED")
 CLOSED_STATUSES: tuple[Status, ...] = ("COMPLETED", "CANCELLED", "REJECTED")
+# Not billed yet, drafts included: an admin may let such an order past the credit limit, and
+# its retailer may still cancel it.
+OVERRIDABLE_STATUSES: tuple[Status, ...] = ("DRAFT", *UNBILLED_STATUSES)
+RETAILER_CANCELLABLE_STATUSES: tuple[Status, ...] = ("DRAFT", *UNBILLED_STATUSES)
+# Staff may also cancel an accepted order (its stock is released and its credit reversed).
+STAFF_CANCELLABLE_STATUSES: tuple[Status, ...] = (*RETAILER_CANCELLABLE_STATUSES, "ACCEPTED")
 
 # The timestamp column each arrival sets, when there is one.
 _STAMP: dict[Status, str] = {

@@ -9,13 +9,10 @@ from typing import Literal
 import asyncpg
 
 from ledger.errors import OrderNotFound
-from ledger.lifecycle import Status
+from ledger.lifecycle import BILLED_STATUSES, Status
 
 PaymentStatus = Literal["UNPAID", "PARTIAL", "PAID"]
 OrderRef = int | str  # id, or number like "KH-000123"
-
-# Statuses whose ORDER_CREDIT stands: money is owed on them.
-BILLED_STATUSES: tuple[Status, ...] = ("ACCEPTED", "DISPATCHED", "DELIVERED", "COMPLETED")
 
 
 @dataclass(frozen=True)

@@ -296,10 +296,9 @@ async def cancel(
     async with conn.transaction():
         row = await lock(conn, order_id)
         _require_retailer_or_staff(actor, row)
-        cancellable: tuple[str, ...] = ("DRAFT", "PENDING", "VENDOR_ASSIGNED")
-        if is_staff(actor):
-            cancellable += ("ACCEPTED",)
-        _require_status(row, "CANCELLED", *cancellable)
+        _require_status(row, "CANCELLED", *(
+            lifecycle.STAFF_CANCELLABLE_STATUSES if is_staff(actor)
+            else lifecycle.RETAILER_CANCELLABLE_STATUSES))
         why = " ".join(reason.split())[:500] or "cancelled"
         status = row["status"]
         if status == "VENDOR_ASSIGNED":
@@ -331,9 +330,9 @@ async def expire_drafts(
     limit = min(limit, MAX_DRAFT_EXPIRY_BATCH)
     async with conn.transaction():
         rows = await conn.fetch(
-            """SELECT id, number FROM orders WHERE status = 'DRAFT' AND created_at <= $1
+            """SELECT id, number FROM orders WHERE status = $3 AND created_at <= $1
                ORDER BY created_at, id LIMIT $2 FOR NO KEY UPDATE SKIP LOCKED""",
-            now - ttl, limit,
+            now - ttl, limit, "DRAFT",
         )
         expired = []
         for row in rows:

@@ -26,8 +26,8 @@ from ledger.errors import (
     NotYourOrder,
     PaymentExceedsBalance,
 )
+from ledger.lifecycle import BILLED_STATUSES
 from ledger.order_repo import (
-    BILLED_STATUSES,
     PAID_SQL,
     OrderRef,
     PaymentStatus,
@@ -211,10 +211,10 @@ async def _complete_paid(
     rows = await conn.fetch(
         f"""SELECT o.id, o.number FROM orders o
             JOIN payment_allocations pa ON pa.order_id = o.id AND pa.payment_id = $1
-            WHERE o.status = 'DELIVERED' AND {PAID_SQL} = o.total_paisa
+            WHERE o.status = $2 AND {PAID_SQL} = o.total_paisa
             ORDER BY o.id
             FOR NO KEY UPDATE OF o""",
-        payment_id,
+        payment_id, "DELIVERED",
     )
     for row in rows:
         await lifecycle.move(conn, row["id"], row["number"], "DELIVERED", "COMPLETED", actor_id,

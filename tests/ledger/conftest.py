@@ -1,4 +1,9 @@
-"""Fixtures for ledger tests: a connection and a small world of people, products and stock."""
+"""Fixtures for ledger tests: a connection and a small world of people, products and stock.
+
+Every test that uses `conn` ends with `ledger.check`: whatever a test did through the services,
+the ledger must still agree with itself. Tests that break it on purpose are marked
+`breaks_ledger`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
-from ledger import users
+from ledger import check, users
 from ledger.pricing import LineRequest
 from ledger.users import User
 
@@ -78,10 +83,20 @@ async def build_world(conn: asyncpg.Connection, limit_paisa: int = 5_000_000) ->
     return world
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "breaks_ledger: the test breaks the ledger on purpose; skip the final check")
+
+
 @pytest.fixture
-async def conn(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+async def conn(
+    pool: asyncpg.Pool, request: pytest.FixtureRequest
+) -> AsyncIterator[asyncpg.Connection]:
     async with pool.acquire() as connection:
         yield connection
+        if request.node.get_closest_marker("breaks_ledger") is None:
+            result = await check.run(connection)
+            assert result.ok, result.lines()
 
 
 @pytest.fixture
@@ -91,30 +106,3 @@ async def world(conn: asyncpg.Connection) -> World:
 
 def line(sku: str, kg: float, unit: str = "kg") -> LineRequest:
     return LineRequest(sku, round(kg * 1000), unit)
-
-
-async def audit_ledger(conn: asyncpg.Connection) -> list[str]:
-    """Every way the ledger could disagree with itself; empty when it is consistent."""
-    problems: list[str] = []
-    rows = await conn.fetch(
-        """SELECT a.id, a.balance_paisa, a.version,
-                  COALESCE(sum(e.amount_paisa), 0) AS total, count(e.id) AS n,
-                  COALESCE(max(e.account_version), 0) AS last
-           FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id
-           GROUP BY a.id"""
-    )
-    for r in rows:
-        if r["balance_paisa"] != r["total"]:
-            problems.append(f"account {r['id']}: cached {r['balance_paisa']} != sum {r['total']}")
-        if not r["version"] == r["n"] == r["last"]:
-            problems.append(f"account {r['id']}: version {r['version']}, {r['n']} entries")
-    bad = await conn.fetch(
-        """SELECT id FROM (
-               SELECT e.id, e.balance_after_paisa,
-                      sum(e.amount_paisa) OVER (PARTITION BY e.account_id
-                                                ORDER BY e.account_version) AS running
-               FROM ledger_entries e) x
-           WHERE balance_after_paisa <> running"""
-    )
-    problems += [f"entry {r['id']}: balance_after is not the running sum" for r in bad]
-    return problems

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import asyncpg
 import pytest
 
@@ -78,3 +82,57 @@ async def test_every_transition_is_logged_with_actor_and_reason(
         ("DISPATCHED", "DELIVERED", world.vendor.id),
     ]
     assert all(r["reason"] for r in rows)
+
+
+LEDGER = Path(lifecycle.__file__).parent
+# A status name between SQL quotes: 'PENDING'. Python's own string quotes are not in the value.
+_QUOTED_STATUS = re.compile(r"'(?:" + "|".join(lifecycle.STATUSES) + r")'")
+
+
+def _sql_status_literals(path: Path) -> list[str]:
+    """Every string (f-string parts too) in a module that spells a status inside SQL quotes."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [f"{path.name}:{node.lineno}: {m}"
+                      for m in _QUOTED_STATUS.findall(node.value)]
+    return found
+
+
+def test_no_ledger_module_spells_a_status_list_in_sql() -> None:
+    modules = sorted(p for p in LEDGER.glob("*.py") if p.name != "lifecycle.py")
+    assert len(modules) > 10, "the scan sees the ledger's modules"
+    assert [hit for path in modules for hit in _sql_status_literals(path)] == []
+
+
+def test_the_scan_finds_a_status_spelled_in_sql(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text('Q = f"""SELECT 1 FROM orders WHERE status IN (\'PENDING\', {x})"""\n'
+                      "OK = 'PENDING'\n", "utf-8")
+    assert _sql_status_literals(module) == ["bad.py:1: 'PENDING'"]
+
+
+def test_status_sets_partition_the_lifecycle() -> None:
+    everything = set(lifecycle.STATUSES)
+    assert {"DRAFT", *lifecycle.OPEN_STATUSES, *lifecycle.CLOSED_STATUSES} == everything
+    assert not set(lifecycle.OPEN_STATUSES) & set(lifecycle.CLOSED_STATUSES)
+    assert set(lifecycle.UNBILLED_STATUSES) | set(lifecycle.BILLED_STATUSES) == set(
+        lifecycle.OPEN_STATUSES) | {"COMPLETED"}
+    assert not set(lifecycle.UNBILLED_STATUSES) & set(lifecycle.BILLED_STATUSES)
+    assert set(lifecycle.STOCK_HELD_STATUSES) <= set(lifecycle.BILLED_STATUSES)
+    assert set(lifecycle.FULFILLED_STATUSES) <= set(lifecycle.BILLED_STATUSES)
+    # Billing happens on one transition only, so "billed" is a state, not a history.
+    into_billed = {(a, b) for a, b in lifecycle.TRANSITIONS
+                   if b in lifecycle.BILLED_STATUSES and a not in lifecycle.BILLED_STATUSES}
+    assert into_billed == {("VENDOR_ASSIGNED", "ACCEPTED")}
+
+
+@pytest.mark.parametrize(("index", "statuses"), [
+    ("orders_unbilled", lifecycle.UNBILLED_STATUSES),
+    ("orders_vendor_open", tuple(s for s in lifecycle.OPEN_STATUSES if s != "PENDING")),
+])
+async def test_partial_indexes_cover_the_named_sets(
+    conn: asyncpg.Connection, index: str, statuses: tuple[str, ...]
+) -> None:
+    definition = await conn.fetchval("SELECT indexdef FROM pg_indexes WHERE indexname = $1", index)
+    assert set(re.findall(r"'([A-Z_]+)'", definition)) == set(statuses)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from ledger import orders, payments
+from ledger import check, orders, payments
 from ledger.errors import (
     IdempotencyConflict,
     NotPermitted,
@@ -15,7 +15,7 @@ from ledger.errors import (
     OrderHasPayments,
     PaymentExceedsBalance,
 )
-from tests.ledger.conftest import World, audit_ledger, line
+from tests.ledger.conftest import World, line
 from tests.ledger.helpers import accepted_order
 
 T0 = datetime(2025, 3, 1, 4, 0, tzinfo=UTC)
@@ -35,7 +35,7 @@ async def test_partial_payment_is_allocated_oldest_order_first(
         (old.number, 24_000, "PAID"), (new.number, 6_000, "PARTIAL")]
     assert paid.balance_paisa == 72_000 - 30_000
     assert (await orders.get(conn, new.id)).outstanding_paisa == 42_000
-    assert await audit_ledger(conn) == []
+    assert (await check.run(conn)).lines() == []
 
 
 async def test_payment_retry_returns_the_same_result(

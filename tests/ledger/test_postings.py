@@ -7,10 +7,10 @@ import asyncio
 import asyncpg
 import pytest
 
-from ledger import orders, postings
+from ledger import check, orders, postings
 from ledger.errors import AlreadyReversed, IdempotencyConflict, InvalidAmount, NotReversible
 from ledger.postings import Posting
-from tests.ledger.conftest import World, audit_ledger, line
+from tests.ledger.conftest import World, line
 
 
 def adjustment(
@@ -29,7 +29,7 @@ async def test_each_entry_stores_the_running_balance(
     second = await postings.post(conn, adjustment(world, "a2", -2_500))
     assert (first.balance_after_paisa, first.account_version) == (10_000, 1)
     assert (second.balance_after_paisa, second.account_version) == (7_500, 2)
-    assert await audit_ledger(conn) == []
+    assert (await check.run(conn)).lines() == []
 
 
 @pytest.mark.parametrize("sql", [
@@ -137,4 +137,4 @@ async def test_postings_to_several_accounts_lock_them_in_a_fixed_order(
     await asyncio.gather(*(batch(n, n % 2 == 1) for n in range(20)))
     async with pool.acquire() as c:
         assert await c.fetchval("SELECT count(*) FROM ledger_entries") == 40
-        assert await audit_ledger(c) == []
+        assert (await check.run(c)).lines() == []

@@ -1,0 +1,326 @@
+"""The ledger checks itself: every rule money, stock and orders must keep, recomputed from rows.
+
+pgledger's audit query grown into a report. Each kind of break is one set-based statement that
+returns at most `limit` lines (each naming its table and row) and the exact number of rows
+breaking that rule. All statements read one REPEATABLE READ snapshot, so a check running beside
+live traffic never sees half of a posting. Read only. `khaacho check`, the server's periodic
+check (exported on /metrics), the ledger tests and the benchmarks all call `run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import asyncpg
+
+from ledger import lifecycle
+
+DEFAULT_LIMIT = 100   # lines reported per kind of break
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # which rule broke: one of KINDS
+    line: str  # "ledger_accounts 7: balance 500 paisa, its entries sum to 400"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    problems: tuple[Problem, ...]   # at most `limit` of each kind, in KINDS order
+    counts: Mapping[str, int]       # kind -> how many rows break it (exact; only kinds found)
+    accounts: int
+    entries: int
+    orders: int
+    payments: int
+    stock_rows: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.counts
+
+    @property
+    def total(self) -> int:
+        """Every break found, including those past the per-kind limit."""
+        return sum(self.counts.values())
+
+    def lines(self) -> list[str]:
+        """One line per break reported, and one more per kind that had more than were shown."""
+        out = [p.line for p in self.problems]
+        shown: dict[str, int] = {}
+        for p in self.problems:
+            shown[p.kind] = shown.get(p.kind, 0) + 1
+        for kind, count in self.counts.items():
+            if count > shown.get(kind, 0):
+                out.append(f"... and {count - shown.get(kind, 0)} more {kind}")
+        return out
+
+    def summary(self) -> str:
+        checked = (f"{self.accounts} accounts, {self.entries} entries, {self.orders} orders, "
+                   f"{self.payments} payments, {self.stock_rows} stock rows checked")
+        if self.ok:
+            return f"ledger consistent: {checked}"
+        return f"ledger has {self.total} problem(s): {checked}"
+
+
+_LEGAL_FROM = [a for a, _ in sorted(lifecycle.TRANSITIONS)]
+_LEGAL_TO = [b for _, b in sorted(lifecycle.TRANSITIONS)]
+
+# (kind, statement, parameters after $1). $1 is always the limit; every statement returns
+# `found` (rows breaking the rule, counted before the LIMIT) and `line`.
+_CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
+    ("account_balance", """
+        SELECT count(*) OVER () AS found,
+               format('ledger_accounts %s: balance %s paisa, its entries sum to %s',
+                      a.id, a.balance_paisa, COALESCE(s.amount, 0)) AS line
+        FROM ledger_accounts a
+        LEFT JOIN (SELECT account_id, sum(amount_paisa) AS amount
+                   FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
+        WHERE a.balance_paisa <> COALESCE(s.amount, 0)
+        ORDER BY a.id LIMIT $1""", ()),
+    # Versions are > 0 and unique per account (constraints), so count = max = version means the
+    # entries are exactly versions 1..version: a chain with no gap.
+    ("account_version", """
+        SELECT count(*) OVER () AS found,
+               format('ledger_accounts %s: version %s, %s entries, last entry version %s',
+                      a.id, a.version, COALESCE(s.n, 0), COALESCE(s.last, 0)) AS line
+        FROM ledger_accounts a
+        LEFT JOIN (SELECT account_id, count(*) AS n, max(account_version) AS last
+                   FROM ledger_entries GROUP BY account_id) s ON s.account_id = a.id
+        WHERE a.version <> COALESCE(s.n, 0) OR a.version <> COALESCE(s.last, 0)
+        ORDER BY a.id LIMIT $1""", ()),
+    ("entry_balance_after", """
+        SELECT count(*) OVER () AS found,
+               format('ledger_entries %s: balance_after %s paisa, the running sum of account %s '
+                      'is %s', id, balance_after_paisa, account_id, running) AS line
+        FROM (SELECT id, account_id, balance_after_paisa,
+                     sum(amount_paisa) OVER (PARTITION BY account_id
+                                             ORDER BY account_version) AS running
+              FROM ledger_entries) e
+        WHERE balance_after_paisa <> running
+        ORDER BY id LIMIT $1""", ()),
+    ("reversed_twice", """
+        SELECT count(*) OVER () AS found,
+               format('ledger_entries %s: reversed %s times (by entries %s)',
+                      reverses_entry_id, n, ids) AS line
+        FROM (SELECT reverses_entry_id, count(*) AS n,
+                     string_agg(id::text, ', ' ORDER BY id) AS ids
+              FROM ledger_entries WHERE reverses_entry_id IS NOT NULL
+              GROUP BY reverses_entry_id HAVING count(*) > 1) r
+        ORDER BY reverses_entry_id LIMIT $1""", ()),
+    ("reversal_mismatch", """
+        SELECT count(*) OVER () AS found,
+               format('ledger_entries %s: reverses entry %s (%s, %s paisa, account %s) with %s '
+                      'paisa on account %s', r.id, o.id, o.kind, o.amount_paisa, o.account_id,
+                      r.amount_paisa, r.account_id) AS line
+        FROM ledger_entries r JOIN ledger_entries o ON o.id = r.reverses_entry_id
+        WHERE r.amount_paisa <> -o.amount_paisa OR r.account_id <> o.account_id
+           OR o.kind = 'REVERSAL'
+        ORDER BY r.id LIMIT $1""", ()),
+    ("order_total", """
+        SELECT count(*) OVER () AS found,
+               format('orders %s (id %s): total %s paisa, its lines sum to %s',
+                      o.number, o.id, o.total_paisa, COALESCE(l.amount, 0)) AS line
+        FROM orders o
+        LEFT JOIN (SELECT order_id, sum(line_total_paisa) AS amount
+                   FROM order_lines GROUP BY order_id) l ON l.order_id = o.id
+        WHERE o.total_paisa <> COALESCE(l.amount, 0)
+        ORDER BY o.id LIMIT $1""", ()),
+    # A standing ORDER_CREDIT is one no REVERSAL undid. Billed orders have exactly one, of their
+    # total, on their retailer x vendor account; other orders (cancelled ones too) have none.
+    ("order_credit", """
+        WITH credits AS (
+            SELECT e.order_id, count(*) AS n, sum(e.amount_paisa) AS amount,
+                   bool_and(a.retailer_id = o.retailer_id
+                            AND a.vendor_id IS NOT DISTINCT FROM o.vendor_id) AS same_account
+            FROM ledger_entries e
+            JOIN ledger_accounts a ON a.id = e.account_id
+            JOIN orders o ON o.id = e.order_id
+            WHERE e.kind = 'ORDER_CREDIT' AND NOT EXISTS (
+                SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = e.id)
+            GROUP BY e.order_id)
+        SELECT count(*) OVER () AS found,
+               CASE WHEN o.status = ANY($2::text[]) THEN
+                   format('orders %s (id %s): %s with %s standing ORDER_CREDIT of %s paisa; '
+                          'one of %s on its own account expected', o.number, o.id, o.status,
+                          COALESCE(c.n, 0), COALESCE(c.amount, 0), o.total_paisa)
+               ELSE
+                   format('orders %s (id %s): %s, not billed, but %s ORDER_CREDIT of %s paisa '
+                          'stands', o.number, o.id, o.status, c.n, c.amount)
+               END AS line
+        FROM orders o LEFT JOIN credits c ON c.order_id = o.id
+        WHERE CASE WHEN o.status = ANY($2::text[])
+                   THEN c.n IS DISTINCT FROM 1 OR c.amount <> o.total_paisa OR NOT c.same_account
+                   ELSE c.n > 0 END
+        ORDER BY o.id LIMIT $1""", (list(lifecycle.BILLED_STATUSES),)),
+    ("payment_debit", """
+        WITH debits AS (
+            SELECT e.payment_id, count(*) AS n, sum(e.amount_paisa) AS amount,
+                   bool_and(a.retailer_id = p.retailer_id AND a.vendor_id = p.vendor_id)
+                       AS same_account
+            FROM ledger_entries e
+            JOIN ledger_accounts a ON a.id = e.account_id
+            JOIN payments p ON p.id = e.payment_id
+            WHERE e.kind = 'PAYMENT_DEBIT'
+            GROUP BY e.payment_id)
+        SELECT count(*) OVER () AS found,
+               format('payments %s: %s PAYMENT_DEBIT entries of %s paisa; one of -%s on its own '
+                      'account expected', p.id, COALESCE(d.n, 0), COALESCE(d.amount, 0),
+                      p.amount_paisa) AS line
+        FROM payments p LEFT JOIN debits d ON d.payment_id = p.id
+        WHERE d.n IS DISTINCT FROM 1 OR d.amount <> -p.amount_paisa OR NOT d.same_account
+        ORDER BY p.id LIMIT $1""", ()),
+    # payments.reversed mirrors the REVERSAL of the payment's debit.
+    ("payment_reversed", """
+        SELECT count(*) OVER () AS found,
+               format('payments %s: reversed is %s, but %s REVERSAL entries undo its debit',
+                      p.id, p.reversed::text, COALESCE(r.n, 0)) AS line
+        FROM payments p
+        LEFT JOIN (SELECT d.payment_id, count(*) AS n
+                   FROM ledger_entries r JOIN ledger_entries d ON d.id = r.reverses_entry_id
+                   WHERE d.kind = 'PAYMENT_DEBIT' GROUP BY d.payment_id) r
+               ON r.payment_id = p.id
+        WHERE p.reversed <> (COALESCE(r.n, 0) > 0)
+        ORDER BY p.id LIMIT $1""", ()),
+    ("payment_overallocated", """
+        SELECT count(*) OVER () AS found,
+               format('payments %s: %s paisa allocated to orders, the payment is %s',
+                      p.id, a.amount, p.amount_paisa) AS line
+        FROM payments p
+        JOIN (SELECT payment_id, sum(amount_paisa) AS amount
+              FROM payment_allocations GROUP BY payment_id) a ON a.payment_id = p.id
+        WHERE a.amount > p.amount_paisa
+        ORDER BY p.id LIMIT $1""", ()),
+    # Allocations of a reversed payment lapse (the order can be paid again), so only standing
+    # payments count.
+    ("order_overpaid", """
+        SELECT count(*) OVER () AS found,
+               format('orders %s (id %s): %s paisa of standing payments allocated, total %s',
+                      o.number, o.id, a.amount, o.total_paisa) AS line
+        FROM orders o
+        JOIN (SELECT pa.order_id, sum(pa.amount_paisa) AS amount
+              FROM payment_allocations pa JOIN payments p ON p.id = pa.payment_id
+              WHERE NOT p.reversed GROUP BY pa.order_id) a ON a.order_id = o.id
+        WHERE a.amount > o.total_paisa
+        ORDER BY o.id LIMIT $1""", ()),
+    ("allocation_order", """
+        SELECT count(*) OVER () AS found,
+               format('payment_allocations (payment %s, order %s): %s', pa.payment_id, o.number,
+                      CASE WHEN (p.retailer_id, p.vendor_id) IS DISTINCT FROM
+                                (o.retailer_id, o.vendor_id)
+                           THEN format('payment of retailer %s to vendor %s, order of retailer '
+                                       '%s with vendor %s', p.retailer_id, p.vendor_id,
+                                       o.retailer_id, o.vendor_id)
+                           ELSE format('the order is %s, not billed', o.status) END) AS line
+        FROM payment_allocations pa
+        JOIN payments p ON p.id = pa.payment_id
+        JOIN orders o ON o.id = pa.order_id
+        WHERE (p.retailer_id, p.vendor_id) IS DISTINCT FROM (o.retailer_id, o.vendor_id)
+           OR (NOT p.reversed AND o.status <> ALL($2::text[]))
+        ORDER BY pa.payment_id, pa.order_id LIMIT $1""", (list(lifecycle.BILLED_STATUSES),)),
+    ("stock_negative", """
+        SELECT count(*) OVER () AS found,
+               format('vendor_products (vendor %s, %s): stock %s, reserved %s (milli)',
+                      vendor_id, sku, stock_milli, reserved_milli) AS line
+        FROM vendor_products
+        WHERE stock_milli < 0 OR reserved_milli < 0 OR reserved_milli > stock_milli
+        ORDER BY vendor_id, sku LIMIT $1""", ()),
+    ("stock_reserved", """
+        SELECT count(*) OVER () AS found,
+               format('vendor_products (vendor %s, %s): reserved %s milli, open reservations '
+                      'hold %s', vp.vendor_id, vp.sku, vp.reserved_milli,
+                      COALESCE(r.held, 0)) AS line
+        FROM vendor_products vp
+        LEFT JOIN (SELECT vendor_id, sku, sum(quantity_milli) AS held
+                   FROM stock_reservations WHERE state = 'RESERVED'
+                   GROUP BY vendor_id, sku) r ON (r.vendor_id, r.sku) = (vp.vendor_id, vp.sku)
+        WHERE vp.reserved_milli <> COALESCE(r.held, 0)
+        ORDER BY vp.vendor_id, vp.sku LIMIT $1""", ()),
+    # Stock is held exactly while an order is accepted: every line of it, by its vendor.
+    ("reservation_order", """
+        SELECT count(*) OVER () AS found, line FROM (
+            SELECT o.id, sr.sku,
+                   format('stock_reservations (order %s, %s): RESERVED, but the order is %s',
+                          o.number, sr.sku, o.status) AS line
+            FROM stock_reservations sr JOIN orders o ON o.id = sr.order_id
+            WHERE sr.state = 'RESERVED'
+              AND (o.status <> ALL($2::text[]) OR sr.vendor_id IS DISTINCT FROM o.vendor_id)
+            UNION ALL
+            SELECT o.id, l.sku,
+                   format('orders %s (id %s): %s, but %s milli of %s are not reserved',
+                          o.number, o.id, o.status, l.quantity_milli, l.sku)
+            FROM orders o JOIN order_lines l ON l.order_id = o.id
+            WHERE o.status = ANY($2::text[]) AND NOT EXISTS (
+                SELECT 1 FROM stock_reservations sr
+                WHERE sr.order_id = o.id AND sr.sku = l.sku AND sr.state = 'RESERVED'
+                  AND sr.vendor_id = o.vendor_id AND sr.quantity_milli = l.quantity_milli)
+        ) x
+        ORDER BY id, sku LIMIT $1""", (list(lifecycle.STOCK_HELD_STATUSES),)),
+    ("transition_illegal", """
+        SELECT count(*) OVER () AS found,
+               format('order_transitions %s: order %s moved %s -> %s, not a legal transition',
+                      t.id, t.order_id, t.from_status, t.to_status) AS line
+        FROM order_transitions t
+        WHERE NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS legal (f, s)
+                          WHERE legal.f = t.from_status AND legal.s = t.to_status)
+        ORDER BY t.id LIMIT $1""", (_LEGAL_FROM, _LEGAL_TO)),
+    # Each logged move starts where the one before it ended; the first starts at DRAFT.
+    ("transition_chain", """
+        SELECT count(*) OVER () AS found,
+               format('order_transitions %s: order %s moved from %s, but it was %s',
+                      id, order_id, from_status, previous) AS line
+        FROM (SELECT id, order_id, from_status,
+                     lag(to_status, 1, $2::text) OVER (PARTITION BY order_id ORDER BY id)
+                         AS previous
+              FROM order_transitions) t
+        WHERE from_status <> previous
+        ORDER BY id LIMIT $1""", ("DRAFT",)),
+    ("status_unlogged", """
+        SELECT count(*) OVER () AS found,
+               format('orders %s (id %s): status %s, %s', o.number, o.id, o.status,
+                      CASE WHEN l.to_status IS NULL THEN 'no transition logged'
+                           ELSE format('last logged transition to %s', l.to_status)
+                      END) AS line
+        FROM orders o
+        LEFT JOIN (SELECT DISTINCT ON (order_id) order_id, to_status FROM order_transitions
+                   ORDER BY order_id, id DESC) l ON l.order_id = o.id
+        WHERE o.status <> COALESCE(l.to_status, $2::text)
+        ORDER BY o.id LIMIT $1""", ("DRAFT",)),
+)
+
+KINDS: tuple[str, ...] = tuple(kind for kind, _, _ in _CHECKS)
+
+
+async def run(conn: asyncpg.Connection, *, limit: int = DEFAULT_LIMIT) -> CheckResult:
+    """Check the whole ledger in one snapshot; at most `limit` lines per kind of break."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be 1..{MAX_LIMIT}")
+    if conn.is_in_transaction():
+        # The caller's transaction is the snapshot (tests check their own uncommitted work).
+        return await _run(conn, limit)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _run(conn, limit)
+
+
+async def _run(conn: asyncpg.Connection, limit: int) -> CheckResult:
+    problems: list[Problem] = []
+    counts: dict[str, int] = {}
+    for kind, sql, params in _CHECKS:
+        rows = await conn.fetch(sql, limit, *params)
+        if rows:
+            counts[kind] = int(rows[0]["found"])
+            problems += [Problem(kind, r["line"]) for r in rows]
+    sizes = await conn.fetchrow(
+        """SELECT (SELECT count(*) FROM ledger_accounts) AS accounts,
+                  (SELECT count(*) FROM ledger_entries) AS entries,
+                  (SELECT count(*) FROM orders) AS orders,
+                  (SELECT count(*) FROM payments) AS payments,
+                  (SELECT count(*) FROM vendor_products) AS stock_rows""")
+    assert sizes is not None
+    return CheckResult(
+        problems=tuple(problems), counts=MappingProxyType(counts), accounts=sizes["accounts"],
+        entries=sizes["entries"], orders=sizes["orders"], payments=sizes["payments"],
+        stock_rows=sizes["stock_rows"],
+    )
