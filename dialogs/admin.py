@@ -249,8 +249,9 @@ async def _statement(turn: Turn, rest: str) -> None:
     days = int(parts[0]) if parts and parts[0].isdigit() else STATEMENT_DAYS
     days = max(1, min(days, 366))
     end = datetime.now(UTC)
-    statement = await reports.statement(turn.conn, target.id, end - timedelta(days=days), end)
-    balances = await reports.balances(turn.conn, target.id)
+    statement = await reports.statement(turn.conn, target.id, end - timedelta(days=days), end,
+                                        actor=turn.user)
+    balances = await reports.balances(turn.conn, target.id, actor=turn.user)
     turn.say("statement", name=target.name, days=days, statement=statement,
              lines=statement.lines[-MAX_STATEMENT_LINES:],
              skipped=max(0, len(statement.lines) - MAX_STATEMENT_LINES), balances=balances)

@@ -148,7 +148,7 @@ async def _act(turn: Turn, action: str, number: str, reason: str = "") -> None:
 
 
 async def _orders(turn: Turn) -> None:
-    found = await reports.open_orders(turn.conn, vendor_id=turn.user.id)
+    found = await reports.open_orders(turn.conn, actor=turn.user, vendor_id=turn.user.id)
     turn.say("vendor_orders", orders=found[:MAX_ORDERS_SHOWN],
              more=max(0, len(found) - MAX_ORDERS_SHOWN))
     turn.move("query")

@@ -1,6 +1,7 @@
 """The read API for dialogs and dashboards: dues, open orders, statements, ageing, daily figures.
 
-Read only. Overdue is computed here from due dates and live allocations, never stored.
+Read only. Overdue is computed here from due dates and live allocations, never stored. Every
+read takes the `actor` asking and checks they may see it (`ledger.access`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from ledger import registrations
+from ledger import access, registrations
 from ledger.actors import STAFF, Actor, require_role
 from ledger.lifecycle import BILLED_STATUSES, OPEN_STATUSES
 from ledger.order_repo import PAID_SQL, PaymentStatus, payment_status
@@ -128,9 +129,10 @@ class DailyReport:
 
 
 async def balances(
-    conn: asyncpg.Connection, retailer_id: int, *, now: datetime | None = None
+    conn: asyncpg.Connection, retailer_id: int, *, actor: Actor, now: datetime | None = None
 ) -> Balances:
     """What a retailer owes each vendor and in total, with overdue amounts and the next due date."""
+    await access.require_sees_retailer(conn, actor, retailer_id)
     rows = await conn.fetch(
         f"""WITH due AS ({_outstanding("$3")} AND o.retailer_id = $1)
             SELECT a.vendor_id, v.shop_name, a.balance_paisa,
@@ -142,8 +144,10 @@ async def balances(
                       AND due.due_at >= COALESCE($2, now())) AS next_due_at
             FROM ledger_accounts a JOIN vendors v ON v.user_id = a.vendor_id
             WHERE a.retailer_id = $1 AND (a.balance_paisa <> 0 OR a.version > 0)
+              AND ($4::bigint IS NULL OR a.vendor_id = $4)
             ORDER BY v.shop_name, a.vendor_id""",
         retailer_id, now, list(BILLED_STATUSES),
+        actor.id if actor.role == "VENDOR" else None,  # a vendor sees only their own account
     )
     vendors = tuple(
         VendorBalance(r["vendor_id"], r["shop_name"], r["balance_paisa"], int(r["overdue"]),
@@ -159,9 +163,10 @@ async def balances(
 
 
 async def receivables(
-    conn: asyncpg.Connection, vendor_id: int, *, now: datetime | None = None
+    conn: asyncpg.Connection, vendor_id: int, *, actor: Actor, now: datetime | None = None
 ) -> list[RetailerBalance]:
     """Who owes a vendor what, largest first."""
+    access.require_sees_vendor(actor, vendor_id)
     rows = await conn.fetch(
         f"""WITH due AS ({_outstanding("$4")} AND o.vendor_id = $1)
             SELECT a.retailer_id, r.shop_name, a.balance_paisa, r.credit_limit_paisa,
@@ -196,10 +201,11 @@ def _summary(row: asyncpg.Record) -> OrderSummary:
 
 
 async def open_orders(
-    conn: asyncpg.Connection, *, retailer_id: int | None = None, vendor_id: int | None = None,
-    limit: int = 50,
+    conn: asyncpg.Connection, *, actor: Actor, retailer_id: int | None = None,
+    vendor_id: int | None = None, limit: int = 50,
 ) -> list[OrderSummary]:
     """Confirmed orders not finished yet, oldest first (a vendor's queue, a retailer's status)."""
+    await access.require_sees(conn, actor, retailer_id=retailer_id, vendor_id=vendor_id)
     rows = await conn.fetch(
         f"""{_SUMMARY}
             WHERE o.status = ANY($4::text[])
@@ -212,9 +218,10 @@ async def open_orders(
 
 
 async def history(
-    conn: asyncpg.Connection, retailer_id: int, *, limit: int = 5
+    conn: asyncpg.Connection, retailer_id: int, *, actor: Actor, limit: int = 5
 ) -> list[OrderSummary]:
     """A retailer's last confirmed orders, newest first ("pahile jastai" repeats the first)."""
+    await access.require_sees_retailer(conn, actor, retailer_id)
     rows = await conn.fetch(
         f"""{_SUMMARY}
             WHERE o.retailer_id = $1 AND o.status <> $3
@@ -226,9 +233,13 @@ async def history(
 
 async def statement(
     conn: asyncpg.Connection, retailer_id: int, start: datetime, end: datetime, *,
-    vendor_id: int | None = None, limit: int = 1000,
+    actor: Actor, vendor_id: int | None = None, limit: int = 1000,
 ) -> Statement:
-    """Entries in [start, end) with the running balance, opening and closing balances."""
+    """Entries in [start, end) with the running balance, opening and closing balances (a vendor
+    sees only their own account with the retailer)."""
+    await access.require_sees(conn, actor, retailer_id=retailer_id, vendor_id=vendor_id)
+    if actor.role == "VENDOR" and vendor_id is None:
+        vendor_id = actor.id
     opening = await conn.fetchval(
         """SELECT COALESCE(sum(e.amount_paisa), 0) FROM ledger_entries e
            JOIN ledger_accounts a ON a.id = e.account_id
@@ -267,10 +278,11 @@ async def statement(
 
 
 async def ageing(
-    conn: asyncpg.Connection, *, retailer_id: int | None = None, vendor_id: int | None = None,
-    now: datetime | None = None,
+    conn: asyncpg.Connection, *, actor: Actor, retailer_id: int | None = None,
+    vendor_id: int | None = None, now: datetime | None = None,
 ) -> Ageing:
     """Outstanding order amounts by days since billing: 0-30, 31-60, 61-90, over 90."""
+    await access.require_sees(conn, actor, retailer_id=retailer_id, vendor_id=vendor_id)
     row = await conn.fetchrow(
         f"""WITH due AS ({_outstanding("$4")}
                          AND ($1::bigint IS NULL OR o.retailer_id = $1)
@@ -290,10 +302,11 @@ async def ageing(
 
 
 async def daily_report(
-    conn: asyncpg.Connection, day: date, *, tz: str = "Asia/Kathmandu"
+    conn: asyncpg.Connection, day: date, *, actor: Actor, tz: str = "Asia/Kathmandu"
 ) -> DailyReport:
     """An admin's numbers for one local day: orders confirmed and their value; what is owed and
     overdue at the day's end."""
+    require_role(actor, "report.daily", *STAFF)
     zone = ZoneInfo(tz)
     start = datetime.combine(day, time(), zone)
     end = datetime.combine(day + timedelta(days=1), time(), zone)
@@ -346,7 +359,7 @@ async def admin_report(
     failed_count = await conn.fetchval(
         "SELECT count(*) FROM outbox WHERE status = 'failed' AND created_at >= $1", start)
     return AdminReport(
-        daily=await daily_report(conn, day, tz=tz), failed_count=int(failed_count),
+        daily=await daily_report(conn, day, actor=actor, tz=tz), failed_count=int(failed_count),
         failed=tuple(FailedMessage(r["recipient"], (r["last_error"] or "")[:60]) for r in failed),
         pending_registrations=await registrations.count_pending(conn),
     )

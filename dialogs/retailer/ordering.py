@@ -354,7 +354,7 @@ async def cancel(turn: Turn) -> None:
 async def repeat(turn: Turn) -> None:
     """"pahile jastai": the last placed order again, as a new draft."""
     order = None
-    for summary in await reports.history(turn.conn, turn.user.id, limit=10):
+    for summary in await reports.history(turn.conn, turn.user.id, actor=turn.user, limit=10):
         if summary.status not in ("DRAFT", "CANCELLED"):
             order = await orders.get(turn.conn, summary.id)
             break

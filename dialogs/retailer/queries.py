@@ -14,7 +14,7 @@ HISTORY_SHOWN = 5
 
 async def status(turn: Turn) -> None:
     """Where their open orders are."""
-    found = await reports.open_orders(turn.conn, retailer_id=turn.user.id)
+    found = await reports.open_orders(turn.conn, actor=turn.user, retailer_id=turn.user.id)
     turn.say("status", orders=found[:OPEN_ORDERS_SHOWN],
              more=max(0, len(found) - OPEN_ORDERS_SHOWN))
     turn.move("query")
@@ -22,7 +22,7 @@ async def status(turn: Turn) -> None:
 
 async def dues(turn: Turn) -> None:
     """What they owe each vendor, what is overdue, and their credit left."""
-    balances = await reports.balances(turn.conn, turn.user.id)
+    balances = await reports.balances(turn.conn, turn.user.id, actor=turn.user)
     position = await credit.position(turn.conn, turn.user.id)
     turn.say("dues", balances=balances, position=position)
     turn.move("query")
@@ -30,7 +30,7 @@ async def dues(turn: Turn) -> None:
 
 async def history(turn: Turn) -> None:
     """Their last orders."""
-    turn.say("history", orders=await reports.history(turn.conn, turn.user.id,
+    turn.say("history", orders=await reports.history(turn.conn, turn.user.id, actor=turn.user,
                                                      limit=HISTORY_SHOWN))
     turn.move("query")
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from ledger import orders, payments, reports
+from ledger.errors import NotPermitted
 from tests.ledger.conftest import World, line
 from tests.ledger.helpers import accepted_order
 
@@ -19,7 +21,8 @@ async def test_balances_per_vendor_and_in_total_with_overdue(
     await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)], T0)
     await accepted_order(conn, world.retailer, world.vendor2, [line("CHINI", 1)],
                          T0 + timedelta(days=20))
-    dues = await reports.balances(conn, world.retailer.id, now=T0 + timedelta(days=35))
+    dues = await reports.balances(conn, world.retailer.id, actor=world.retailer,
+                                  now=T0 + timedelta(days=35))
     assert dues.total_paisa == 24_000 + 11_000
     by_vendor = {v.vendor_id: v for v in dues.vendors}
     assert by_vendor[world.vendor.id].overdue_paisa == 24_000       # due on day 30
@@ -37,7 +40,7 @@ async def test_statement_has_opening_running_and_closing_balances(
     await payments.record_for_order(conn, first.id, 10_000, "bank", "TX-1", actor=world.vendor,
                                     idempotency_key="p", now=T0 + timedelta(days=6))
     page = await reports.statement(conn, world.retailer.id, T0 + timedelta(days=1),
-                                   T0 + timedelta(days=10))
+                                   T0 + timedelta(days=10), actor=world.admin)
     assert page.opening_paisa == 24_000
     assert [(ln.kind, ln.amount_paisa, ln.balance_paisa) for ln in page.lines] == [
         ("ORDER_CREDIT", 48_000, 72_000), ("PAYMENT_DEBIT", -10_000, 62_000)]
@@ -49,7 +52,7 @@ async def test_ageing_buckets_by_days_since_billing(conn: asyncpg.Connection, wo
     for days_ago, litres in ((10, 1), (45, 2), (75, 3), (95, 4)):
         await accepted_order(conn, world.retailer, world.vendor, [line("TEL", litres)],
                              now - timedelta(days=days_ago))
-    aged = await reports.ageing(conn, retailer_id=world.retailer.id, now=now)
+    aged = await reports.ageing(conn, actor=world.admin, retailer_id=world.retailer.id, now=now)
     assert (aged.d0_30, aged.d31_60, aged.d61_90, aged.d90_plus) == (
         24_000, 48_000, 72_000, 96_000)
     assert aged.total == 240_000
@@ -58,13 +61,14 @@ async def test_ageing_buckets_by_days_since_billing(conn: asyncpg.Connection, wo
 async def test_open_orders_history_and_receivables(conn: asyncpg.Connection, world: World) -> None:
     accepted = await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)])
     draft = await orders.create_draft(conn, world.retailer, [line("CHAMAL", 5)])
-    open_now = await reports.open_orders(conn, vendor_id=world.vendor.id)
+    open_now = await reports.open_orders(conn, actor=world.vendor, vendor_id=world.vendor.id)
     assert [o.number for o in open_now] == [accepted.number]
     assert open_now[0].payment_status == "UNPAID"
-    assert [o.id for o in await reports.history(conn, world.retailer.id)] == [accepted.id]
-    mine = await reports.open_orders(conn, retailer_id=world.retailer.id)
+    past = await reports.history(conn, world.retailer.id, actor=world.retailer)
+    assert [o.id for o in past] == [accepted.id]
+    mine = await reports.open_orders(conn, actor=world.retailer, retailer_id=world.retailer.id)
     assert draft.id not in [o.id for o in mine]
-    [owed] = await reports.receivables(conn, world.vendor.id)
+    [owed] = await reports.receivables(conn, world.vendor.id, actor=world.vendor)
     assert (owed.retailer_id, owed.balance_paisa) == (world.retailer.id, 24_000)
 
 
@@ -72,10 +76,11 @@ async def test_daily_report_counts_the_local_day(conn: asyncpg.Connection, world
     # 20:00 UTC on 9 Jan is 01:45 on 10 Jan in Kathmandu.
     late = datetime(2025, 1, 9, 20, 0, tzinfo=UTC)
     await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)], late)
-    day = await reports.daily_report(conn, date(2025, 1, 10))
+    day = await reports.daily_report(conn, date(2025, 1, 10), actor=world.admin)
     assert (day.orders, day.orders_value_paisa, day.outstanding_paisa) == (1, 24_000, 24_000)
-    assert (await reports.daily_report(conn, date(2025, 1, 9))).orders == 0
-    assert (await reports.daily_report(conn, date(2025, 2, 15))).overdue_paisa == 24_000
+    assert (await reports.daily_report(conn, date(2025, 1, 9), actor=world.admin)).orders == 0
+    later = await reports.daily_report(conn, date(2025, 2, 15), actor=world.admin)
+    assert later.overdue_paisa == 24_000
 
 
 async def test_statement_closing_balance_counts_entries_beyond_the_line_limit(
@@ -85,7 +90,7 @@ async def test_statement_closing_balance_counts_entries_beyond_the_line_limit(
     await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 2)],
                          T0 + timedelta(days=1))
     page = await reports.statement(conn, world.retailer.id, T0 - timedelta(days=1),
-                                   T0 + timedelta(days=10), limit=1)
+                                   T0 + timedelta(days=10), actor=world.admin, limit=1)
     assert [ln.amount_paisa for ln in page.lines] == [24_000]
     assert (page.opening_paisa, page.closing_paisa) == (0, 72_000)
 
@@ -98,8 +103,8 @@ async def test_daily_report_counts_an_order_on_the_day_it_was_confirmed_after_a_
     await orders.confirm(conn, draft.id, world.retailer, now=T0)
     await orders.reject(conn, draft.id, world.vendor2, "busy", now=T0 + timedelta(days=1))
     assert (await orders.get(conn, draft.id)).confirmed_at == T0
-    assert (await reports.daily_report(conn, date(2025, 1, 10))).orders == 1
-    assert (await reports.daily_report(conn, date(2025, 1, 11))).orders == 0
+    assert (await reports.daily_report(conn, date(2025, 1, 10), actor=world.admin)).orders == 1
+    assert (await reports.daily_report(conn, date(2025, 1, 11), actor=world.admin)).orders == 0
 
 
 async def test_daily_report_for_a_past_day_counts_what_was_overdue_then(
@@ -109,7 +114,27 @@ async def test_daily_report_for_a_past_day_counts_what_was_overdue_then(
     # Due on 9 Feb; paid only on 20 Feb, so on 15 Feb all of it was owed and overdue.
     await payments.record_for_order(conn, order.id, 24_000, "cash", actor=world.vendor,
                                     idempotency_key="late", now=T0 + timedelta(days=41))
-    past = await reports.daily_report(conn, date(2025, 2, 15))
+    past = await reports.daily_report(conn, date(2025, 2, 15), actor=world.admin)
     assert (past.outstanding_paisa, past.overdue_paisa) == (24_000, 24_000)
-    after = await reports.daily_report(conn, date(2025, 2, 21))
+    after = await reports.daily_report(conn, date(2025, 2, 21), actor=world.admin)
     assert (after.outstanding_paisa, after.overdue_paisa) == (0, 0)
+
+
+async def test_reads_show_each_role_only_what_is_theirs(conn, world):
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)])  # only it has oil
+    # Staff see everyone; a retailer their own; a vendor the retailers they serve.
+    for actor in (world.admin, world.operator, world.retailer, world.vendor):
+        assert (await reports.balances(conn, world.retailer.id, actor=actor)).total_paisa > 0
+    for actor, retailer in ((world.retailer2, world.retailer), (world.vendor2, world.retailer),
+                            (world.vendor, world.retailer2)):
+        with pytest.raises(NotPermitted):
+            await reports.balances(conn, retailer.id, actor=actor)
+        with pytest.raises(NotPermitted):
+            await reports.history(conn, retailer.id, actor=actor)
+    with pytest.raises(NotPermitted):
+        await reports.receivables(conn, world.vendor.id, actor=world.vendor2)
+    with pytest.raises(NotPermitted):  # the whole town is for staff
+        await reports.open_orders(conn, actor=world.vendor)
+    with pytest.raises(NotPermitted):
+        await reports.daily_report(conn, date(2025, 1, 10), actor=world.retailer)
+    assert await reports.open_orders(conn, actor=world.operator)
