@@ -7,7 +7,7 @@ from typing import Literal
 
 import asyncpg
 
-from locales import Language, language_of
+from locales import Language, language_of, numbers
 
 Role = Literal["ADMIN", "OPERATOR", "VENDOR", "RETAILER"]
 ROLES: tuple[Role, ...] = ("ADMIN", "OPERATOR", "VENDOR", "RETAILER")
@@ -27,7 +27,7 @@ class User:
     @property
     def address(self) -> str:
         """Where WhatsApp messages to this user go."""
-        return self.wa_id or self.wa_user_id or (self.phone or "").lstrip("+")
+        return self.wa_id or self.wa_user_id or numbers.wa_id(self.phone or "")
 
 
 _COLUMNS = "id, phone, wa_id, wa_user_id, name, role, language, active"
@@ -95,7 +95,7 @@ async def upsert(
                 ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
                     language = EXCLUDED.language, active = EXCLUDED.active
                 RETURNING {_COLUMNS}""",
-            phone, phone.lstrip("+"), name, role, language, active,
+            phone, numbers.wa_id(phone), name, role, language, active,
         )
         user = _user(row)
         assert user is not None
