@@ -13,9 +13,10 @@ import asyncpg
 from pydantic import ValidationError
 
 from bot import logs
-from bot.phone import PhoneError, mask, normalize
 from bot.settings import Settings
 from ledger import db, migrate, users
+from ledger.postings import MAX_AMOUNT_PAISA
+from locales.numbers import PhoneError, mask, normalize_phone, paisa
 
 DEMO_HOW_TO = """\
 Chat with the bot as a demo retailer:   .venv/bin/khaacho chat --as {retailer}
@@ -30,19 +31,22 @@ class UsageError(Exception):
 
 def _phone(raw: str) -> str:
     try:
-        return normalize(raw)
+        return normalize_phone(raw)
     except PhoneError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+# An operator setting a limit here may go up to what the ledger can hold at all; chat keeps the
+# lower MAX_RUPEES, where a bigger number is more likely a typo.
+CLI_MAX_RUPEES = MAX_AMOUNT_PAISA // 100
+
+
 def _npr_to_paisa(raw: str) -> int:
-    try:
-        amount = Decimal(raw.replace(",", ""))
-    except InvalidOperation as exc:
-        raise argparse.ArgumentTypeError(f"not an amount in rupees: {raw!r}") from exc
-    if amount < 0 or amount != amount.quantize(Decimal("0.01")) or amount > 10**12:
-        raise argparse.ArgumentTypeError(f"not an amount in rupees: {raw!r}")
-    return int(amount * 100)
+    amount = paisa(raw, max_rupees=CLI_MAX_RUPEES)
+    if amount is None:
+        raise argparse.ArgumentTypeError(
+            f"not an amount in rupees (at most {CLI_MAX_RUPEES:,}): {raw!r}")
+    return amount
 
 
 def _non_negative(raw: str) -> Decimal:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from bot.phone import mask
+from locales.numbers import mask
 
 _message_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("message_id", default=None)
 _PHONE = re.compile(r"\+?\b9\d{9,12}\b")

@@ -18,9 +18,9 @@ import asyncpg
 
 from bot import metrics
 from bot.graph import GraphError, OutsideWindowError, ThrottledError
-from bot.phone import mask
 from bot.store import OUTBOX_CHANNEL, delivery_failed
 from bot.wakeup import drain_on_notify
+from locales.numbers import mask
 
 log = logging.getLogger(__name__)
 

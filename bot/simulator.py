@@ -11,8 +11,8 @@ from aiohttp import web
 
 from bot import local
 from bot.appkeys import POOL
-from bot.phone import PhoneError, normalize
 from bot.webhook import error
+from locales.numbers import PhoneError, normalize_phone
 
 PAGE = Path(__file__).parent / "static" / "simulator.html"
 MAX_TEXT = 4096
@@ -33,7 +33,7 @@ def _wa_id(raw: object) -> str:
         raise web.HTTPBadRequest(
             text='{"error": "phone is required"}', content_type="application/json")
     try:
-        return normalize(raw).lstrip("+")
+        return normalize_phone(raw).lstrip("+")
     except PhoneError as exc:
         raise web.HTTPBadRequest(
             text=f'{{"error": "{exc}"}}', content_type="application/json") from exc

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from catalog.model import Product
 from catalog.quantity import Vocabulary
+from locales.numbers import ascii_digits, paisa
 
 DEMO_CATALOG = Path(__file__).parent / "data" / "catalog.csv"
 HEADER = ("sku", "name_en", "name_ne", "aliases", "category", "unit", "packs", "price_npr")
@@ -25,11 +26,12 @@ MAX_PRODUCTS = 100_000
 MAX_FIELD_CHARS = 2_000
 MAX_ALIASES = 50
 MAX_PROBLEMS = 200
-MAX_PRICE_NPR = Decimal(10_000_000)
+MAX_PRICE_NPR = 10_000_000
 MAX_PACK_SIZE = Decimal(100_000)
 
 _SKU = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,63}$")
-_PRICE = re.compile(r"^\d{1,9}(?:\.\d{1,2})?$")
+# A file's prices are plain decimals ("82.00", "८२"): no grouping commas or currency, as chat has.
+_PRICE = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,2})?")
 
 # Records a problem in a field of the line being read.
 _Reporter = Callable[[str, str], None]
@@ -183,11 +185,11 @@ def _packs(text: str, unit: str, units: Collection[str], bad: _Reporter) -> dict
 
 
 def _price_paisa(text: str, bad: _Reporter) -> int:
-    if not _PRICE.match(text):
+    if not _PRICE.fullmatch(ascii_digits(text)):
         bad("price_npr", f"{text!r} is not a price like 82.00")
         return 0
-    price = Decimal(text)
-    if not Decimal(0) < price <= MAX_PRICE_NPR:
+    price = paisa(text, max_rupees=MAX_PRICE_NPR)
+    if not price:  # 0, or None: above the bound
         bad("price_npr", f"{text} must be above 0 and at most {MAX_PRICE_NPR}")
         return 0
-    return int(price * 100)
+    return price

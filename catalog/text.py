@@ -10,10 +10,10 @@ import functools
 import re
 import unicodedata
 
+from locales.numbers import ascii_digits
+
 # No product or unit word is longer; longer "words" are noise and are left unfolded.
 MAX_WORD_CHARS = 40
-
-_DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 
 _CONSONANTS: dict[str, str] = {
     "क": "k", "ख": "kh", "ग": "g", "घ": "gh", "ङ": "ng",
@@ -132,7 +132,7 @@ def normalise(text: str) -> str:
     new lines; abbreviation dots ("k.g.") are dropped, anything else becomes a space.
     """
     if not text.isascii():
-        text = unicodedata.normalize("NFC", text).translate(_DEVANAGARI_DIGITS)
+        text = ascii_digits(unicodedata.normalize("NFC", text))
         text = unicodedata.normalize("NFKD", transliterate(text))
         text = "".join(c for c in text if not unicodedata.combining(c))
     text = text.lower()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from bot.phone import mask
 from dialogs import words
 from dialogs.machine import Table
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
@@ -16,6 +15,7 @@ from dialogs.turn import Turn
 from ledger import credit, registrations, reports, users
 from ledger.errors import LedgerError
 from ledger.users import User
+from locales import numbers
 from locales.formats import NEPAL_TIME
 
 TABLE = Table(
@@ -67,7 +67,7 @@ async def _command(turn: Turn) -> None:
 
 async def _named(turn: Turn, text: str) -> tuple[User | None, str, str]:
     """The person a command names by phone (however spaced), the phone, and the rest."""
-    phone, rest = words.leading_phone(text)
+    phone, rest = numbers.leading_phone(text)
     if phone is None:
         return None, text or "?", rest
     return await users.by_phone(turn.conn, phone), phone, rest
@@ -144,7 +144,7 @@ async def _block_user(turn: Turn, target: User, reason: str) -> None:
 async def _add(turn: Turn, rest: str) -> None:
     """add vendor|retailer|operator <phone> <name> [limit <rupees>]"""
     match = re.match(r"^(vendor|retailer|operator)\s+(\S+)\s+(.+)$", rest, re.IGNORECASE)
-    phone = words.phone(match.group(2)) if match else None
+    phone = numbers.phone(match.group(2)) if match else None
     if match is None or phone is None:
         turn.say("admin_usage", command="add")
         turn.move("command")
@@ -154,7 +154,7 @@ async def _add(turn: Turn, rest: str) -> None:
     limit_paisa = None
     limit = re.search(r"\s+limit\s+(\S+)$", name, re.IGNORECASE)
     if limit:
-        limit_paisa = words.paisa(limit.group(1))
+        limit_paisa = numbers.paisa(limit.group(1))
         name = name[: limit.start()]
     try:
         added = await users.add(turn.conn, turn.user, phone=phone, name=name, role=role,  # type: ignore[arg-type]
@@ -170,7 +170,7 @@ async def _add(turn: Turn, rest: str) -> None:
 async def _limit(turn: Turn, rest: str) -> None:
     """limit <phone> <rupees> [reason]"""
     target, _, more = await _named(turn, rest)
-    amount, reason = words.split_amount(more)  # "50000", "50,000", "Rs 50,000"
+    amount, reason = numbers.split_amount(more)  # "50000", "50,000", "Rs 50,000"
     if target is None or target.role != "RETAILER" or amount is None:
         turn.say("admin_usage", command="limit")
         turn.move("command")
@@ -233,7 +233,8 @@ async def _report(turn: Turn, rest: str) -> None:
     """report: today's orders, value, outstanding, overdue, failed messages"""
     report = await reports.admin_report(turn.conn, turn.user, datetime.now(NEPAL_TIME).date())
     turn.say("report", report=report.daily, failed_count=report.failed_count,
-             failed=[{"recipient": mask(f.recipient), "error": f.error} for f in report.failed],
+             failed=[{"recipient": numbers.mask(f.recipient), "error": f.error}
+                     for f in report.failed],
              pending=report.pending_registrations)
     turn.move("command")
 

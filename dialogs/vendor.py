@@ -13,6 +13,7 @@ from dialogs.turn import Turn
 from ledger import orders, payments, reports, stock, users
 from ledger.errors import IllegalTransition, LedgerError, NotYourOrder
 from ledger.pricing import to_milli
+from locales import numbers
 from locales.replies import Button
 
 TABLE = Table(
@@ -69,7 +70,7 @@ async def _command(turn: Turn) -> None:
             turn.say("vendor_usage", command=command)
             turn.move("unclear")
             return
-        reason = re.sub(r"^\s*kh[\s-]?\d+\s*", "", words.ascii_digits(rest), flags=re.IGNORECASE)
+        reason = re.sub(r"^\s*kh[\s-]?\d+\s*", "", numbers.ascii_digits(rest), flags=re.IGNORECASE)
         if command == "reject" and not reason:
             await _ask_reason(turn, found)
             return
@@ -180,8 +181,8 @@ async def _offer(turn: Turn, command: str, rest: str) -> None:
             offer = await stock.set_offer(turn.conn, turn.user, sku,
                                           stock_milli=to_milli(items[0].quantity))
         else:
-            numbers = re.findall(r"\d+(?:\.\d{1,2})?", words.ascii_digits(rest))
-            price = words.paisa(numbers[-1]) if numbers else None
+            figures = re.findall(r"\d+(?:\.\d{1,2})?", numbers.ascii_digits(rest))
+            price = numbers.paisa(figures[-1]) if figures else None
             if not price:
                 turn.say("vendor_usage", command=command)
                 turn.move("unclear")
@@ -204,9 +205,9 @@ async def _paid(turn: Turn, rest: str) -> None:
     number = words.order_number(parts[0]) if parts else None
     phone, more = None, " ".join(parts[1:])
     if number is None:
-        phone, rest_after = words.leading_phone(" ".join(parts))  # "+977 982-0000001" too
+        phone, rest_after = numbers.leading_phone(" ".join(parts))  # "+977 982-0000001" too
         more = rest_after if phone else more  # not a phone: named back if the rest is an amount
-    amount, extra = words.split_amount(more)  # "5000", "5,000", "Rs 5,000", "रु ५०००"
+    amount, extra = numbers.split_amount(more)  # "5000", "5,000", "Rs 5,000", "रु ५०००"
     if not parts or amount is None or extra:
         turn.say("vendor_usage", command="paid")
         turn.move("unclear")

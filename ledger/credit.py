@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from ledger import postings
 from ledger.actors import Actor, clean_reason, require_role
 from ledger.audit import audit
 from ledger.errors import (
@@ -28,7 +27,7 @@ from ledger.errors import (
 )
 from ledger.lifecycle import OVERRIDABLE_STATUSES, UNBILLED_STATUSES
 from ledger.order_repo import OrderRef, find_id, lock
-from ledger.postings import MAX_AMOUNT_PAISA, Entry, Posting, is_paisa
+from ledger.postings import MAX_AMOUNT_PAISA, is_paisa
 
 
 @dataclass(frozen=True)
@@ -140,23 +139,3 @@ async def override_order(
         )
         await audit(conn, actor.id, "credit.override", f"order:{row['number']}", why,
                     {"retailer_id": row["retailer_id"], "total_paisa": row["total_paisa"]})
-
-
-async def adjust(
-    conn: asyncpg.Connection, retailer_id: int, vendor_id: int, amount_paisa: int, actor: Actor,
-    reason: str, *, idempotency_key: str,
-) -> Entry:
-    """An admin correction of what a retailer owes a vendor: a new ADJUSTMENT entry, not an edit."""
-    require_role(actor, "ledger.adjust", "ADMIN")
-    why = clean_reason(reason, "ledger.adjust")
-    async with conn.transaction():
-        entry = await postings.post(conn, Posting(
-            idempotency_key=f"adjust:{idempotency_key}", retailer_id=retailer_id,
-            vendor_id=vendor_id, kind="ADJUSTMENT", amount_paisa=amount_paisa,
-            actor_id=actor.id, reason=why,
-        ))
-        if not entry.replayed:
-            await audit(conn, actor.id, "ledger.adjust", f"account:{entry.account_id}", why,
-                        {"entry_id": entry.id, "amount_paisa": amount_paisa})
-        return entry
-

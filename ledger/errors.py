@@ -100,10 +100,6 @@ class UnknownRetailer(LedgerError):
     key = "retailer.unknown"
 
 
-class UnknownVendor(LedgerError):
-    key = "vendor.unknown"
-
-
 class OrderNotEditable(LedgerError):
     key = "order.not_editable"
 

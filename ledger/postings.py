@@ -240,15 +240,6 @@ async def get(conn: asyncpg.Connection, entry_id: int) -> Entry | None:
     return _entry(row) if row else None
 
 
-async def entries_of_order(conn: asyncpg.Connection, order_id: int) -> list[Entry]:
-    rows = await conn.fetch(
-        f"""SELECT {_ENTRY_COLUMNS} FROM ledger_entries e
-            JOIN ledger_accounts a ON a.id = e.account_id WHERE e.order_id = $1 ORDER BY e.id""",
-        order_id,
-    )
-    return [_entry(r) for r in rows]
-
-
 async def _by_key(conn: asyncpg.Connection, key: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"""SELECT e.request_hash, {_ENTRY_COLUMNS} FROM ledger_entries e

@@ -15,7 +15,7 @@ from ledger.actors import Actor, require_role
 from ledger.audit import audit
 from ledger.errors import InvalidAmount, NotPermitted, RoleConflict
 from ledger.postings import MAX_AMOUNT_PAISA, is_paisa
-from locales import Language, language_of
+from locales import Language, language_of, numbers
 
 Role = Literal["ADMIN", "OPERATOR", "VENDOR", "RETAILER"]
 ROLES: tuple[Role, ...] = ("ADMIN", "OPERATOR", "VENDOR", "RETAILER")
@@ -35,7 +35,7 @@ class User:
     @property
     def address(self) -> str:
         """Where WhatsApp messages to this user go."""
-        return self.wa_id or self.wa_user_id or (self.phone or "").lstrip("+")
+        return self.wa_id or self.wa_user_id or numbers.wa_id(self.phone or "")
 
     @property
     def public_id(self) -> str:
@@ -208,7 +208,7 @@ async def upsert(
                 ON CONFLICT (phone) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
                     language = EXCLUDED.language, active = EXCLUDED.active
                 RETURNING {_COLUMNS}""",
-            phone, phone.lstrip("+"), name, role, language, active,
+            phone, numbers.wa_id(phone), name, role, language, active,
         )
         user = _user(row)
         assert user is not None

@@ -54,12 +54,5 @@ class Messages:
         text = self._envs[lang].get_template(f"{template}.j2").render(lang=lang, **context)
         return text.strip()
 
-    def has(self, lang: Language, name: str) -> bool:
-        try:
-            self._envs[lang].get_template(f"{name}.j2")
-        except jinja2.TemplateNotFound:
-            return False
-        return True
-
     def gettext(self, lang: Language, message: str) -> str:
         return self._translations[lang].gettext(message)

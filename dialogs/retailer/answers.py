@@ -9,6 +9,7 @@ from typing import Literal
 
 from catalog.model import ParsedItem, ParseResult
 from dialogs import words
+from locales import numbers
 
 EditMode = Literal["add", "set", "remove"]
 
@@ -45,7 +46,7 @@ def chosen(text: str, candidates: Sequence[str], parse: Callable[[str], ParseRes
            ) -> tuple[str | None, ParsedItem | None]:
     """"2", "२" or a name among the candidates; with the item when the name came with its own
     quantity ("basmati 20 bora")."""
-    plain = words.ascii_digits(text).strip(" .)")
+    plain = numbers.ascii_digits(text).strip(" .)")
     if plain.isdigit():
         index = int(plain) - 1
         return (candidates[index] if 0 <= index < len(candidates) else None), None

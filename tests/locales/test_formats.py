@@ -1,4 +1,4 @@
-"""Money, numbers and dates as people in Nepal read them."""
+"""Money, numbers and dates as people in Nepal read them (phones: test_numbers.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.phone import PhoneError, mask, normalize
 from locales.formats import bs_date, clock, day, money, number
 
 
@@ -31,20 +30,3 @@ def test_dates_are_shown_in_nepal_time_with_bikram_sambat():
     assert bs_date(date(2026, 4, 14), "en") == "1 Baisakh 2083"
     with pytest.raises(ValueError):
         clock(datetime(2026, 1, 1), "en")  # naive times are refused
-
-
-@pytest.mark.parametrize("raw", ["+9779812345678", "9779812345678", "9812345678",
-                                 "981-234-5678", "००९७७९८१२३४५६७८"])
-def test_phones_are_stored_as_e164(raw):
-    assert normalize(raw) == "+9779812345678"
-
-
-@pytest.mark.parametrize("raw", ["", "12", "abc", "+977123", "0981234567", "+9771234567890"])
-def test_bad_phones_are_refused(raw):
-    with pytest.raises(PhoneError):
-        normalize(raw)
-
-
-def test_masked_phones_show_only_the_ends():
-    assert mask("+9779812345678") == "+9779******678"
-    assert mask(None) == "-"
