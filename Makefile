@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m locales.compile
 	touch $(STAMP)
 
+# The web simulator is for local use; `make run SIMULATOR_ENABLED=false` serves without it.
+SIMULATOR_ENABLED ?= true
+
 run: $(STAMP)
 	$(BIN)/khaacho migrate
 	$(BIN)/khaacho demo
-	$(BIN)/khaacho serve --host 127.0.0.1 --port 8080
+	SIMULATOR_ENABLED=$(SIMULATOR_ENABLED) $(BIN)/khaacho serve --host 127.0.0.1 --port 8080
 
 test: $(STAMP)
 	$(BIN)/python -m locales.compile

@@ -12,7 +12,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from bot import metrics, simulator, webhook
+from bot import metrics, security, simulator, webhook
 from bot.appkeys import HANDLER, HTTP, MESSAGES, OUTBOUND, POOL, SETTINGS
 from bot.graph import GraphClient
 from bot.handler import Handler
@@ -30,12 +30,14 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     """Everything the server needs, built from settings; `workers=False` serves HTTP only."""
     app = web.Application(client_max_size=webhook.MAX_BODY_BYTES)
+    app.on_response_prepare.append(security.add_headers)
     app[SETTINGS] = settings
     app[MESSAGES] = Messages()
     app[OUTBOUND] = Outbound(settings, app[MESSAGES])
     app[HANDLER] = Handler(app[OUTBOUND])
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_client)
+    app.cleanup_ctx.append(_metrics_refresh)
     if workers:
         app.cleanup_ctx.append(_workers)
         app.cleanup_ctx.append(_jobs)
@@ -45,7 +47,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
-    if not settings.whatsapp_enabled:
+    if settings.simulator_served:
         simulator.routes(app)
     return app
 
@@ -116,6 +118,22 @@ async def supervise(
             log.exception("%s worker stopped; restarting in %.0fs", name, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60.0)
+
+
+async def _metrics_refresh(app: web.Application) -> AsyncIterator[None]:
+    """Database gauges are read here every few seconds, so a scrape costs no query."""
+
+    async def run() -> None:
+        while True:
+            async with app[POOL].acquire() as conn:
+                await metrics.refresh(conn)
+            await asyncio.sleep(app[SETTINGS].metrics_refresh_seconds)
+
+    task = asyncio.create_task(supervise("metrics", run), name="metrics-refresh")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def job_timing(settings: Settings) -> jobs.Timing:
@@ -192,6 +210,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_view(request: web.Request) -> web.Response:
-    async with request.app[POOL].acquire() as conn:
-        body = await metrics.render(conn)
-    return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+    """Behind METRICS_TOKEN, or to this machine only; served from memory."""
+    refused = security.metrics_refusal(request)
+    if refused is not None:
+        return refused
+    return web.Response(body=metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE})

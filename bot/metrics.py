@@ -1,4 +1,5 @@
-"""Prometheus metrics of the channel; outbox depth and age are read from the database per scrape.
+"""Prometheus metrics of the channel. Gauges read from the database (outbox depth and age, the
+webhook quarantine) are refreshed in the background every few seconds, never per scrape.
 
 The ledger check is too big to run per scrape: the server runs it periodically and the gauges
 hold its last result (problems NaN until the first check has finished).
@@ -28,6 +29,10 @@ LEDGER_CHECK_PROBLEMS = Gauge(
 LEDGER_CHECK_PROBLEMS.set(float("nan"))
 LEDGER_CHECK_LAST_RUN = Gauge(
     "khaacho_ledger_check_last_run_timestamp_seconds", "When the last ledger check finished")
+WEBHOOK_QUARANTINED = Counter(
+    "khaacho_webhook_quarantined_total", "Webhook items set aside unread, by kind", ["kind"])
+QUARANTINE_ROWS = Gauge(
+    "khaacho_webhook_quarantine", "Items kept in the webhook quarantine (operators look)")
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -38,13 +43,20 @@ def ledger_checked(problems: int) -> None:
     LEDGER_CHECK_LAST_RUN.set(time.time())
 
 
-async def render(conn: asyncpg.Connection) -> bytes:
+async def refresh(conn: asyncpg.Connection) -> None:
+    """Read the database gauges (every METRICS_REFRESH_SECONDS, from the app's background task)."""
     row = await conn.fetchrow(
         """SELECT (SELECT count(*) FROM outbox WHERE status = 'pending') AS depth,
                   (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)
                      FROM outbox WHERE status = 'pending') AS oldest,
-                  (SELECT count(*) FROM outbox WHERE status = 'failed') AS failed""")
+                  (SELECT count(*) FROM outbox WHERE status = 'failed') AS failed,
+                  (SELECT count(*) FROM webhook_quarantine) AS quarantined""")
     OUTBOX_DEPTH.set(row["depth"])
     OUTBOX_OLDEST.set(float(row["oldest"]))
     OUTBOX_FAILED.set(row["failed"])
+    QUARANTINE_ROWS.set(row["quarantined"])
+
+
+def render() -> bytes:
+    """What a scrape gets: the last refreshed values; no database work per request."""
     return generate_latest()

@@ -37,7 +37,55 @@ class Settings(BaseSettings):
     dialog_jobs_seconds: float = Field(default=30.0, gt=0, le=3600)
     ledger_check_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
 
+    # The web chat simulator lets anyone speak as any number: only on request, for local use.
+    simulator_enabled: bool = False
+    # Bearer token for /metrics; without one, /metrics is served to this machine only.
+    metrics_token: SecretStr | None = None
+    metrics_refresh_seconds: float = Field(default=5.0, gt=0, le=3600)
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0, le=2 * 31_536_000)
+    http_idle_timeout_seconds: float = Field(default=20.0, gt=0, le=3600)
+    http_body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+
     @property
     def whatsapp_enabled(self) -> bool:
         """Send through the Graph API only with credentials; otherwise the local channel."""
         return bool(self.whatsapp_access_token and self.whatsapp_phone_number_id)
+
+    def whatsapp_settings_given(self) -> list[str]:
+        """Which of the WhatsApp settings the server needs are set (an empty value is unset)."""
+        return [name.upper() for name in WHATSAPP_REQUIRED if _given(getattr(self, name))]
+
+    @property
+    def simulator_served(self) -> bool:
+        """Only enabled, and never next to any WhatsApp setting: it speaks as anyone."""
+        return self.simulator_enabled and not self.whatsapp_settings_given()
+
+    def serve_problems(self) -> list[str]:
+        """Why `khaacho serve` must not start with these settings, one line each.
+
+        Half a WhatsApp configuration serves neither WhatsApp nor a safe local setup (the
+        access token unset once opened the simulator to anyone), and the simulator must never
+        run next to a real WhatsApp number.
+        """
+        given = self.whatsapp_settings_given()
+        missing = [name.upper() for name in WHATSAPP_REQUIRED if name.upper() not in given]
+        problems = []
+        if given and missing:
+            problems.append(
+                f"WhatsApp is half configured: missing {', '.join(missing)} "
+                f"(set: {', '.join(given)}); set all four, or none for local use")
+        if self.simulator_enabled and given:
+            problems.append(
+                "SIMULATOR_ENABLED is for local use without WhatsApp; unset it or "
+                + ", ".join(given))
+        return problems
+
+
+WHATSAPP_REQUIRED = ("whatsapp_access_token", "whatsapp_phone_number_id",
+                     "whatsapp_app_secret", "whatsapp_verify_token")
+
+
+def _given(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    return isinstance(value, str) and bool(value.strip())

@@ -1,57 +1,119 @@
-"""The channel's tables: inbound messages stored by wamid, delivery statuses, and the outbox."""
+"""The channel's tables: inbound messages stored by wamid, delivery statuses, what the webhook
+could not read (quarantined), and the outbox."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
+from bot import quarantine
 from bot.graph import OUTSIDE_WINDOW
-from bot.whatsapp import STATUS_RANK, Inbound, StatusUpdate
+from bot.whatsapp import STATUS_RANK, Inbound, Quarantined, StatusUpdate
 
 INBOUND_CHANNEL = "khaacho_inbound"
 OUTBOX_CHANNEL = "khaacho_outbox"
 
 
-async def store_webhook(
-    conn: asyncpg.Connection, messages: list[Inbound], statuses: list[StatusUpdate]
-) -> int:
-    """Store a webhook's messages and statuses in one transaction; return how many are new.
+@dataclass(frozen=True)
+class Stored:
+    new: int  # messages not seen before
+    quarantined: int  # items newly set aside
 
-    A redelivered message (same wamid) is ignored; a late status never moves one backwards.
+
+# What PostgreSQL (or asyncpg encoding a parameter) says when a value cannot be stored.
+_UNSTORABLE = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError,
+               OverflowError)
+
+
+async def store_webhook(
+    conn: asyncpg.Connection,
+    messages: Sequence[Inbound],
+    statuses: Sequence[StatusUpdate],
+    quarantined: Sequence[Quarantined] = (),
+) -> Stored:
+    """Store a webhook's messages, statuses and quarantined items in one transaction.
+
+    A redelivered message (same wamid) is ignored; a late status never moves one backwards. An
+    item the database refuses after all (the reader should have set it aside) is quarantined
+    instead of failing the others: the body is then stored again one item at a time.
     """
+    try:
+        async with conn.transaction():
+            return await _store(conn, messages, statuses, quarantined, each=False)
+    except _UNSTORABLE:
+        async with conn.transaction():
+            return await _store(conn, messages, statuses, quarantined, each=True)
+
+
+async def _store(
+    conn: asyncpg.Connection,
+    messages: Sequence[Inbound],
+    statuses: Sequence[StatusUpdate],
+    quarantined: Sequence[Quarantined],
+    *,
+    each: bool,
+) -> Stored:
+    refused: list[Quarantined] = []
+
+    async def attempt(kind: str, store: Callable[[Any], Awaitable[bool]], item: Any) -> bool:
+        if not each:
+            return await store(item)
+        try:
+            async with conn.transaction():  # a savepoint: only this item is undone
+                return await store(item)
+        except _UNSTORABLE as exc:
+            refused.append(Quarantined(
+                kind, f"database refused it: {type(exc).__name__}", _item_raw(item)))
+            return False
+
     new = 0
-    async with conn.transaction():
-        for m in messages:
-            row = await conn.fetchrow(
-                """INSERT INTO inbound_messages
-                       (wamid, sender, wa_id, wa_user_id, profile_name, kind, body, sent_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                   ON CONFLICT (wamid) DO NOTHING RETURNING id""",
-                m.wamid, m.sender, m.wa_id, m.wa_user_id, m.profile_name, m.kind, m.body,
-                m.sent_at,
-            )
-            new += row is not None
-        for s in statuses:
-            changed = await conn.fetchval(
-                """INSERT INTO message_statuses
-                       (wamid, status, rank, recipient, error_code, error_title)
-                   VALUES ($1, $2, $3, $4, $5, $6)
-                   ON CONFLICT (wamid) DO UPDATE SET
-                       status = EXCLUDED.status, rank = EXCLUDED.rank,
-                       error_code = EXCLUDED.error_code, error_title = EXCLUDED.error_title,
-                       updated_at = now()
-                   WHERE message_statuses.rank < EXCLUDED.rank
-                   RETURNING true""",
-                s.wamid, s.status, STATUS_RANK[s.status], s.recipient, s.error_code,
-                s.error_title,
-            )
-            if changed and s.status == "failed":
-                await delivery_failed(conn, s.wamid, s.error_code, s.error_title)
-        if new:
-            await conn.execute(f"NOTIFY {INBOUND_CHANNEL}")
-    return new
+    for m in messages:
+        new += await attempt("message", lambda m: _store_message(conn, m), m)
+    for s in statuses:
+        await attempt("status", lambda s: _store_status(conn, s), s)
+    kept = await quarantine.save(conn, [*quarantined, *refused])
+    if new:
+        await conn.execute(f"NOTIFY {INBOUND_CHANNEL}")
+    return Stored(new=new, quarantined=kept)
+
+
+async def _store_message(conn: asyncpg.Connection, m: Inbound) -> bool:
+    row = await conn.fetchrow(
+        """INSERT INTO inbound_messages
+               (wamid, sender, wa_id, wa_user_id, profile_name, kind, body, sent_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (wamid) DO NOTHING RETURNING id""",
+        m.wamid, m.sender, m.wa_id, m.wa_user_id, m.profile_name, m.kind, m.body, m.sent_at,
+    )
+    return row is not None
+
+
+async def _store_status(conn: asyncpg.Connection, s: StatusUpdate) -> bool:
+    changed = await conn.fetchval(
+        """INSERT INTO message_statuses
+               (wamid, status, rank, recipient, error_code, error_title)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (wamid) DO UPDATE SET
+               status = EXCLUDED.status, rank = EXCLUDED.rank,
+               error_code = EXCLUDED.error_code, error_title = EXCLUDED.error_title,
+               updated_at = now()
+           WHERE message_statuses.rank < EXCLUDED.rank
+           RETURNING true""",
+        s.wamid, s.status, STATUS_RANK[s.status], s.recipient, s.error_code, s.error_title,
+    )
+    if changed and s.status == "failed":
+        await delivery_failed(conn, s.wamid, s.error_code, s.error_title)
+    return bool(changed)
+
+
+def _item_raw(item: Inbound | StatusUpdate) -> bytes:
+    fields = dataclasses.asdict(item)
+    return json.dumps(fields, ensure_ascii=True, default=str).encode("ascii")
 
 
 async def delivery_failed(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 
 from aiohttp import web
 
 from bot import metrics
 from bot.appkeys import POOL, SETTINGS
+from bot.security import BodyTimeout, body_timeout, read_body
 from bot.store import store_webhook
-from bot.whatsapp import PayloadError, read_webhook
+from bot.whatsapp import read_body as read_webhook_body
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,12 @@ def signature_ok(secret: bytes, body: bytes, header: str) -> bool:
 
 
 async def receive(request: web.Request) -> web.Response:
-    """Check the signature on the raw bytes, store everything in one transaction, then 200."""
+    """Check the signature on the raw bytes, store everything in one transaction, then 200.
+
+    Every signed body is acknowledged, readable or not: the items that can be read are stored
+    and handled, whatever cannot (down to the whole body when it is not JSON) is quarantined
+    raw. Answering an error would only make Meta send the same bytes again for days.
+    """
     settings = request.app[SETTINGS]
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return error(413, "body too large")
@@ -56,19 +61,25 @@ async def receive(request: web.Request) -> web.Response:
         log.error("webhook POST refused: WHATSAPP_APP_SECRET is not set")
         return error(403, "signature cannot be checked")
     try:
-        body = await request.read()  # the app's client_max_size is MAX_BODY_BYTES
+        # The app's client_max_size is MAX_BODY_BYTES; a body trickling in is cut off.
+        body = await read_body(request, settings.http_body_timeout_seconds)
     except web.HTTPRequestEntityTooLarge:
         return error(413, "body too large")
+    except BodyTimeout:
+        return body_timeout()
     if not signature_ok(settings.whatsapp_app_secret.get_secret_value().encode(), body, header):
         return error(403, "bad signature")
-    try:
-        payload = json.loads(body)
-        messages, statuses = read_webhook(payload)
-    except (ValueError, PayloadError) as exc:
-        return error(400, f"bad payload: {exc}"[:200])
+    reading = read_webhook_body(body)
     async with request.app[POOL].acquire() as conn:
-        new = await store_webhook(conn, messages, statuses)
-    for m in messages:
+        stored = await store_webhook(
+            conn, reading.messages, reading.statuses, reading.quarantined)
+    for m in reading.messages:
         metrics.INBOUND_RECEIVED.labels(kind=m.kind).inc()
-    log.info("webhook: %d messages (%d new), %d statuses", len(messages), new, len(statuses))
+    for q in reading.quarantined:
+        metrics.WEBHOOK_QUARANTINED.labels(kind=q.kind).inc()
+        # The reason only: the raw item may hold a message body or a phone number.
+        log.warning("webhook: %s quarantined: %s", q.kind, q.reason)
+    log.info("webhook: %d messages (%d new), %d statuses, %d quarantined (%d new)",
+             len(reading.messages), stored.new, len(reading.statuses),
+             len(reading.quarantined), stored.quarantined)
     return web.json_response({"ok": True})

@@ -100,6 +100,7 @@ def settings(database_url: str) -> Settings:
         whatsapp_app_secret=SecretStr(APP_SECRET),
         worker_poll_seconds=0.05,
         outbox_backoff_seconds=0.01,
+        metrics_refresh_seconds=0.05,
     )
 
 

@@ -1,13 +1,32 @@
-"""The web chat simulator: the local channel over HTTP, only without WhatsApp credentials."""
+"""The web chat simulator: the local channel over HTTP, only when enabled for local use, never
+with WhatsApp configured, and only to clients on this machine."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+
+import pytest
+from pydantic import SecretStr
+
 from bot.app import create_app
+from bot.appkeys import POOL
+from bot.settings import Settings
+from bot.simulator import PAGE
+from tests.channel.test_hardening import non_loopback_address
 from tests.conftest import eventually
 
 
-async def test_simulator_chats_through_the_pipeline(settings, aiohttp_client):
-    client = await aiohttp_client(create_app(settings))
+@pytest.fixture
+def local_settings(settings: Settings) -> Settings:
+    """`make run`: no WhatsApp setting at all, the simulator enabled."""
+    return settings.model_copy(update={
+        "simulator_enabled": True, "whatsapp_verify_token": None, "whatsapp_app_secret": None})
+
+
+async def test_simulator_chats_through_the_pipeline(local_settings, aiohttp_client):
+    client = await aiohttp_client(create_app(local_settings))
     page = await client.get("/simulator")
     assert page.status == 200 and "Khaacho" in await page.text()
     sent = await client.post("/simulator/send", json={"phone": "9822222222", "text": "hello"})
@@ -21,18 +40,66 @@ async def test_simulator_chats_through_the_pipeline(settings, aiohttp_client):
     assert "order" in shown[0]["text"]
 
 
-async def test_simulator_rejects_bad_input_with_json_errors(settings, aiohttp_client):
-    client = await aiohttp_client(create_app(settings))
+async def test_simulator_rejects_bad_input_with_json_errors(local_settings, aiohttp_client):
+    client = await aiohttp_client(create_app(local_settings))
     for body in ({"phone": "123", "text": "hi"}, {"phone": "9822222222", "text": ""},
-                 {"phone": "9822222222", "text": "x" * 5000}, ["not", "an", "object"]):
+                 {"phone": "9822222222", "text": "x" * 5000}, ["not", "an", "object"],
+                 {"phone": "9822222222", "text": "nul \x00"},
+                 {"phone": "9822222222", "text": "half \ud800 emoji"}):
         response = await client.post("/simulator/send", json=body)
         assert response.status == 400, body
         assert "error" in await response.json()
+    for raw in (b"[" * 50_000, b"{not json", b"\xff"):
+        response = await client.post("/simulator/send", data=raw)
+        assert response.status == 400, raw[:10]
     response = await client.get("/simulator/messages", params={"phone": "9822222222",
                                                                "after": "x"})
     assert response.status == 400
 
 
-async def test_simulator_is_not_served_when_whatsapp_is_configured(client):
+async def test_simulator_is_off_unless_enabled(settings, aiohttp_client):
+    local = settings.model_copy(update={"whatsapp_verify_token": None,
+                                        "whatsapp_app_secret": None})
+    client = await aiohttp_client(create_app(local))
+    for path in ("/simulator", "/simulator/messages?phone=9822222222"):
+        assert (await client.get(path)).status == 404
+
+
+async def test_simulator_is_not_served_next_to_any_whatsapp_setting(settings, aiohttp_client):
+    # The half configuration that once opened it: everything but the access token.
+    half = settings.model_copy(update={"simulator_enabled": True,
+                                       "whatsapp_phone_number_id": "106540352242922"})
+    assert (await (await aiohttp_client(create_app(half))).get("/simulator")).status == 404
+    full = half.model_copy(update={"whatsapp_access_token": SecretStr("token")})
+    assert (await (await aiohttp_client(create_app(full))).get("/simulator")).status == 404
+
+
+async def test_simulator_refuses_clients_on_other_machines(local_settings, aiohttp_server,
+                                                           aiohttp_client):
+    address = non_loopback_address()
+    server = await aiohttp_server(create_app(local_settings), host=address)
+    client = await aiohttp_client(server)
+    for method, path in (("GET", "/simulator"), ("POST", "/simulator/send"),
+                         ("GET", "/simulator/messages?phone=9822222222")):
+        response = await client.request(method, path, json={"phone": "9822222222",
+                                                            "text": "hi"})
+        assert response.status == 403, path
+        assert "this machine" in (await response.json())["error"]
+    async with server.app[POOL].acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM inbound_messages") == 0
+
+
+async def test_simulator_page_runs_only_its_own_inline_script_and_style(local_settings,
+                                                                        aiohttp_client):
+    client = await aiohttp_client(create_app(local_settings))
     response = await client.get("/simulator")
-    assert response.status == 404
+    policy = response.headers["Content-Security-Policy"]
+    html = PAGE.read_text("utf-8")
+    for tag in ("script", "style"):
+        [block] = re.findall(rf"<{tag}>(.*?)</{tag}>", html, re.DOTALL)
+        digest = base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()
+        assert f"{tag}-src 'sha256-{digest}'" in policy
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    # The page needs nothing else: no inline handlers, no resources from elsewhere.
+    assert not re.search(r"\son\w+\s*=", html) and not re.search(r"(src|href)\s*=", html)
