@@ -38,8 +38,8 @@ TABLE = Table(
 STATEMENT_DAYS = 30
 MAX_STATEMENT_LINES = 15
 
-_COMMAND = re.compile(r"^\s*(approve|unblock|block|add|limit|override|report|statement|pending)\b"
-                      r"\s*(.*)$", re.IGNORECASE | re.DOTALL)
+_COMMAND = re.compile(r"^\s*(approve|unblock|block|add|role|limit|override|report|statement|"
+                      r"pending)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
 async def _tapped_decision(turn: Turn) -> None:
@@ -167,6 +167,27 @@ async def _add(turn: Turn, rest: str) -> None:
     turn.move("command")
 
 
+async def _role(turn: Turn, rest: str) -> None:
+    """role <phone> retailer|vendor|operator|admin <reason>"""
+    target, phone, more = await _named(turn, rest)
+    words_ = more.split(maxsplit=1)
+    role = words_[0].upper() if words_ else ""
+    if target is None or role not in users.ROLES:
+        turn.say("admin_usage", command="role")
+        turn.move("command")
+        return
+    try:
+        changed = await users.change_role(turn.conn, turn.user, target.id, role,  # type: ignore[arg-type]
+                                          words_[1] if len(words_) > 1 else "")
+    except LedgerError as error:
+        turn.refuse(error, action="role")
+        turn.move("command")
+        return
+    turn.say("user_role_changed", name=changed.name, phone=phone, role=changed.role)
+    turn.tell(changed.id, "reg_approved", name=changed.name, role=changed.role)
+    turn.move("command")
+
+
 async def _limit(turn: Turn, rest: str) -> None:
     """limit <phone> <rupees> [reason]"""
     target, _, more = await _named(turn, rest)
@@ -266,7 +287,8 @@ async def _pending(turn: Turn, rest: str) -> None:
 
 
 _COMMANDS = {
-    "approve": _approve, "unblock": _unblock, "block": _block, "add": _add, "limit": _limit,
+    "approve": _approve, "unblock": _unblock, "block": _block, "add": _add, "role": _role,
+    "limit": _limit,
     "override": _override, "report": _report, "statement": _statement, "pending": _pending,
 }
 

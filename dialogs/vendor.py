@@ -11,7 +11,7 @@ from dialogs.machine import Table
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
 from dialogs.turn import Turn
 from ledger import orders, payments, reports, stock, users
-from ledger.errors import IllegalTransition, LedgerError, NotYourOrder
+from ledger.errors import IllegalTransition, LedgerError
 from ledger.pricing import to_milli
 from locales import numbers
 from locales.replies import Button
@@ -94,9 +94,7 @@ def _refuse(turn: Turn, action: str, number: str, error: LedgerError) -> None:
 async def _ask_reason(turn: Turn, number: str) -> None:
     """Ask why only when the order can still be rejected by this vendor."""
     try:
-        order = await orders.get(turn.conn, number)
-        if order.vendor_id != turn.user.id:
-            raise NotYourOrder(order=number)
+        order = await orders.visible(turn.conn, number, turn.user)
         if order.status != "VENDOR_ASSIGNED":
             raise IllegalTransition(order=number, from_status=order.status,
                                     to_status="REJECTED")

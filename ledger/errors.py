@@ -118,6 +118,12 @@ class RoleConflict(LedgerError):
     key = "user.role_conflict"
 
 
+class RoleChangeBlocked(LedgerError):
+    """A role change that would strand what the person still has open (orders, money owed)."""
+
+    key = "user.role_change_blocked"
+
+
 class AlreadyDone(LedgerError):
     """The action was taken before (a second tap on a button): nothing is repeated."""
 

@@ -8,7 +8,8 @@ from typing import Literal
 
 import asyncpg
 
-from ledger.errors import OrderNotFound
+from ledger.actors import Actor, is_staff
+from ledger.errors import NotYourOrder, OrderNotFound
 from ledger.lifecycle import BILLED_STATUSES, Status
 
 PaymentStatus = Literal["UNPAID", "PARTIAL", "PAID"]
@@ -76,6 +77,17 @@ async def lock(conn: asyncpg.Connection, order_id: int) -> asyncpg.Record:
     if row is None:
         raise OrderNotFound(order=order_id)
     return row
+
+
+async def visible(conn: asyncpg.Connection, ref: OrderRef, actor: Actor) -> Order:
+    """The order, if `actor` may see it: staff any, a retailer their own, a vendor one assigned to
+    them. To anyone else it is `NotYourOrder`, which reads exactly like an order that does not
+    exist: nothing about an order is said before ownership is checked."""
+    order = await get(conn, ref)
+    if is_staff(actor) or actor.id == (order.retailer_id if actor.role == "RETAILER"
+                                       else order.vendor_id if actor.role == "VENDOR" else None):
+        return order
+    raise NotYourOrder(order=ref if isinstance(ref, str) else order.number)
 
 
 async def get(conn: asyncpg.Connection, ref: OrderRef) -> Order:

@@ -29,12 +29,12 @@ from ledger.errors import (
     UnknownRetailer,
 )
 from ledger.lifecycle import Status
-from ledger.order_repo import PAID_SQL, Order, OrderRef, find_id, get, lock
+from ledger.order_repo import PAID_SQL, Order, OrderRef, find_id, get, lock, visible
 from ledger.postings import Posting
 
 __all__ = [
     "Confirmation", "Order", "accept", "cancel", "complete", "confirm", "create_draft",
-    "deliver", "dispatch", "expire_drafts", "get", "reject", "replace_draft_lines",
+    "deliver", "dispatch", "expire_drafts", "get", "reject", "replace_draft_lines", "visible",
 ]
 
 MAX_DRAFT_EXPIRY_BATCH = 500

@@ -23,7 +23,6 @@ from ledger.errors import (
     InvalidAmount,
     NotPermitted,
     NotReversible,
-    NotYourOrder,
     PaymentExceedsBalance,
 )
 from ledger.lifecycle import BILLED_STATUSES
@@ -31,8 +30,8 @@ from ledger.order_repo import (
     PAID_SQL,
     OrderRef,
     PaymentStatus,
-    find_id,
     payment_status,
+    visible,
 )
 from ledger.postings import MAX_AMOUNT_PAISA, Entry, Posting, is_paisa
 
@@ -132,16 +131,12 @@ async def record_for_order(
     now: datetime | None = None,
 ) -> PaymentResult:
     """"paid KH-000123 5000": the order names the account; allocation is still oldest first."""
-    order_id = await find_id(conn, order)
-    row = await conn.fetchrow(
-        "SELECT number, status, retailer_id, vendor_id FROM orders WHERE id = $1", order_id
-    )
-    if row["status"] not in BILLED_STATUSES:
-        raise IllegalTransition(order=row["number"], from_status=row["status"], to_status="PAID")
-    if actor.role == "VENDOR" and actor.id != row["vendor_id"]:
-        raise NotYourOrder(order=row["number"])
+    found = await visible(conn, order, actor)  # ownership before anything about its state
+    if found.status not in BILLED_STATUSES:
+        raise IllegalTransition(order=found.number, from_status=found.status, to_status="PAID")
+    assert found.vendor_id is not None, "a billed order has its vendor"
     return await record(
-        conn, retailer_id=row["retailer_id"], vendor_id=row["vendor_id"],
+        conn, retailer_id=found.retailer_id, vendor_id=found.vendor_id,
         amount_paisa=amount_paisa, method=method, reference=reference, actor=actor,
         idempotency_key=idempotency_key, now=now,
     )

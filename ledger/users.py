@@ -11,9 +11,17 @@ from typing import Literal
 
 import asyncpg
 
-from ledger.actors import Actor, require_role
+from ledger.actors import Actor, clean_reason, require_role
 from ledger.audit import audit
-from ledger.errors import InvalidAmount, NotPermitted, RoleConflict
+from ledger.errors import (
+    AlreadyDone,
+    InvalidAmount,
+    NotPermitted,
+    RoleChangeBlocked,
+    RoleConflict,
+    UnknownUser,
+)
+from ledger.lifecycle import OPEN_STATUSES
 from ledger.postings import MAX_AMOUNT_PAISA, is_paisa
 from locales import Language, language_of, numbers
 
@@ -153,6 +161,56 @@ async def add(
         return added
 
 
+async def change_role(
+    conn: asyncpg.Connection, actor: Actor, user_id: int, role: Role, reason: str
+) -> User:
+    """An admin moves someone to another role, on purpose and with a reason, audited.
+
+    Refused while it would strand what the person has open in their current role: a retailer's
+    open orders or balance, a vendor's orders to fulfil or money owed to them.
+    """
+    require_role(actor, "user.role", "ADMIN")
+    why = clean_reason(reason, "user.role")
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    async with conn.transaction():
+        if await conn.fetchval("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE",
+                               user_id) is None:
+            raise UnknownUser(user_id=user_id)
+        user = await by_id(conn, user_id)
+        assert user is not None
+        if user.id == actor.id:
+            raise NotPermitted(action="user.role", role=actor.role)
+        if user.role == role:
+            raise AlreadyDone(action="role", name=user.name, status=role)
+        side = {"RETAILER": "retailer_id", "VENDOR": "vendor_id"}.get(user.role)
+        if side is not None:
+            held = await conn.fetchrow(
+                f"""SELECT (SELECT count(*) FROM orders
+                            WHERE {side} = $1 AND status = ANY($2::text[])) AS open_orders,
+                           (SELECT COALESCE(sum(balance_paisa), 0) FROM ledger_accounts
+                            WHERE {side} = $1) AS balance""",
+                user_id, list(OPEN_STATUSES))
+            if held["open_orders"] or held["balance"]:
+                raise RoleChangeBlocked(name=user.name, role=user.role,
+                                        open_orders=int(held["open_orders"]),
+                                        balance_paisa=int(held["balance"]))
+        await conn.execute("UPDATE users SET role = $2 WHERE id = $1", user_id, role)
+        if role in ("RETAILER", "VENDOR"):
+            table = "retailers" if role == "RETAILER" else "vendors"
+            current = await shop(conn, user_id)
+            await conn.execute(
+                f"""INSERT INTO {table} (user_id, shop_name, address) VALUES ($1, $2, $3)
+                    ON CONFLICT (user_id) DO NOTHING""",
+                user_id, current.shop_name if current else user.name,
+                current.address if current else "")
+        await audit(conn, actor.id, "user.role", f"user:{user_id}", why,
+                    {"old": user.role, "new": role})
+        changed = await by_id(conn, user_id)
+        assert changed is not None
+        return changed
+
+
 async def _was_member(conn: asyncpg.Connection, user: User) -> bool:
     """Whether an inactive user was ever let in (has a shop), as opposed to a stranger who only
     wrote to us (whom adding approves)."""
@@ -229,3 +287,4 @@ async def upsert(
                 user.id, shop_name or name, address,
             )
         return user
+

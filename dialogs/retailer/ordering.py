@@ -17,6 +17,7 @@ from ledger import choices, credit, orders, pricing, reports
 from ledger.errors import (
     IllegalTransition,
     LedgerError,
+    NotYourOrder,
     OrderNotEditable,
     OrderNotFound,
     OverCreditLimit,
@@ -274,10 +275,9 @@ async def tapped(turn: Turn) -> None:
     number, _, shown = tap.ref.partition("@")
     state = asking(turn)
     try:
-        order = await orders.get(turn.conn, int(number) if number.isdigit() else number)
-    except OrderNotFound:
-        order = None
-    if order is None or order.retailer_id != turn.user.id:
+        order = await orders.visible(turn.conn, int(number) if number.isdigit() else number,
+                                     turn.user)
+    except (OrderNotFound, NotYourOrder):
         _stale(turn)
         return
     if order.status != "DRAFT":

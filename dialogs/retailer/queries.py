@@ -6,7 +6,7 @@ from __future__ import annotations
 from dialogs import words
 from dialogs.turn import Turn
 from ledger import credit, orders, reports
-from ledger.errors import LedgerError, OrderNotFound
+from ledger.errors import LedgerError
 
 OPEN_ORDERS_SHOWN = 10
 HISTORY_SHOWN = 5
@@ -45,9 +45,7 @@ async def cancel_order(turn: Turn) -> None:
     number = words.order_number(turn.text)
     assert number is not None
     try:
-        before = await orders.get(turn.conn, number)
-        if before.retailer_id != turn.user.id:
-            raise OrderNotFound(order=number)
+        before = await orders.visible(turn.conn, number, turn.user)
         order = await orders.cancel(turn.conn, number, turn.user, "retailer cancelled")
     except LedgerError as error:
         turn.refuse(error, order=number)

@@ -73,3 +73,12 @@ async def test_staff_roles_survive_add_block_and_unblock_by_chat(world):
     assert "blocked" in text_of(await operator.say("block 9810000002 late"))
     assert "unblocked" in text_of(await operator.say("unblock 9810000002"))
     assert "खुला अर्डर छैन" in text_of(await karnali.say("orders"))  # a vendor's command works
+
+
+async def test_an_admin_changes_a_role_by_chat_and_the_person_gets_that_dialog(world):
+    admin, operator, hari = world.phone(ADMIN), world.phone(OPERATOR), world.phone("9779820000003")
+    assert "not" in text_of(await operator.say("role 9820000003 vendor wholesale now")).lower()
+    changed = text_of(await admin.say("role 9820000003 vendor sells wholesale now"))
+    assert "is now" in changed
+    assert "stock" in text_of(await hari.say("help")).lower()  # the vendor's commands
+    assert "Write it like" in text_of(await admin.say("role 9820000003 bogus x"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ledger import choices, credit, registrations, users
-from ledger.errors import AlreadyDone, NotPermitted, RoleConflict, UnknownUser
+from ledger.errors import AlreadyDone, NotPermitted, RoleChangeBlocked, RoleConflict, UnknownUser
 from tests.ledger.conftest import World, phone
 
 
@@ -147,3 +147,26 @@ async def test_staff_ids_and_shops_are_read_by_one_service(conn, world: World):
     assert await users.shop(conn, world.admin.id) is None
     assert await users.by_public_id(conn, world.vendor.phone) == world.vendor  # type: ignore[arg-type]
     assert await users.by_public_id(conn, str(world.vendor.id)) == world.vendor
+
+
+async def test_changing_a_role_is_an_admins_audited_act_that_strands_nothing(conn, world: World):
+    from tests.ledger.conftest import line
+    from tests.ledger.helpers import accepted_order
+
+    with pytest.raises(NotPermitted):
+        await users.change_role(conn, world.operator, world.retailer2.id, "VENDOR", "wholesale")
+    with pytest.raises(NotPermitted):
+        await users.change_role(conn, world.admin, world.admin.id, "RETAILER", "me")
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)])
+    for busy in (world.retailer, world.vendor):  # an open order and money on account
+        with pytest.raises(RoleChangeBlocked) as refused:
+            await users.change_role(conn, world.admin, busy.id, "OPERATOR", "promoted")
+        assert refused.value.params["open_orders"] == 1
+        assert (await users.by_id(conn, busy.id)) == busy
+    changed = await users.change_role(conn, world.admin, world.retailer2.id, "VENDOR",
+                                      "now sells wholesale")
+    assert changed.role == "VENDOR"
+    assert (await users.shop(conn, changed.id)).shop_name == "Sita Store"  # type: ignore[union-attr]
+    with pytest.raises(AlreadyDone):
+        await users.change_role(conn, world.admin, changed.id, "VENDOR", "again")
+    assert await _audited(conn, "user.role") == 1
