@@ -177,7 +177,7 @@ async def _role(turn: Turn, rest: str) -> None:
         turn.move("command")
         return
     try:
-        changed = await users.change_role(turn.conn, turn.user, target.id, role,  # type: ignore[arg-type]
+        changed = await users.change_role(turn.conn, turn.user, target.id, role,
                                           words_[1] if len(words_) > 1 else "")
     except LedgerError as error:
         turn.refuse(error, action="role")
