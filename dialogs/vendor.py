@@ -5,12 +5,14 @@ deliver, "orders", "stock chini 100", "price chini 115", and payments ("paid KH-
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
+from catalog.quantity import Quantity
 from dialogs import buttons, notify, present, words
 from dialogs.machine import Table
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
 from dialogs.turn import Turn
-from ledger import orders, payments, reports, stock, users
+from ledger import orders, payments, pricing, reports, stock, users
 from ledger.errors import IllegalTransition, LedgerError
 from ledger.pricing import to_milli
 from locales import numbers
@@ -18,7 +20,7 @@ from locales.replies import Button
 
 TABLE = Table(
     "vendor",
-    states=["idle", "rejecting"],
+    states=["idle", "rejecting", "confirming"],
     initial="idle",
     doc="A vendor's orders, stock, prices and payments, by button or by command.",
     transitions=[
@@ -26,6 +28,8 @@ TABLE = Table(
          "doc": "accept, reject, dispatch, deliver, payment, stock or price: done or explained"},
         {"trigger": "ask_reason", "source": "*", "dest": "rejecting",
          "doc": "Reject tapped: why? (out of stock…)"},
+        {"trigger": "check_price", "source": "*", "dest": "confirming",
+         "doc": "a price that moved more than 3× either way: is it right?"},
         {"trigger": "query", "source": "*", "dest": None, "doc": "open orders listed"},
         {"trigger": "unclear", "source": "*", "dest": None, "doc": "not a command: hint"},
         {"trigger": "help", "source": "*", "dest": None},
@@ -154,7 +158,8 @@ async def _orders(turn: Turn) -> None:
 
 
 async def _offer(turn: Turn, command: str, rest: str) -> None:
-    """"stock chini 100" (base units) or "stock chini 2 bora"; "price chini 115" (per base unit)."""
+    """"stock chini 100" or "stock chini 20 bora"; "price chini 112" (per kg) or "price chini
+    5600 bora" (per sack): converted to the base unit, and the reply states both."""
     parsed = turn.parse(rest)
     items = list(parsed.items)
     skus = {item.sku for item in items} | {c for a in parsed.ambiguous for c in a.candidates}
@@ -168,29 +173,80 @@ async def _offer(turn: Turn, command: str, rest: str) -> None:
         turn.say("vendor_usage", command=command)
         turn.move("unclear")
         return
-    sku = skus.pop()
-    product = turn.parser.products[sku]
+    product = turn.parser.products[skus.pop()]
+    unit = present.typed_unit(turn.parser, rest) or product.unit
+    per_unit = turn.parser.vocabulary.to_base(product, Quantity(Decimal(1), unit))
+    if not per_unit:
+        turn.say("vendor_unit_unknown", product=product, unit=unit, packs=sorted(product.packs))
+        turn.move("unclear")
+        return
+    if command == "stock":
+        if not items or not items[0].quantity_stated:
+            turn.say("vendor_usage", command=command)
+            turn.move("unclear")
+            return
+        await _save_offer(turn, product.sku, stock_milli=to_milli(items[0].quantity),
+                          unit=unit, per_unit=per_unit)
+        return
+    figures = re.findall(r"\d+(?:\.\d{1,2})?", numbers.ascii_digits(rest.replace(",", "")))
+    typed = numbers.paisa(figures[-1]) if figures else None
+    if not typed:
+        turn.say("vendor_usage", command=command)
+        turn.move("unclear")
+        return
+    price = pricing.per_base_unit(typed, per_unit)
+    before = await stock.reference_price(turn.conn, turn.user.id, product.sku)
+    if before is not None and stock.implausible(before, price):
+        turn.data.clear()
+        turn.data["price"] = {"sku": product.sku, "paisa": price, "typed": typed, "unit": unit}
+        turn.say("vendor_check_price", product=product, before_paisa=before, price_paisa=price,
+                 typed_paisa=typed, unit=unit,
+                 buttons=(buttons.button("offer", "confirm", product.sku, "Yes, save"),
+                          buttons.button("offer", "cancel", product.sku, "No")))
+        turn.move("check_price")
+        return
+    await _save_offer(turn, product.sku, price_paisa=price, typed_paisa=typed, unit=unit,
+                      per_unit=per_unit)
+
+
+async def _price_confirmed(turn: Turn) -> None:
+    """A price that moved a lot, confirmed: saved."""
+    pending = turn.data.get("price")
+    tap = turn.tap
+    if not isinstance(pending, dict) or (tap is not None and tap.ref != pending.get("sku")):
+        turn.say("stale_button")
+        turn.data.clear()
+        turn.move("act")
+        return
+    product = turn.parser.products.get(str(pending["sku"]))
+    if product is None:
+        turn.say("vendor_usage", command="price")
+        turn.data.clear()
+        turn.move("act")
+        return
+    unit = str(pending["unit"])
+    await _save_offer(turn, product.sku, price_paisa=int(pending["paisa"]),
+                      typed_paisa=int(pending["typed"]), unit=unit,
+                      per_unit=turn.parser.vocabulary.to_base(product, Quantity(Decimal(1), unit))
+                      or Decimal(1))
+
+
+async def _save_offer(turn: Turn, sku: str, *, unit: str, per_unit: Decimal,
+                      price_paisa: int | None = None, typed_paisa: int | None = None,
+                      stock_milli: int | None = None) -> None:
+    turn.data.clear()
     try:
-        if command == "stock":
-            if not items or not items[0].quantity_stated:
-                turn.say("vendor_usage", command=command)
-                turn.move("unclear")
-                return
-            offer = await stock.set_offer(turn.conn, turn.user, sku,
-                                          stock_milli=to_milli(items[0].quantity))
-        else:
-            figures = re.findall(r"\d+(?:\.\d{1,2})?", numbers.ascii_digits(rest))
-            price = numbers.paisa(figures[-1]) if figures else None
-            if not price:
-                turn.say("vendor_usage", command=command)
-                turn.move("unclear")
-                return
-            offer = await stock.set_offer(turn.conn, turn.user, sku, price_paisa=price)
+        offer = await stock.set_offer(turn.conn, turn.user, sku, price_paisa=price_paisa,
+                                      stock_milli=stock_milli)
     except LedgerError as error:
         turn.refuse(error)
         turn.move("act")
         return
-    turn.say("vendor_offer_set", command=command, product=product, offer=offer)
+    turn.say("vendor_offer_set", command="price" if price_paisa is not None else "stock",
+             product=turn.parser.products[sku], offer=offer, unit=unit,
+             per_unit=per_unit.normalize(), typed_paisa=typed_paisa,
+             typed_count=(Decimal(stock_milli) / 1000 / per_unit).normalize()
+             if stock_milli is not None else None)
     turn.move("act")
 
 
@@ -268,6 +324,8 @@ DIALOG = Dialog(
     routes=(
         route("*", said("greeting"), _help),
         route("rejecting", typed(re.compile(r"\S"), "any text"), _reason_given),
+        route("confirming", tapped("offer", "confirm"), _price_confirmed),
+        route("confirming", said("confirm"), _price_confirmed),
         route("*", ANYTHING, _unknown),
     ),
     help=_help, cancel=_cancel,

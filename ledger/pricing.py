@@ -54,6 +54,14 @@ def line_total(quantity_milli: int, unit_price_paisa: int) -> int:
     return (quantity_milli * unit_price_paisa + 500) // 1000
 
 
+def per_base_unit(price_paisa: int, base_per_unit: Decimal) -> int:
+    """A price per pack ("5600 per bora") as paisa per base unit (a bora is 50 kg: 11200),
+    rounded half up; at least one paisa."""
+    assert base_per_unit > 0
+    exact = Decimal(price_paisa) / base_per_unit
+    return max(1, int((exact + Decimal("0.5")).to_integral_value(rounding="ROUND_FLOOR")))
+
+
 def normalise(lines: Sequence[LineRequest]) -> list[LineRequest]:
     """Checked lines, one per sku (repeats add up), in the order first mentioned."""
     if not lines:

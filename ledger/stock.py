@@ -148,6 +148,24 @@ async def set_offer(
         return _offer(row)
 
 
+# A price that moves more than this many times up or down is asked about before it is saved: a
+# vendor who typed a sack's price as the kilo's would otherwise charge 50 times too much.
+PLAUSIBLE_FACTOR = 3
+
+
+def implausible(old_paisa: int, new_paisa: int) -> bool:
+    return new_paisa > old_paisa * PLAUSIBLE_FACTOR or new_paisa * PLAUSIBLE_FACTOR < old_paisa
+
+
+async def reference_price(conn: asyncpg.Connection, vendor_id: int, sku: str) -> int | None:
+    """What a new price is compared with: the vendor's own price, else the catalog's."""
+    found: int | None = await conn.fetchval(
+        """SELECT COALESCE(
+               (SELECT price_paisa FROM vendor_products WHERE vendor_id = $1 AND sku = $2),
+               (SELECT price_paisa FROM products WHERE sku = $2))""", vendor_id, sku)
+    return found
+
+
 async def offers(conn: asyncpg.Connection, vendor_id: int) -> list[VendorOffer]:
     rows = await conn.fetch(
         "SELECT * FROM vendor_products WHERE vendor_id = $1 ORDER BY sku", vendor_id
