@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from dialogs import words
+from dialogs import notify, words
 from dialogs.machine import Table
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
 from dialogs.turn import Turn
@@ -132,12 +132,21 @@ async def _block(turn: Turn, rest: str) -> None:
 
 async def _block_user(turn: Turn, target: User, reason: str) -> None:
     try:
-        blocked = await registrations.block(turn.conn, target.id, turn.user, reason)
+        done = await registrations.block(turn.conn, target.id, turn.user, reason)
     except LedgerError as error:
         turn.refuse(error, action="block")
         turn.move("command")
         return
-    turn.say("user_blocked", name=blocked.name, phone=blocked.phone or blocked.address)
+    blocked = done.user
+    turn.say("user_blocked", name=blocked.name, phone=blocked.phone or blocked.address,
+             cancelled=done.cancelled, passed_on=[o.order for o in done.passed_on],
+             kept=done.kept)
+    for order in done.cancelled:
+        if order.vendor_id is not None:
+            turn.tell(order.vendor_id, "vendor_order_cancelled", order=order, by="staff")
+    for outcome in done.passed_on:
+        turn.replies.extend(await notify.outcome(turn.conn, turn.parser, outcome,
+                                                 tell_retailer=True))
     turn.move("command")
 
 

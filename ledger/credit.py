@@ -23,6 +23,7 @@ from ledger.errors import (
     IllegalTransition,
     InvalidAmount,
     OverCreditLimit,
+    RetailerBlocked,
     UnknownRetailer,
 )
 from ledger.lifecycle import OVERRIDABLE_STATUSES, UNBILLED_STATUSES
@@ -70,11 +71,20 @@ async def position(
 
 
 async def lock_retailer(conn: asyncpg.Connection, retailer_id: int) -> None:
-    """Serialise credit decisions of one retailer; hold until the transaction ends."""
-    if await conn.fetchval(
-        "SELECT user_id FROM retailers WHERE user_id = $1 FOR NO KEY UPDATE", retailer_id
-    ) is None:
+    """Serialise credit decisions of one retailer; hold until the transaction ends. A blocked
+    retailer gets no new credit (`RetailerBlocked`)."""
+    await require_active(conn, retailer_id, lock=True)
+
+
+async def require_active(conn: asyncpg.Connection, retailer_id: int, *, lock: bool = False) -> None:
+    """The retailer exists and is not blocked (locked for credit decisions when `lock`)."""
+    active = await conn.fetchval(
+        f"""SELECT u.active FROM retailers r JOIN users u ON u.id = r.user_id
+            WHERE r.user_id = $1 {"FOR NO KEY UPDATE OF r" if lock else ""}""", retailer_id)
+    if active is None:
         raise UnknownRetailer(user_id=retailer_id)
+    if not active:
+        raise RetailerBlocked(user_id=retailer_id)
 
 
 async def require_within_limit(
@@ -129,6 +139,7 @@ async def override_order(
     why = clean_reason(reason, "credit.override")
     async with conn.transaction():
         row = await lock(conn, await find_id(conn, order))
+        await require_active(conn, row["retailer_id"])
         if row["status"] not in OVERRIDABLE_STATUSES:
             raise IllegalTransition(order=row["number"], from_status=row["status"],
                                     to_status="ACCEPTED")

@@ -108,6 +108,12 @@ class OrderNotPaid(LedgerError):
     key = "order.not_paid"
 
 
+class RetailerBlocked(LedgerError):
+    """A blocked shop gets no new credit: no new order, confirmation, acceptance or override."""
+
+    key = "retailer.blocked"
+
+
 class UnknownUser(LedgerError):
     key = "user.unknown"
 

@@ -26,7 +26,6 @@ from ledger.errors import (
     OrderHasPayments,
     OrderNotEditable,
     OrderNotPaid,
-    UnknownRetailer,
 )
 from ledger.lifecycle import Status
 from ledger.order_repo import PAID_SQL, Order, OrderRef, find_id, get, lock, visible
@@ -102,8 +101,7 @@ async def create_draft(
                 if existing["retailer_id"] != retailer.id:
                     raise IdempotencyConflict(key=request_key)
                 return await get(conn, existing["id"])
-        if not await conn.fetchval("SELECT true FROM retailers WHERE user_id = $1", retailer.id):
-            raise UnknownRetailer(user_id=retailer.id)
+        await credit.require_active(conn, retailer.id)
         quote = await pricing.quote(conn, lines)
         order_id = await conn.fetchval(
             """INSERT INTO orders (retailer_id, total_paisa, request_key) VALUES ($1, $2, $3)

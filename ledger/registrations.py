@@ -14,10 +14,13 @@ from typing import Literal
 
 import asyncpg
 
-from ledger import users
+from ledger import orders, users
 from ledger.actors import STAFF, Actor, clean_reason, require_role
+from ledger.assignment import Outcome
 from ledger.audit import audit
 from ledger.errors import AlreadyDone, NotPermitted, UnknownUser
+from ledger.lifecycle import OPEN_STATUSES, RETAILER_CANCELLABLE_STATUSES
+from ledger.order_repo import Order
 from ledger.users import MAX_NAME, Role, User
 from locales import Language
 
@@ -25,6 +28,8 @@ Status = Literal["STARTED", "PENDING", "APPROVED", "BLOCKED"]
 Field = Literal["name", "shop", "area"]
 _COLUMN: dict[Field, str] = {"name": "name", "shop": "shop_name", "area": "area"}
 MAX_PENDING_SHOWN = 10
+# A shop has a handful of open orders; a bound keeps one block from becoming a batch job.
+MAX_ORDERS_SETTLED = 200
 # A registration waiting for staff. Passed as a parameter: 'PENDING' spelt in SQL here would read
 # as the order status of the same name (tests/ledger/test_lifecycle.py scans for those).
 WAITING: Status = "PENDING"
@@ -161,8 +166,23 @@ async def approve(
         return approved
 
 
-async def block(conn: asyncpg.Connection, target_id: int, actor: Actor, reason: str = "") -> User:
-    """Stop a number from ordering; their role, shop and history stay as they are."""
+@dataclass(frozen=True)
+class Blocked:
+    """A block, and what it did to the person's open orders (for the people to tell)."""
+
+    user: User
+    cancelled: tuple[Order, ...]   # a retailer's orders no vendor had accepted yet
+    passed_on: tuple[Outcome, ...]  # a vendor's offers, gone to the next vendor
+    kept: tuple[Order, ...]         # accepted orders left to finish: the goods are committed
+
+
+async def block(
+    conn: asyncpg.Connection, target_id: int, actor: Actor, reason: str = ""
+) -> Blocked:
+    """Stop a number: no new orders or credit. Their role, shop and history stay as they are; a
+    retailer's orders not yet accepted are cancelled, a vendor's open offers go to the next
+    vendor, and accepted orders are left to finish."""
+    why = " ".join(reason.split())
     async with conn.transaction():
         target = await _lock(conn, target_id)
         _require_may_decide(actor, target, "user.block")
@@ -170,11 +190,27 @@ async def block(conn: asyncpg.Connection, target_id: int, actor: Actor, reason: 
             raise AlreadyDone(action="block", name=target.name, status="BLOCKED")
         await conn.execute("UPDATE users SET active = false WHERE id = $1", target_id)
         await _decide(conn, target, actor, "BLOCKED")
-        await audit(conn, actor.id, "user.block", f"user:{target_id}", " ".join(reason.split()),
-                    {"was_active": target.active})
+        cancelled, passed_on, kept = [], [], []
+        side = {"RETAILER": "retailer_id", "VENDOR": "vendor_id"}.get(target.role)
+        if side is not None:
+            rows = await conn.fetch(
+                f"""SELECT id, status FROM orders WHERE {side} = $1 AND status = ANY($2::text[])
+                    ORDER BY id LIMIT $3""",
+                target_id, ["DRAFT", *OPEN_STATUSES], MAX_ORDERS_SETTLED)
+            note = f"{target.role.lower()} blocked" + (f": {why}" if why else "")
+            for row in rows:
+                if side == "retailer_id" and row["status"] in RETAILER_CANCELLABLE_STATUSES:
+                    cancelled.append(await orders.cancel(conn, row["id"], actor, note))
+                elif side == "vendor_id" and row["status"] == "VENDOR_ASSIGNED":
+                    passed_on.append(await orders.reject(conn, row["id"], actor, note))
+                else:
+                    kept.append(await orders.get(conn, row["id"]))
+        await audit(conn, actor.id, "user.block", f"user:{target_id}", why,
+                    {"was_active": target.active, "cancelled": [o.number for o in cancelled],
+                     "passed_on": [o.order.number for o in passed_on]})
         blocked = await users.by_id(conn, target_id)
         assert blocked is not None
-        return blocked
+        return Blocked(blocked, tuple(cancelled), tuple(passed_on), tuple(kept))
 
 
 async def unblock(conn: asyncpg.Connection, target_id: int, actor: Actor, reason: str = "") -> User:

@@ -124,3 +124,15 @@ async def test_vendor_records_a_payment_by_retailer_phone_and_both_see_the_balan
     async with world.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM payments") == 1
     assert "बढी" in refused and money(left, "ne") in refused  # more than the balance, shown
+
+
+async def test_blocking_a_shop_cancels_its_unaccepted_order_and_tells_the_vendor(world):
+    sita, karnali, operator = world.phone(SITA), world.phone(KARNALI), world.phone(OPERATOR)
+    await _place(sita, "chini 1 bora")
+    assert karnali.inbox()
+    blocked = text_of(await operator.say("block 9820000002 not paying"))
+    assert "KH-000001" in blocked and "Cancelled" in blocked
+    assert "रद्द" in text_of(karnali.inbox())
+    refused = text_of(await karnali.say("accept KH-000001"))
+    assert "स्वीकार भयो" not in refused
+    assert "accepted" not in text_of(sita.inbox())  # the shop is never told it was accepted

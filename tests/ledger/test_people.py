@@ -87,7 +87,7 @@ async def test_approval_applies_once_and_only_to_an_undecided_registration(conn,
 async def test_block_then_unblock_gives_back_exactly_what_was_there(conn, world: World):
     await credit.set_limit(conn, world.retailer.id, 123_400, world.admin, "trusted")
     for person in (world.vendor, world.retailer):
-        blocked = await registrations.block(conn, person.id, world.operator, "late payments")
+        blocked = (await registrations.block(conn, person.id, world.operator, "late")).user
         assert not blocked.active and blocked.role == person.role
         with pytest.raises(AlreadyDone):
             await registrations.block(conn, person.id, world.operator)
@@ -121,7 +121,7 @@ async def test_staff_decide_about_others_only_admins_about_staff(conn, world: Wo
     with pytest.raises(UnknownUser):
         await registrations.block(conn, 10**12, world.admin)
     blocked = await registrations.block(conn, world.operator.id, world.admin)
-    assert not blocked.active
+    assert not blocked.user.active
 
 
 async def test_pending_lists_registrations_waiting_oldest_first(conn, world: World):
@@ -170,3 +170,46 @@ async def test_changing_a_role_is_an_admins_audited_act_that_strands_nothing(con
     with pytest.raises(AlreadyDone):
         await users.change_role(conn, world.admin, changed.id, "VENDOR", "again")
     assert await _audited(conn, "user.role") == 1
+
+
+async def test_a_blocked_shop_gets_no_new_credit_from_any_service(conn, world: World):
+    from ledger import orders
+    from ledger.errors import RetailerBlocked
+    from tests.ledger.conftest import line
+
+    draft = await orders.create_draft(conn, world.retailer, [line("TEL", 1)])
+    offered = await orders.confirm(conn, draft.id, world.retailer)
+    await conn.execute("UPDATE users SET active = false WHERE id = $1", world.retailer.id)
+    with pytest.raises(RetailerBlocked):  # blocked between confirmation and acceptance
+        await orders.accept(conn, offered.order.id, world.vendor)
+    with pytest.raises(RetailerBlocked):
+        await credit.override_order(conn, offered.order.id, world.admin, "festival")
+    with pytest.raises(RetailerBlocked):
+        await orders.create_draft(conn, world.retailer, [line("TEL", 1)])
+
+
+async def test_blocking_settles_open_orders_and_says_which(conn, world: World):
+    from ledger import orders
+    from tests.ledger.conftest import line
+    from tests.ledger.helpers import accepted_order
+
+    accepted = await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)])
+    draft = await orders.create_draft(conn, world.retailer, [line("CHAMAL", 2)])
+    offered = (await orders.confirm(conn, draft.id, world.retailer)).order
+    done = await registrations.block(conn, world.retailer.id, world.operator, "unpaid")
+    assert [o.number for o in done.cancelled] == [offered.number]
+    assert [o.number for o in done.kept] == [accepted.number]
+    assert (await orders.get(conn, offered.id)).status == "CANCELLED"
+    assert (await orders.get(conn, accepted.id)).status == "ACCEPTED"  # goods are committed
+
+
+async def test_blocking_a_vendor_passes_its_open_offers_on(conn, world: World):
+    from ledger import orders
+    from tests.ledger.conftest import line
+
+    draft = await orders.create_draft(conn, world.retailer, [line("CHINI", 1)])
+    offered = (await orders.confirm(conn, draft.id, world.retailer)).order
+    assert offered.vendor_id == world.vendor2.id  # the cheaper sugar
+    done = await registrations.block(conn, world.vendor2.id, world.operator)
+    [outcome] = done.passed_on
+    assert outcome.kind == "offered" and outcome.vendor_id == world.vendor.id
