@@ -21,6 +21,7 @@ from bot.outbound import Outbound
 from bot.sender import LocalTransport, Sender, Transport
 from bot.settings import Settings
 from dialogs import jobs
+from dialogs.io import Policy
 from ledger import check, db, migrate
 from locales.render import Messages
 
@@ -34,7 +35,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app[SETTINGS] = settings
     app[MESSAGES] = Messages()
     app[OUTBOUND] = Outbound(settings, app[MESSAGES])
-    app[HANDLER] = Handler(app[OUTBOUND])
+    app[HANDLER] = Handler(app[OUTBOUND], policy(settings))
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(_metrics_refresh)
@@ -134,6 +135,10 @@ async def _metrics_refresh(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def policy(settings: Settings) -> Policy:
+    return Policy(starter_limit_paisa=settings.starter_credit_limit_npr * 100)
 
 
 def job_timing(settings: Settings) -> jobs.Timing:

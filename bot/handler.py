@@ -9,7 +9,7 @@ import asyncpg
 from bot.outbound import Address, Outbound
 from bot.whatsapp import user_input
 from dialogs import router
-from dialogs.io import Event
+from dialogs.io import Event, Policy
 from ledger import users
 from locales import guess_language
 from locales.replies import Reply
@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class Handler:
-    def __init__(self, outbound: Outbound) -> None:
+    def __init__(self, outbound: Outbound, policy: Policy) -> None:
         self.outbound = outbound
+        self.policy = policy
 
     async def handle(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         """Runs inside the caller's transaction: replies commit with the state they report."""
@@ -32,8 +33,8 @@ class Handler:
             received_at=row["received_at"],
         )
         sender = Address(row["sender"], user.language if user else guess_language(said.text))
-        await self.outbound.send(conn, await router.respond(conn, event), sender=sender,
-                                 inbound_id=row["id"])
+        replies = await router.respond(conn, event, self.policy)
+        await self.outbound.send(conn, replies, sender=sender, inbound_id=row["id"])
 
     async def give_up(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         """After the last failed attempt: tell the user, so nothing is silently dropped."""

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     draft_expiry_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     vendor_response_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     dialog_jobs_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # The credit limit a newly approved shop starts with, in rupees, until an admin sets one.
+    starter_credit_limit_npr: int = Field(default=10_000, ge=0, le=10_000_000)
     ledger_check_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
 
     # The web chat simulator lets anyone speak as any number: only on request, for local use.

@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from dialogs import notify, words
+from dialogs import buttons, notify, words
 from dialogs.machine import Table
+from dialogs.retailer.ordering import draft_revision
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
 from dialogs.turn import Turn
-from ledger import credit, registrations, reports, users
+from ledger import credit, orders, registrations, reports, users
 from ledger.errors import LedgerError
 from ledger.users import User
 from locales import numbers
@@ -86,7 +87,9 @@ async def _approve(turn: Turn, rest: str) -> None:
 
 async def _approve_user(turn: Turn, target: User, role: str) -> None:
     try:
-        approved = await registrations.approve(turn.conn, target.id, turn.user, role)  # type: ignore[arg-type]
+        approved = await registrations.approve(
+            turn.conn, target.id, turn.user, role,  # type: ignore[arg-type]
+            starter_limit_paisa=turn.policy.starter_limit_paisa)
     except LedgerError as error:
         turn.refuse(error, action="approve")
         turn.move("command")
@@ -96,7 +99,8 @@ async def _approve_user(turn: Turn, target: User, role: str) -> None:
         limit_paisa = (await credit.position(turn.conn, approved.id)).limit_paisa
     turn.say("user_approved", name=approved.name, phone=approved.phone or approved.address,
              role=approved.role, limit_paisa=limit_paisa)
-    turn.tell(approved.id, "reg_approved", name=approved.name, role=approved.role)
+    turn.tell(approved.id, "reg_approved", name=approved.name, role=approved.role,
+              limit_paisa=limit_paisa)
     turn.move("command")
 
 
@@ -167,7 +171,8 @@ async def _add(turn: Turn, rest: str) -> None:
         name = name[: limit.start()]
     try:
         added = await users.add(turn.conn, turn.user, phone=phone, name=name, role=role,  # type: ignore[arg-type]
-                                credit_limit_paisa=limit_paisa)
+                                credit_limit_paisa=limit_paisa,
+                                starter_limit_paisa=turn.policy.starter_limit_paisa)
     except LedgerError as error:
         turn.refuse(error, action=f"add {role.lower()}" if role == "OPERATOR" else "limit")
         turn.move("command")
@@ -254,8 +259,14 @@ async def _override(turn: Turn, rest: str) -> None:
         await credit.override_order(turn.conn, number, turn.user, reason)
     except LedgerError as error:
         turn.refuse(error, action="override")
-    else:
-        turn.say("override_set", number=number, reason=reason)
+        turn.move("command")
+        return
+    turn.say("override_set", number=number, reason=reason)
+    order = await orders.get(turn.conn, number)
+    # The retailer can confirm at once: the button confirms exactly the draft they were refused.
+    confirm = (buttons.button("order", "confirm", f"{order.number}@{draft_revision(order)}",
+                              "Confirm"),) if order.status == "DRAFT" else ()
+    turn.tell(order.retailer_id, "override_granted", order=order, buttons=confirm)
     turn.move("command")
 
 

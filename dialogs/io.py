@@ -12,6 +12,13 @@ from ledger.users import User
 
 
 @dataclass(frozen=True)
+class Policy:
+    """The business rules a deployment sets (from settings) that conversations apply."""
+
+    starter_limit_paisa: int = 0  # a newly approved shop's credit limit until an admin sets one
+
+
+@dataclass(frozen=True)
 class Event:
     inbound_id: int
     address: str  # where a reply to the sender goes

@@ -9,7 +9,7 @@ import logging
 import asyncpg
 
 from dialogs import admin, language, registration, retailer, routing, vendor
-from dialogs.io import Event
+from dialogs.io import Event, Policy
 from dialogs.routing import Dialog
 from dialogs.turn import Turn
 from ledger import catalog_store, conversations, registrations
@@ -30,7 +30,12 @@ def dialog_of(user: User) -> Dialog:
     return {"RETAILER": retailer.DIALOG, "VENDOR": vendor.DIALOG}.get(user.role, admin.DIALOG)
 
 
-async def respond(conn: asyncpg.Connection, event: Event) -> list[Reply]:
+DEFAULT_POLICY = Policy()
+
+
+async def respond(
+    conn: asyncpg.Connection, event: Event, policy: Policy = DEFAULT_POLICY
+) -> list[Reply]:
     """Answer one inbound event with replies; runs inside the handling transaction."""
     if not event.supported:
         return [Reply("unsupported")]
@@ -41,7 +46,8 @@ async def respond(conn: asyncpg.Connection, event: Event) -> list[Reply]:
             profile_name=event.profile_name, language=guess_language(event.text))
     dialog = dialog_of(user)
     conversation = await conversations.load(conn, user.id, dialog.name, dialog.table.initial)
-    turn = Turn(conn, event, user, conversation, dialog.table, await catalog_store.parser(conn))
+    turn = Turn(conn, event, user, conversation, dialog.table, await catalog_store.parser(conn),
+                policy=policy)
     first_contact = conversation.new
     await routing.run(dialog, turn)
     if first_contact and dialog is not registration.DIALOG:

@@ -12,7 +12,7 @@ from catalog.model import ParseResult
 from catalog.parser import OrderParser
 from dialogs import buttons
 from dialogs.buttons import Tap
-from dialogs.io import Event
+from dialogs.io import Event, Policy
 from dialogs.machine import Table
 from ledger.conversations import Conversation
 from ledger.errors import AlreadyDone, LedgerError, NotPermitted
@@ -28,6 +28,7 @@ class Turn:
     conversation: Conversation
     table: Table
     parser: OrderParser
+    policy: Policy = field(default_factory=Policy)
     replies: list[Reply] = field(default_factory=list)
     # Loaded by a dialog's `look_up` before routing (a registration's status, say).
     facts: dict[str, Any] = field(default_factory=dict)

@@ -137,9 +137,11 @@ def _require_may_decide(actor: Actor, target: User, action: str) -> None:
 
 
 async def approve(
-    conn: asyncpg.Connection, target_id: int, actor: Actor, role: Role = "RETAILER"
+    conn: asyncpg.Connection, target_id: int, actor: Actor, role: Role = "RETAILER", *,
+    starter_limit_paisa: int = 0,
 ) -> User:
-    """Let a registered number in with `role`, with a shop from what they told us."""
+    """Let a registered number in with `role`, with a shop from what they told us; a new
+    retailer starts with `starter_limit_paisa` of credit until an admin sets a limit."""
     async with conn.transaction():
         target = await _lock(conn, target_id)
         _require_may_decide(actor, target, "user.approve")
@@ -154,13 +156,18 @@ async def approve(
         area = reg.area if reg else ""
         await conn.execute("UPDATE users SET active = true, role = $2, name = $3 WHERE id = $1",
                            target_id, role, name)
-        if role in ("RETAILER", "VENDOR"):
-            table = "retailers" if role == "RETAILER" else "vendors"
+        if role == "RETAILER":
             await conn.execute(
-                f"""INSERT INTO {table} (user_id, shop_name, address) VALUES ($1, $2, $3)
-                    ON CONFLICT (user_id) DO NOTHING""", target_id, shop, area)
+                """INSERT INTO retailers (user_id, shop_name, address, credit_limit_paisa)
+                   VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING""",
+                target_id, shop, area, starter_limit_paisa)
+        elif role == "VENDOR":
+            await conn.execute(
+                """INSERT INTO vendors (user_id, shop_name, address) VALUES ($1, $2, $3)
+                   ON CONFLICT (user_id) DO NOTHING""", target_id, shop, area)
         await _decide(conn, target, actor, "APPROVED")
-        await audit(conn, actor.id, "user.approve", f"user:{target_id}", role)
+        await audit(conn, actor.id, "user.approve", f"user:{target_id}", role,
+                    {"starter_limit_paisa": starter_limit_paisa} if role == "RETAILER" else None)
         approved = await users.by_id(conn, target_id)
         assert approved is not None
         return approved

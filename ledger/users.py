@@ -96,11 +96,14 @@ async def by_public_id(conn: asyncpg.Connection, public_id: str) -> User | None:
         f"SELECT {_COLUMNS} FROM users WHERE wa_user_id = $1", public_id))
 
 
-async def staff_ids(conn: asyncpg.Connection) -> list[int]:
-    """Who decides registrations and hears about orders nobody can take."""
+async def staff_ids(
+    conn: asyncpg.Connection, *, roles: tuple[Role, ...] = ("ADMIN", "OPERATOR")
+) -> list[int]:
+    """Who decides registrations and hears about orders nobody can take (only admins hear
+    what only admins can decide, such as an override)."""
     rows = await conn.fetch(
-        """SELECT id FROM users WHERE role IN ('ADMIN', 'OPERATOR') AND active
-           ORDER BY id LIMIT $1""", MAX_STAFF_TOLD)
+        """SELECT id FROM users WHERE role = ANY($2::text[]) AND active
+           ORDER BY id LIMIT $1""", MAX_STAFF_TOLD, list(roles))
     return [r["id"] for r in rows]
 
 
@@ -123,13 +126,13 @@ async def set_language(conn: asyncpg.Connection, user_id: int, language: Languag
 
 async def add(
     conn: asyncpg.Connection, actor: Actor, *, phone: str, name: str, role: Role,
-    credit_limit_paisa: int | None = None,
+    credit_limit_paisa: int | None = None, starter_limit_paisa: int = 0,
 ) -> User:
     """Staff add a retailer or vendor (admins also operators), approved at once and audited.
 
     Adding never changes the role of someone already here: that would strand their orders (an
     admin added as a retailer loses every command). The same person in the same role has their
-    name updated. Only admins set credit limits.
+    name updated. Only admins set credit limits; a new retailer starts with `starter_limit_paisa`.
     """
     require_role(actor, "user.add", "ADMIN", "OPERATOR")
     if role not in ("RETAILER", "VENDOR") and actor.role != "ADMIN":
@@ -146,9 +149,11 @@ async def add(
                 raise RoleConflict(phone=phone, role=existing.role, wanted=role, blocked=True)
             if existing.role != role and (existing.active or await _was_member(conn, existing)):
                 raise RoleConflict(phone=phone, role=existing.role, wanted=role, blocked=False)
+        new_shop = existing is None or await shop(conn, existing.id) is None
         added = await upsert(conn, phone=phone, name=name, role=role,
                              language=existing.language if existing else "ne", shop_name=name,
-                             credit_limit_paisa=credit_limit_paisa)
+                             credit_limit_paisa=credit_limit_paisa if credit_limit_paisa is not None
+                             else starter_limit_paisa if new_shop else None)
         await conn.execute(
             """INSERT INTO registrations (user_id, name, shop_name, status, decided_by,
                                           decided_at)

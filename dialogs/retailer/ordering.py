@@ -13,7 +13,7 @@ from dialogs import buttons, notify, present, words
 from dialogs.retailer import answers
 from dialogs.retailer.draft import Asking, Mode, Question, add_answer, merge, remove, revision
 from dialogs.turn import Turn
-from ledger import choices, credit, orders, pricing, reports
+from ledger import choices, credit, orders, pricing, reports, users
 from ledger.errors import (
     IllegalTransition,
     LedgerError,
@@ -32,8 +32,11 @@ def asking(turn: Turn) -> Asking:
 
 
 def keep(turn: Turn, state: Asking) -> None:
+    told = turn.data.get("admins_told")
     turn.data.clear()
     turn.data.update(state.to_json())
+    if told == state.order_id is not None:  # still the draft admins were told about
+        turn.data["admins_told"] = told
 
 
 def forget(turn: Turn) -> None:
@@ -319,7 +322,15 @@ async def confirm(turn: Turn) -> None:
         confirmation = await orders.confirm(turn.conn, state.order_id, turn.user,
                                             confirm_key=f"confirm:{state.order_id}")
     except OverCreditLimit as over:
-        turn.say("over_limit", **over.params)
+        position = await credit.position(turn.conn, turn.user.id, excluding_order=state.order_id)
+        order = await current_draft(turn, state)
+        turn.say("over_limit", **over.params, balance_paisa=position.balance_paisa,
+                 unbilled_paisa=position.unbilled_paisa)
+        if order is not None and turn.data.get("admins_told") != order.id:
+            turn.data["admins_told"] = order.id  # once per draft, however often it is retried
+            for admin_id in await users.staff_ids(turn.conn, roles=("ADMIN",)):
+                turn.tell(admin_id, "staff_over_limit", order=order, shop=turn.user.name,
+                          **over.params)
         turn.move("refused")
         return
     except (IllegalTransition, OrderNotFound):

@@ -82,3 +82,15 @@ async def test_an_admin_changes_a_role_by_chat_and_the_person_gets_that_dialog(w
     assert "is now" in changed
     assert "stock" in text_of(await hari.say("help")).lower()  # the vendor's commands
     assert "Write it like" in text_of(await admin.say("role 9820000003 bogus x"))
+
+
+async def test_a_newly_approved_shop_starts_with_the_starter_limit_and_can_order(world):
+    stranger, operator = world.phone(STRANGER), world.phone(OPERATOR)
+    for text in ("hello", "Shyam Thapa", "Shyam Kirana Pasal", "Birendranagar-4"):
+        await stranger.say(text)
+    await operator.tap(operator.inbox()[0].choices[0], "Approve")
+    welcome = text_of(stranger.inbox())
+    assert "credit up to रु 10,000" in welcome, welcome
+    await stranger.say("chini 1 bora")
+    placed = text_of(await stranger.say("yes"))
+    assert "KH-" in placed and "limit" not in placed.lower()

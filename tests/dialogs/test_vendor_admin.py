@@ -136,3 +136,23 @@ async def test_blocking_a_shop_cancels_its_unaccepted_order_and_tells_the_vendor
     refused = text_of(await karnali.say("accept KH-000001"))
     assert "स्वीकार भयो" not in refused
     assert "accepted" not in text_of(sita.inbox())  # the shop is never told it was accepted
+
+
+async def test_an_over_limit_refusal_explains_itself_and_an_override_can_be_confirmed_at_once(
+        world):
+    admin, hari = world.phone(ADMIN), world.phone(HARI)
+    await admin.say("limit 9820000003 5000 small start")
+    hari.inbox()
+    await hari.say("chini 2 bora")
+    refused = text_of(await hari.say("ho"))
+    assert "सीमा: रु ५,०००" in refused and "यो अर्डर" in refused and "एडमिनलाई खबर" in refused
+    told = text_of(admin.inbox())
+    number = told.split("override ")[1].split()[0]
+    assert number.startswith("KH-") and "over their credit limit" in told
+    await hari.say("ho")  # tried again: the admin is not told twice
+    assert admin.inbox() == []
+    await admin.say(f"override {number} regular customer")
+    granted = hari.inbox()
+    assert "एडमिनले" in granted[-1].text and granted[-1].choices[0].startswith(
+        f"order:confirm:{number}@")
+    assert number in text_of(await hari.tap(granted[-1].choices[0]))  # placed at once
