@@ -108,6 +108,12 @@ class OrderNotPaid(LedgerError):
     key = "order.not_paid"
 
 
+class NoVendorCanFill(LedgerError):
+    """Nobody can take the order as it is: it is not placed (the retailer can change it)."""
+
+    key = "order.no_vendor"
+
+
 class RetailerBlocked(LedgerError):
     """A blocked shop gets no new credit: no new order, confirmation, acceptance or override."""
 

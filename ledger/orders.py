@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from ledger import assignment, credit, lifecycle, postings, pricing, stock
+from ledger import assignment, credit, lifecycle, postings, pricing, ranking, stock
 from ledger.actors import Actor, is_staff
 from ledger.assignment import Outcome
 from ledger.errors import (
@@ -23,6 +23,7 @@ from ledger.errors import (
     IllegalTransition,
     NotPermitted,
     NotYourOrder,
+    NoVendorCanFill,
     OrderHasPayments,
     OrderNotEditable,
     OrderNotPaid,
@@ -167,6 +168,11 @@ async def confirm(
         if confirm_key is not None and row["confirm_key"] == confirm_key:
             return Confirmation(await get(conn, order_id), None, replayed=True)
         _require_status(row, "PENDING", "DRAFT")
+        lines = await conn.fetch(
+            "SELECT sku, quantity_milli FROM order_lines WHERE order_id = $1", order_id)
+        if not await ranking.candidates(conn, [(r["sku"], r["quantity_milli"]) for r in lines],
+                                        limit=1):
+            raise NoVendorCanFill(order=row["number"])  # never "placed" for nobody to take
         await credit.require_within_limit(conn, retailer_id, order_id, row["total_paisa"])
         if confirm_key is not None:
             await conn.execute(

@@ -33,11 +33,27 @@ class LineRequest:
 
 
 @dataclass(frozen=True)
+class Shortfall:
+    """A line no vendor can fill now: how much was asked, and the most one vendor has."""
+
+    sku: str
+    wanted_milli: int
+    available_milli: int
+
+
+@dataclass(frozen=True)
 class Quote:
     vendor_id: int | None  # None: no vendor carries everything now; list prices used
     vendor_name: str | None
     lines: tuple[OrderLine, ...]
     total_paisa: int
+    # When no vendor can take the lines together: the lines nobody has enough of. Empty with no
+    # vendor means each line is there, but not all at one vendor.
+    shortfalls: tuple[Shortfall, ...] = ()
+
+    @property
+    def fillable(self) -> bool:
+        return self.vendor_id is not None
 
 
 def to_milli(quantity: Decimal) -> int:
@@ -119,4 +135,22 @@ async def quote(conn: asyncpg.Connection, lines: Sequence[LineRequest]) -> Quote
         vendor_id=vendor.vendor_id if vendor else None,
         vendor_name=vendor.shop_name if vendor else None,
         lines=tuple(quoted), total_paisa=total,
+        shortfalls=() if vendor else await shortfalls(conn, wanted),
     )
+
+
+async def shortfalls(
+    conn: asyncpg.Connection, lines: Sequence[LineRequest]
+) -> tuple[Shortfall, ...]:
+    """The lines that no single active vendor has enough unreserved stock of."""
+    rows = await conn.fetch(
+        """SELECT w.sku, w.quantity_milli,
+                  COALESCE(max(vp.stock_milli - vp.reserved_milli), 0) AS available
+           FROM unnest($1::text[], $2::bigint[]) AS w (sku, quantity_milli)
+           LEFT JOIN vendor_products vp ON vp.sku = w.sku
+               AND EXISTS (SELECT 1 FROM users u WHERE u.id = vp.vendor_id AND u.active)
+           GROUP BY w.sku, w.quantity_milli""",
+        [line.sku for line in lines], [line.quantity_milli for line in lines])
+    short = {r["sku"]: Shortfall(r["sku"], r["quantity_milli"], int(r["available"]))
+             for r in rows if r["available"] < r["quantity_milli"]}
+    return tuple(short[line.sku] for line in lines if line.sku in short)

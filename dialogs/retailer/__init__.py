@@ -96,7 +96,7 @@ _EDITS_NOTHING = when("a removal or \"edit\"", _edits)
 DIALOG = Dialog(
     name="retailer", table=TABLE,
     commands=(
-        route("*", tapped("order", "confirm", "edit", "cancel"), ordering.tapped),
+        route("*", tapped("order", "confirm", "edit", "cancel", "take", "drop"), ordering.tapped),
         route("resolving", tapped("product", "pick"), ordering.answer),
         route("*", when("cancel KH-…", lambda turn: not turn.choice
                         and answers.cancels_order(turn.text)), queries.cancel_order),

@@ -18,13 +18,14 @@ from ledger.errors import (
     IllegalTransition,
     LedgerError,
     NotYourOrder,
+    NoVendorCanFill,
     OrderNotEditable,
     OrderNotFound,
     OverCreditLimit,
 )
 from ledger.order_repo import Order
 from ledger.pricing import LineRequest, to_milli
-from locales.replies import Row
+from locales.replies import Button, Row
 
 
 def asking(turn: Turn) -> Asking:
@@ -137,18 +138,38 @@ async def show(turn: Turn, order: Order, state: Asking) -> None:
     """The draft with its lines, total, vendor and credit left, and Confirm / Edit / Cancel."""
     position = await credit.position(turn.conn, turn.user.id)
     left = position.available_paisa - order.total_paisa
-    # A draft has no vendor yet; the quote names who would get it (and priced it).
-    vendor = order.vendor_name or (await pricing.quote(turn.conn, _requests(order))).vendor_name
+    # A draft has no vendor yet; the quote names who would get it (and priced it), or what
+    # nobody has enough of: such a draft cannot be confirmed, only changed.
+    quote = await pricing.quote(turn.conn, _requests(order))
     lines = present.lines(turn.parser, order.lines)
     long = len(lines) > present.LINES_WITH_BUTTONS  # too long to sit above the buttons
     if long:
         turn.say("order_lines", number=None, lines=lines)
     ref = f"{order.number}@{draft_revision(order)}"
-    turn.say("draft", order=order, count=len(lines), vendor=vendor, lines=[] if long else lines,
-             unknown=list(state.unknown), position=position, left_paisa=left,
-             buttons=(buttons.button("order", "confirm", ref, "Confirm"),
-                      buttons.button("order", "edit", ref, "Edit"),
-                      buttons.button("order", "cancel", ref, "Cancel")))
+    choices: tuple[Button, ...]
+    if quote.fillable:
+        choices = (buttons.button("order", "confirm", ref, "Confirm"),
+                   buttons.button("order", "edit", ref, "Edit"))
+    elif quote.shortfalls:
+        choices = (*((buttons.button("order", "take", ref, "Take available"),)
+                     if any(s.available_milli for s in quote.shortfalls) else ()),
+                   buttons.button("order", "drop", ref, "Drop these"))
+    else:
+        choices = (buttons.button("order", "edit", ref, "Edit"),)
+    turn.say("draft", order=order, count=len(lines), vendor=quote.vendor_name,
+             lines=[] if long else lines, unknown=list(state.unknown), position=position,
+             left_paisa=left, fillable=quote.fillable,
+             shortfalls=[_shortfall(turn, s) for s in quote.shortfalls],
+             buttons=(*choices, buttons.button("order", "cancel", ref, "Cancel")))
+
+
+def _shortfall(turn: Turn, short: pricing.Shortfall) -> dict[str, object]:
+    product = turn.parser.products.get(short.sku)
+    return {"name_en": product.name_en if product else short.sku,
+            "name_ne": product.name_ne if product else short.sku,
+            "unit": product.unit if product else "",
+            "wanted": Decimal(short.wanted_milli) / 1000,
+            "available": Decimal(short.available_milli) / 1000}
 
 
 def draft_revision(order: Order) -> str:
@@ -299,11 +320,28 @@ async def tapped(turn: Turn) -> None:
         return
     if tap.action == "confirm":
         await confirm(turn)
+    elif tap.action in ("take", "drop"):
+        await _settle_shortfalls(turn, state, order, take=tap.action == "take")
     elif tap.action == "edit":
         turn.say("edit_prompt")
         turn.move("edit")
     else:
         await cancel(turn)
+
+
+async def _settle_shortfalls(turn: Turn, state: Asking, order: Order, *, take: bool) -> None:
+    """"Take available" sets each short line to what one vendor has; "Drop these" removes
+    them. Then the draft again."""
+    short = {s.sku: s for s in (await pricing.quote(turn.conn, _requests(order))).shortfalls}
+    lines = []
+    for line in _requests(order):
+        if line.sku not in short:
+            lines.append(line)
+        elif take and short[line.sku].available_milli > 0:
+            lines.append(LineRequest(line.sku, short[line.sku].available_milli, line.unit_text))
+    written = await _write(turn, state, lines)
+    if written is not None:
+        await next_step(turn, written)
 
 
 def _stale(turn: Turn) -> None:
@@ -321,6 +359,12 @@ async def confirm(turn: Turn) -> None:
     try:
         confirmation = await orders.confirm(turn.conn, state.order_id, turn.user,
                                             confirm_key=f"confirm:{state.order_id}")
+    except NoVendorCanFill:  # stock went meanwhile: the draft again, with what is short
+        order = await current_draft(turn, state)
+        if order is not None:
+            await show(turn, order, state)
+        turn.move("refused")
+        return
     except OverCreditLimit as over:
         position = await credit.position(turn.conn, turn.user.id, excluding_order=state.order_id)
         order = await current_draft(turn, state)

@@ -24,6 +24,7 @@ from ledger import assignment, check, credit, db, orders, payments, stock
 from ledger.errors import (
     AlreadyReversed,
     IdempotencyConflict,
+    NoVendorCanFill,
     OrderHasPayments,
     OverCreditLimit,
     PaymentExceedsBalance,
@@ -99,7 +100,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 retailer = self.retailers[who]
                 draft = await orders.create_draft(
                     conn, retailer, [LineRequest(s, q * 1000, "kg") for s, q in lines])
-                with contextlib.suppress(OverCreditLimit):
+                with contextlib.suppress(OverCreditLimit, NoVendorCanFill):
                     await orders.confirm(conn, draft.id, retailer, confirm_key=key("confirm"))
         self.run(go())
 
@@ -256,7 +257,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
             async def confirm(order_id: int) -> None:
                 async with self.pool.acquire() as c:
-                    with contextlib.suppress(OverCreditLimit):
+                    with contextlib.suppress(OverCreditLimit, NoVendorCanFill):
                         await orders.confirm(c, order_id, retailer)
 
             async def accept(row: Any) -> None:

@@ -15,6 +15,7 @@ from ledger.errors import (
     InvalidQuantity,
     NotPermitted,
     NotYourOrder,
+    NoVendorCanFill,
     StockInsufficient,
     UnknownProduct,
 )
@@ -173,14 +174,17 @@ async def test_unanswered_offer_passes_on_after_the_timeout(
     assert [r["outcome"] for r in reasons] == ["EXPIRED", "EXPIRED"]
 
 
-async def test_order_nobody_can_fulfil_is_rejected_with_an_outcome(
+async def test_an_order_nobody_can_fill_is_not_placed_and_its_draft_says_why(
     conn: asyncpg.Connection, world: World
 ) -> None:
     await stock.set_offer(conn, world.vendor, "TEL", stock_milli=500)
-    draft = await orders.create_draft(conn, world.retailer, [line("TEL", 1)])
-    done = await orders.confirm(conn, draft.id, world.retailer)
-    assert done.outcome is not None and done.outcome.kind == "no_vendor"
-    assert done.order.status == "REJECTED"
+    draft = await orders.create_draft(conn, world.retailer, [line("TEL", 1), line("CHINI", 1)])
+    with pytest.raises(NoVendorCanFill):
+        await orders.confirm(conn, draft.id, world.retailer)
+    assert (await orders.get(conn, draft.id)).status == "DRAFT"  # never placed, never counted
+    quote = await pricing.quote(conn, [line("TEL", 1), line("CHINI", 1)])
+    assert not quote.fillable
+    assert quote.shortfalls == (pricing.Shortfall("TEL", 1000, 500),)
 
 
 async def test_new_vendor_with_a_worse_record_loses_the_tie(
