@@ -69,10 +69,8 @@ async def _command(turn: Turn) -> None:
     command = _ALIASES.get(match.group(1).lower(), match.group(1).lower())
     rest = " ".join(match.group(2).split())
     if command in ("accept", "reject", "dispatch", "deliver"):
-        found = words.order_number(rest)
+        found = words.order_number(rest) or await _the_only_one(turn, command)
         if found is None:
-            turn.say("vendor_usage", command=command)
-            turn.move("unclear")
             return
         reason = re.sub(r"^\s*kh[\s-]?\d+\s*", "", numbers.ascii_digits(rest), flags=re.IGNORECASE)
         if command == "reject" and not reason:
@@ -87,12 +85,34 @@ async def _command(turn: Turn) -> None:
         await _paid(turn, rest)
 
 
+# The command that moves an order on from each status: what a refusal tells the vendor to type.
+_NEXT_STEP = {"VENDOR_ASSIGNED": "accept", "ACCEPTED": "dispatch", "DISPATCHED": "deliver"}
+# The statuses each command acts on: with one such order, the command needs no number.
+_ACTS_ON = {"accept": ("VENDOR_ASSIGNED",), "reject": ("VENDOR_ASSIGNED",),
+            "dispatch": ("ACCEPTED",), "deliver": ("ACCEPTED", "DISPATCHED")}
+
+
 def _refuse(turn: Turn, action: str, number: str, error: LedgerError) -> None:
     params = {"order": number}
     if error.key == "order.illegal_transition":  # name what the vendor tried, not the
         params["to_status"] = _STATUS_AFTER[action]  # ledger's step ("reject" → PENDING)
+        step = _NEXT_STEP.get(error.params.get("from_status", ""))
+        if step is not None and step != action:
+            params["hint"] = f"{step} {number}"
     turn.refuse(error, **params)
     turn.move("act")
+
+
+async def _the_only_one(turn: Turn, command: str) -> str | None:
+    """"accept" with no number: the one order it can mean, or a list to choose from."""
+    waiting = [o for o in await reports.open_orders(turn.conn, actor=turn.user,
+                                                    vendor_id=turn.user.id)
+               if o.status in _ACTS_ON[command]]
+    if len(waiting) == 1:
+        return waiting[0].number
+    turn.say("vendor_which_order", command=command, orders=waiting[:MAX_ORDERS_SHOWN])
+    turn.move("unclear")
+    return None
 
 
 async def _ask_reason(turn: Turn, number: str) -> None:

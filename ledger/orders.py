@@ -253,12 +253,18 @@ async def dispatch(
 async def deliver(
     conn: asyncpg.Connection, order: OrderRef, actor: Actor, *, now: datetime | None = None
 ) -> Order:
-    """Delivered; an order already paid in full completes at once."""
+    """Delivered; an order already paid in full completes at once. Delivering an accepted order
+    dispatches it first: a vendor who hands the goods over at the counter skips a step, and both
+    steps are logged."""
     order_id = await find_id(conn, order)
     async with conn.transaction():
         row = await lock(conn, order_id)
         _require_vendor_or_staff(actor, row)
-        _require_status(row, "DELIVERED", "DISPATCHED")
+        _require_status(row, "DELIVERED", "DISPATCHED", "ACCEPTED")
+        if row["status"] == "ACCEPTED":
+            await stock.take(conn, order_id, now)
+            await lifecycle.move(conn, order_id, row["number"], "ACCEPTED", "DISPATCHED",
+                                 actor.id, "dispatched on delivery", now)
         await lifecycle.move(conn, order_id, row["number"], "DISPATCHED", "DELIVERED", actor.id,
                              "delivered", now)
         # Payments allocate under the account lock; holding it, "paid" cannot change under us.

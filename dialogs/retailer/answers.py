@@ -37,6 +37,15 @@ def asks_removal(text: str) -> bool:
     return bool(REMOVE.search(text))
 
 
+_EXPLICIT_CANCEL = re.compile(r"\b(cancel|cancle|radda|rad|stop|band)\b|रद्द", re.IGNORECASE)
+
+
+def says_cancel(text: str) -> bool:
+    """"cancel", "radda", "रद्द": an explicit cancel, as opposed to a bare "no" ("hoina"), which
+    on a draft may mean "not like this" as well as "not at all"."""
+    return bool(_EXPLICIT_CANCEL.search(text))
+
+
 def cancels_order(text: str) -> bool:
     """"cancel KH-000123", "KH-123 radda": a placed order named with a cancel word."""
     return words.order_number(text) is not None and bool(CANCEL_ORDER.search(text))

@@ -396,9 +396,20 @@ async def confirm(turn: Turn) -> None:
 
 
 async def cancel(turn: Turn) -> None:
-    """Cancel the draft (there is nothing to cancel when idle)."""
+    """Cancel the draft (there is nothing to cancel when idle); a bare "no" on a draft asks
+    whether to change it or cancel it."""
+    order = None
+    if turn.state in ("reviewing", "editing") and turn.tap is None and not answers.says_cancel(
+            turn.text):
+        order = await current_draft(turn, asking(turn))
+    if order is not None:
+        ref = f"{order.number}@{draft_revision(order)}"
+        turn.say("change_or_cancel", buttons=(buttons.button("order", "edit", ref, "Edit"),
+                                              buttons.button("order", "cancel", ref, "Cancel")))
+        turn.move("query")
+        return
     if turn.state == "idle":
-        turn.say("nothing_to_cancel")
+        turn.say("nothing_to_cancel", retailer=True)
     else:
         await drop_draft(turn, asking(turn))
         turn.say("cancelled")

@@ -60,7 +60,8 @@ async def test_a_second_tap_on_accept_says_already_accepted_and_reject_after_acc
     assert "पहिले नै" in again and "स्वीकार भयो" in again, again
     await karnali.say("english")
     late = text_of(await karnali.say("reject KH-000001 out of stock"))
-    assert late == "Order KH-000001 is accepted; it cannot be rejected now.", late
+    assert late == ("Order KH-000001 is accepted; it cannot be rejected now. "
+                    'Next step: type "dispatch KH-000001".'), late
 
 
 async def test_operator_commands_take_a_phone_written_with_spaces_and_dashes(world):
