@@ -10,12 +10,17 @@ from decimal import Decimal, InvalidOperation
 from locales.numbers import ascii_digits
 
 _ORDER = re.compile(r"\b(?:kh)[\s-]?(\d{1,9})\b", re.IGNORECASE)
+_DRAFT = re.compile(r"\bD-(\d{1,9})\b", re.IGNORECASE)  # only as staff copy it from a message
 
 
 def order_number(text: str) -> str | None:
-    """"KH-000123", "kh123", "KH 123" → "KH-000123"."""
-    match = _ORDER.search(ascii_digits(text))
-    return f"KH-{int(match.group(1)):06d}" if match else None
+    """"KH-000123", "kh123", "KH 123" → "KH-000123"; a draft's "D-000123" as written."""
+    plain = ascii_digits(text)
+    match = _ORDER.search(plain)
+    if match:
+        return f"KH-{int(match.group(1)):06d}"
+    draft = _DRAFT.search(plain)
+    return f"D-{int(draft.group(1)):06d}" if draft else None
 
 
 def quantity(text: str) -> Decimal | None:

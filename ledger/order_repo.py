@@ -63,9 +63,10 @@ async def find_id(conn: asyncpg.Connection, ref: OrderRef) -> int:
     if isinstance(ref, int):
         found = await conn.fetchval("SELECT id FROM orders WHERE id = $1", ref)
     else:
+        ref = ref.strip().upper()  # a placed order's number, or a draft's lasting "D-…"
         found = await conn.fetchval(
-            "SELECT id FROM orders WHERE number = $1", ref.strip().upper()
-        )
+            "SELECT id FROM orders WHERE number = $1 UNION ALL "
+            "SELECT id FROM orders WHERE draft_ref = $1 LIMIT 1", ref)
     if found is None:
         raise OrderNotFound(order=ref)
     return int(found)

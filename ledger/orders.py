@@ -105,7 +105,9 @@ async def create_draft(
         await credit.require_active(conn, retailer.id)
         quote = await pricing.quote(conn, lines)
         order_id = await conn.fetchval(
-            """INSERT INTO orders (retailer_id, total_paisa, request_key) VALUES ($1, $2, $3)
+            """WITH d AS (SELECT 'D-' || lpad(nextval('order_draft_seq')::text, 6, '0') AS ref)
+               INSERT INTO orders (retailer_id, total_paisa, request_key, number, draft_ref)
+               SELECT $1, $2, $3, d.ref, d.ref FROM d
                ON CONFLICT (request_key) DO NOTHING RETURNING id""",
             retailer.id, quote.total_paisa, request_key,
         )
@@ -178,8 +180,11 @@ async def confirm(
             await conn.execute(
                 "UPDATE orders SET confirm_key = $2 WHERE id = $1", order_id, confirm_key
             )
-        await lifecycle.move(conn, order_id, row["number"], "DRAFT", "PENDING", actor.id,
-                             "confirmed", now)
+        number = await conn.fetchval(
+            """UPDATE orders SET number = 'KH-' || lpad(nextval('order_number_seq')::text, 6, '0')
+               WHERE id = $1 AND number NOT LIKE 'KH-%' RETURNING number""", order_id)
+        await lifecycle.move(conn, order_id, number or row["number"], "DRAFT", "PENDING",
+                             actor.id, "confirmed", now)
         outcome = await assignment.offer_next(conn, order_id, now=now)
         return Confirmation(outcome.order, outcome)
 

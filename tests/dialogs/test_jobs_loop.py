@@ -24,7 +24,7 @@ async def test_the_app_expires_a_stale_draft_and_tells_the_retailer(
 
     async def expired() -> bool:
         async with pool.acquire() as conn:
-            status = await conn.fetchval("SELECT status FROM orders WHERE number = 'KH-000001'")
+            status = await conn.fetchval("SELECT status FROM orders WHERE number = 'D-000001'")
         told = status == "CANCELLED" and sita.inbox()
         return bool(told) and any("not confirmed in time" in s.text for s in told)
 

@@ -63,10 +63,12 @@ async def test_every_transition_is_logged_with_actor_and_reason(
     conn: asyncpg.Connection, world: World
 ) -> None:
     draft = await orders.create_draft(conn, world.retailer, [line("TEL", 2, "litre")])
-    assert draft.number.startswith("KH-") and len(draft.number) == 9
+    assert draft.number.startswith("D-") and len(draft.number) == 8  # no KH number until placed
     confirmed = await orders.confirm(conn, draft.id, world.retailer)
     assert confirmed.order.vendor_id == world.vendor.id  # only vendor with oil
-    await orders.accept(conn, draft.number, world.vendor)
+    assert confirmed.order.number.startswith("KH-") and len(confirmed.order.number) == 9
+    assert (await orders.get(conn, draft.number)).id == draft.id  # the draft's ref still finds it
+    await orders.accept(conn, confirmed.order.number, world.vendor)
     await orders.dispatch(conn, draft.id, world.vendor)
     await orders.deliver(conn, draft.id, world.vendor)
     rows = await conn.fetch(
