@@ -22,7 +22,7 @@ DEMO_HOW_TO = """\
 Chat with the bot as a demo retailer:   .venv/bin/khaacho chat --as {retailer}
   … as a vendor:                        .venv/bin/khaacho chat --as {vendor}
   … as the admin:                       .venv/bin/khaacho chat --as {admin}
-Or open the web chat simulator:         http://127.0.0.1:8080/simulator"""
+Or open the web chat simulator:         http://127.0.0.1:8080/ (links to each demo person)"""
 
 
 class UsageError(Exception):
@@ -68,7 +68,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
 
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("demo", help="load demo catalog, vendors, retailers and an admin (idempotent)")
+    sub.add_parser("demo", help="add the demo catalog, vendors, retailers and staff where missing")
     sub.add_parser("check", help="check the ledger agrees with itself; exit 1 and a line per break")
 
     catalog = sub.add_parser("catalog", help="catalog commands")
@@ -158,11 +158,13 @@ async def _demo(conn: asyncpg.Connection) -> int:
     from bot import demo
 
     loaded = await demo.load(conn)
-    print("Demo data loaded. Phone numbers:")
-    for person in loaded:
+    print(f"Demo data: added {loaded.users_added} people, {loaded.products_added} products and "
+          f"{loaded.offers_added} vendor prices; what was already here is left as it is.")
+    print("Phone numbers:")
+    for person in loaded.people:
         print(f"  {person.role:<9} {person.phone}  {person.name}"
               + (f" — {person.shop}" if person.shop else ""))
-    first = {role: next(p.phone for p in loaded if p.role == role)
+    first = {role: next(p.phone for p in loaded.people if p.role == role)
              for role in ("RETAILER", "VENDOR", "ADMIN")}
     print(DEMO_HOW_TO.format(retailer=first["RETAILER"], vendor=first["VENDOR"],
                              admin=first["ADMIN"]))

@@ -1,4 +1,10 @@
-"""Demo data for a first run: the demo catalog, three vendors with stock, retailers, staff."""
+"""Demo data for a first run: the demo catalog, three vendors with stock, retailers, staff.
+
+Only what is missing is added. `make run` loads the demo every time it starts, so anything
+already there may be something a person changed since (an admin's limit, a vendor's price or
+stock, someone's language or role): it is never written over. To refresh the catalog itself from
+its CSV, import it (`khaacho catalog import catalog/data/catalog.csv`; vendors' prices stay).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ from dataclasses import dataclass
 import asyncpg
 
 from catalog.csvload import load_catalog
-from ledger import catalog_store, users
-from ledger.users import Role
+from catalog.model import Product
+from ledger import catalog_store, stock, users
+from ledger.users import Role, User
 
 
 @dataclass(frozen=True)
@@ -39,23 +46,60 @@ _VENDOR_PRICE_PERMILLE = (1000, 985, 1015)
 _DEMO_STOCK_MILLI = 500 * 1000  # 500 base units of everything
 
 
-async def load(conn: asyncpg.Connection) -> list[DemoUser]:
-    """Idempotent: running it again updates the same rows."""
+@dataclass(frozen=True)
+class Loaded:
+    """What the demo added this time; everything else was already there and left as it was."""
+
+    people: tuple[DemoUser, ...]
+    users_added: int
+    products_added: int
+    offers_added: int
+
+
+async def load(conn: asyncpg.Connection) -> Loaded:
+    """Add the demo catalog, people and vendors' offers where they are missing, in one
+    transaction; running it again adds nothing and changes nothing."""
     products = load_catalog()
     async with conn.transaction():
-        await catalog_store.import_products(conn, products)
+        known = {p.sku for p in await catalog_store.products(conn)}
+        missing = [p for p in products if p.sku not in known]
+        if missing:
+            await catalog_store.import_products(conn, missing)
+        users_added = offers_added = 0
         vendor_index = 0
         for demo in DEMO_USERS:
-            user = await users.upsert(
-                conn, phone=demo.phone, name=demo.name, role=demo.role,
-                language="en" if demo.language == "en" else "ne", shop_name=demo.shop,
-                credit_limit_paisa=None if demo.credit_limit_npr is None
-                else demo.credit_limit_npr * 100,
-            )
+            user = await users.by_phone(conn, demo.phone)
+            if user is None:
+                user = await _add(conn, demo)
+                users_added += 1
             if demo.role == "VENDOR":
-                await catalog_store.import_products(
-                    conn, products, vendor_id=user.id, stock_milli=_DEMO_STOCK_MILLI,
-                    price_factor_permille=_VENDOR_PRICE_PERMILLE[vendor_index % 3],
-                )
+                factor = _VENDOR_PRICE_PERMILLE[vendor_index % len(_VENDOR_PRICE_PERMILLE)]
                 vendor_index += 1
-    return list(DEMO_USERS)
+                if user.role == "VENDOR":  # an admin may have made them something else since
+                    offers_added += await _add_offers(conn, user, products, factor)
+    return Loaded(DEMO_USERS, users_added, len(missing), offers_added)
+
+
+async def _add(conn: asyncpg.Connection, demo: DemoUser) -> User:
+    return await users.upsert(
+        conn, phone=demo.phone, name=demo.name, role=demo.role,
+        language="en" if demo.language == "en" else "ne", shop_name=demo.shop,
+        credit_limit_paisa=None if demo.credit_limit_npr is None else demo.credit_limit_npr * 100,
+    )
+
+
+async def _add_offers(
+    conn: asyncpg.Connection, vendor: User, products: list[Product], factor_permille: int
+) -> int:
+    """The vendor's price and stock of each demo product it does not carry yet."""
+    carried = {offer.sku for offer in await stock.offers(conn, vendor.id)}
+    added = 0
+    for product in products:
+        if product.sku in carried:
+            continue
+        await stock.set_offer(
+            conn, vendor, product.sku,
+            price_paisa=max(1, product.price_paisa * factor_permille // 1000),
+            stock_milli=_DEMO_STOCK_MILLI)
+        added += 1
+    return added

@@ -18,7 +18,7 @@ import asyncpg
 
 from bot import metrics
 from bot.graph import GraphError, OutsideWindowError, ThrottledError
-from bot.store import OUTBOX_CHANNEL, delivery_failed
+from bot.store import DELIVERED_CHANNEL, OUTBOX_CHANNEL, delivery_failed
 from bot.wakeup import drain_on_notify
 from locales.numbers import mask
 
@@ -152,6 +152,7 @@ class Sender:
         await conn.execute(
             """UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
                    attempts = attempts + 1 WHERE id = $1""", row["id"], wamid)
+        await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
         metrics.OUTBOUND.labels(result="sent").inc()
         # A failure callback can outrun this update; it was stored, so apply it now.
         failure = await conn.fetchrow(
@@ -183,4 +184,5 @@ class Sender:
         await conn.execute(
             "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 "
             "WHERE id = $1", row["id"], str(exc)[:1000])
+        await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
         metrics.OUTBOUND.labels(result="failed").inc()

@@ -23,6 +23,7 @@ PAGE = Path(__file__).parent / "static" / "simulator.html"
 MAX_TEXT = 4096
 MAX_BODY_BYTES = 64 * 1024
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_MAX_ID = 2**63  # ids are bigint
 
 
 def _inline_hashes(tag: str, html: str) -> str:
@@ -93,15 +94,20 @@ async def send(request: web.Request) -> web.Response:
 
 
 async def messages(request: web.Request) -> web.Response:
+    """Both sides of the conversation after `after_in` (the person's messages) and `after`
+    (the bot's delivered replies), oldest first: after a reload the page shows it all again."""
     wa_id = _wa_id(request.query.get("phone"))
     try:
-        after = int(request.query.get("after", "0"))
+        after_out = int(request.query.get("after", "0"))
+        after_in = int(request.query.get("after_in", "0"))
     except ValueError:
-        return error(400, "after must be an integer")
+        return error(400, "after and after_in must be integers")
+    if not (0 <= after_out < _MAX_ID and 0 <= after_in < _MAX_ID):
+        return error(400, "after and after_in must be ids")
     async with request.app[POOL].acquire() as conn:
-        shown = await local.replies(conn, wa_id, after)
+        said = await local.conversation(conn, wa_id, after_in, after_out)
     return web.json_response({"messages": [
-        {"id": s.outbox_id, "text": s.text, "failed": s.failed,
+        {"from": s.side, "id": s.id, "text": s.text, "failed": s.failed,
          "choices": [{"id": c.id, "title": c.title} for c in s.choices]}
-        for s in shown
+        for s in said
     ]})

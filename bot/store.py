@@ -17,6 +17,8 @@ from bot.whatsapp import STATUS_RANK, Inbound, Quarantined, StatusUpdate
 
 INBOUND_CHANNEL = "khaacho_inbound"
 OUTBOX_CHANNEL = "khaacho_outbox"
+# A reply was sent or failed for good: the terminal chat and the simulator show it at once.
+DELIVERED_CHANNEL = "khaacho_delivered"
 
 
 @dataclass(frozen=True)

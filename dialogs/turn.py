@@ -99,7 +99,11 @@ class Turn:
         elif isinstance(error, AlreadyDone):
             self.say("already_done", **{**error.params, **params})
         else:
-            self.say("error", key=error.key, params={**error.params, **params})
+            named = {**error.params, **params}
+            product = self.parser.products.get(str(named.get("sku", "")))
+            if product is not None:  # the product as people call it, not its code
+                named["sku"] = product.name_ne if self.user.language == "ne" else product.name_en
+            self.say("error", key=error.key, params=named)
 
     def move(self, trigger: str) -> None:
         self.table.fire(self.conversation, trigger)

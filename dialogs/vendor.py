@@ -10,7 +10,7 @@ from decimal import Decimal
 from catalog.quantity import Quantity
 from dialogs import buttons, notify, present, words
 from dialogs.machine import Table
-from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
+from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed, when
 from dialogs.turn import Turn
 from ledger import orders, payments, pricing, reports, stock, users
 from ledger.errors import IllegalTransition, LedgerError
@@ -143,7 +143,8 @@ async def _act(turn: Turn, action: str, number: str, reason: str = "") -> None:
         if action == "reject":
             outcome = await orders.reject(conn, number, vendor, reason or "-")
             order = outcome.order
-            turn.say("vendor_done", action=action, order=order, reason=reason)
+            turn.say("vendor_done", action=action, order=order, reason=reason,
+                     outcome=outcome.kind)
             # The vendor who rejected is told by "vendor_done"; withdrawal notice is for timeouts.
             turn.replies.extend(r for r in await notify.outcome(
                 conn, turn.parser, outcome, tell_retailer=True)
@@ -163,7 +164,7 @@ async def _act(turn: Turn, action: str, number: str, reason: str = "") -> None:
     except LedgerError as error:
         _refuse(turn, action, number, error)
         return
-    turn.say("vendor_done", action=action, order=order, reason="",
+    turn.say("vendor_done", action=action, order=order, reason="", outcome="",
              lines=present.lines(turn.parser, order.lines), buttons=next_step)
     turn.replies.append(notify.step(order, {"accept": "accepted", "dispatch": "dispatched",
                                             "deliver": "delivered"}[action]))
@@ -321,8 +322,14 @@ async def _help(turn: Turn) -> None:
 
 
 async def _cancel(turn: Turn) -> None:
-    """Drop the question asked (a rejection's reason), if any."""
-    turn.say("cancelled" if turn.state != "idle" else "nothing_to_cancel")
+    """Drop the question asked: asked why they reject, the order stays theirs."""
+    number = turn.data.get("number")
+    if turn.state == "rejecting" and isinstance(number, str):
+        turn.say("reject_kept", number=number)
+    elif turn.state != "idle":
+        turn.say("cancelled")
+    else:
+        turn.say("nothing_to_cancel")
     turn.data.clear()
     turn.move("cancel")
 
@@ -336,6 +343,12 @@ async def _unknown(turn: Turn) -> None:
 DIALOG = Dialog(
     name="vendor", table=TABLE,
     commands=(
+        # Asked why: whatever they type is the reason ("stock sakiyo" too), unless they ask for
+        # help, cancel or another language.
+        route("rejecting", when("any text but help, cancel or a language",
+                                lambda turn: bool(turn.text) and not turn.choice
+                                and turn.intent() not in ("help", "cancel", "language")),
+              _reason_given),
         route("*", tapped("order", "reject"), _tapped_reject),
         route("*", tapped("order", "accept", "dispatch", "deliver"), _tapped_step),
         route("*", typed(_COMMAND, "a command: accept, reject, orders, stock, price, paid…"),
@@ -343,7 +356,6 @@ DIALOG = Dialog(
     ),
     routes=(
         route("*", said("greeting"), _help),
-        route("rejecting", typed(re.compile(r"\S"), "any text"), _reason_given),
         route("confirming", tapped("offer", "confirm"), _price_confirmed),
         route("confirming", said("confirm"), _price_confirmed),
         route("*", ANYTHING, _unknown),

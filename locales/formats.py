@@ -29,8 +29,12 @@ def number(value: int | float | Decimal, lang: Language) -> str:
     return digits(text, lang)
 
 
+# How each language writes the rupee: English readers in Nepal write "Rs", Nepali ones "रु".
+_RUPEE = {"en": "Rs", "ne": "रु"}
+
+
 def money(paisa: int, lang: Language) -> str:
-    """"रु 1,23,456" or "रु 1,23,456.50" from integer paisa; never through float."""
+    """"Rs 1,23,456" or "रु १,२३,४५६.५०" from integer paisa; never through float."""
     if not isinstance(paisa, int):
         raise TypeError("money is integer paisa")
     sign = "-" if paisa < 0 else ""
@@ -38,7 +42,7 @@ def money(paisa: int, lang: Language) -> str:
     text = format_decimal(rupees, format="#,##,##0", locale="ne")
     if cents:
         text += f".{cents:02d}"
-    return f"{sign}रु {digits(text, lang)}"
+    return f"{sign}{_RUPEE[lang]} {digits(text, lang)}"
 
 
 def nepal_time(moment: datetime) -> datetime:

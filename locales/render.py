@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,11 @@ from locales import LANGUAGES, Language, formats
 
 LOCALES_DIR = Path(__file__).parent
 DOMAIN = "messages"
+
+
+# Plural forms of unit words live in the catalogs under this context ("10 packets"); the plain
+# entries name one unit ("Rs 25/packet"), so `_(unit)` keeps working in every template.
+COUNT_CONTEXT = "count"
 
 
 def translations(lang: Language) -> gettext.NullTranslations:
@@ -41,6 +47,8 @@ class Messages:
             catalog = translations(lang)
             env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
             env.filters.update(
+                unit=partial(unit_name, catalog),
+                units=partial(counted, catalog, lang=lang),
                 money=partial(formats.money, lang=lang),
                 number=partial(formats.number, lang=lang),
                 day=partial(formats.day, lang=lang),
@@ -56,3 +64,19 @@ class Messages:
 
     def gettext(self, lang: Language, message: str) -> str:
         return self._translations[lang].gettext(message)
+
+
+def _plural_count(value: object) -> int:
+    """gettext's plural rules take whole numbers; a fraction reads as plural ("1.5 packets")."""
+    amount = Decimal(str(value))
+    return int(amount) if amount == amount.to_integral_value() else 2
+
+
+def unit_name(catalog: gettext.NullTranslations, unit: str, count: object = 1) -> str:
+    """A unit's name for `count` of it: "packet", "packets", "प्याकेट" (`{{ unit|unit(2) }}`)."""
+    return catalog.npgettext(COUNT_CONTEXT, unit, unit, _plural_count(count))
+
+
+def counted(catalog: gettext.NullTranslations, value: object, unit: str, *, lang: Language) -> str:
+    """A count with its unit: "10 packets", "1 bora", "१० प्याकेट" (`{{ n|units(unit) }}`)."""
+    return f"{formats.number(Decimal(str(value)), lang)} {unit_name(catalog, unit, value)}"

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from ledger import credit, stock, users
 from tests.conftest import ROOT
 
 
@@ -101,3 +102,32 @@ async def test_terminal_chat_goes_through_the_whole_pipeline(database_url, pool)
         assert await conn.fetchval(
             "SELECT count(*) FROM inbound_messages WHERE handled_at IS NOT NULL") == 2
         assert await conn.fetchval("SELECT count(*) FROM outbox WHERE status = 'sent'") == 2
+
+
+async def test_demo_again_keeps_what_people_changed_and_adds_only_what_is_missing(
+        database_url, pool):
+    code, out, err = await khaacho(database_url, "demo")
+    assert code == 0, err
+    assert "added 10 people" in out
+    async with pool.acquire() as conn:
+        admin = await users.by_phone(conn, "+9779800000001")
+        sita = await users.by_phone(conn, "+9779820000002")
+        karnali = await users.by_phone(conn, "+9779810000002")
+        assert admin and sita and karnali
+        await credit.set_limit(conn, sita.id, 7_500_00, admin, "pays late")
+        await stock.set_offer(conn, karnali, "SUGAR", price_paisa=123_45, stock_milli=7_000)
+        await users.set_language(conn, sita.id, "ne")
+        # A vendor's product that went missing (say, a new catalog line) is added again.
+        await conn.execute(
+            "DELETE FROM vendor_products WHERE vendor_id = $1 AND sku = 'SALT-IODIZED'",
+            karnali.id)
+    code, out, err = await khaacho(database_url, "demo")
+    assert code == 0, err
+    assert "added 0 people, 0 products and 1 vendor prices" in out, out
+    async with pool.acquire() as conn:
+        assert (await credit.position(conn, sita.id)).limit_paisa == 7_500_00
+        offers = {o.sku: o for o in await stock.offers(conn, karnali.id)}
+        assert (offers["SUGAR"].price_paisa, offers["SUGAR"].stock_milli) == (12345, 7000)
+        assert "SALT-IODIZED" in offers
+        again = await users.by_phone(conn, "+9779820000002")
+        assert again and again.language == "ne" and again.role == "RETAILER"

@@ -34,10 +34,45 @@ async def test_simulator_chats_through_the_pipeline(local_settings, aiohttp_clie
 
     async def replies():  # type: ignore[no-untyped-def]
         response = await client.get("/simulator/messages", params={"phone": "+9779822222222"})
-        return (await response.json())["messages"]
+        messages = (await response.json())["messages"]
+        return [m for m in messages if m["from"] == "bot"]
 
     shown = await eventually(replies)
     assert "order" in shown[0]["text"]
+
+
+async def test_simulator_shows_both_sides_in_order_after_a_reload(local_settings,
+                                                                  aiohttp_client):
+    client = await aiohttp_client(create_app(local_settings))
+    phone = "9822222222"
+
+    async def conversation(**after: int) -> list[dict[str, object]]:
+        params = {"phone": phone, **{k: str(v) for k, v in after.items()}}
+        response = await client.get("/simulator/messages", params=params)
+        assert response.status == 200
+        messages: list[dict[str, object]] = (await response.json())["messages"]
+        return messages
+
+    async def answered(count: int):  # type: ignore[no-untyped-def]
+        said = await conversation()
+        return said if sum(m["from"] == "bot" for m in said) >= count else None
+
+    await client.post("/simulator/send", json={"phone": phone, "text": "hello"})
+    first = await eventually(lambda: answered(1))
+    await client.post("/simulator/send", json={"phone": phone, "text": "Shyam Thapa"})
+    said = await eventually(lambda: answered(len([m for m in first if m["from"] == "bot"]) + 1))
+    # A page opened now (after=0, after_in=0) shows the person's own words, each before its reply.
+    sides = [m["from"] for m in said]
+    assert sides[0] == "me" and said[0]["text"] == "hello", said
+    second = sides.index("me", 1)
+    assert said[second]["text"] == "Shyam Thapa" and "bot" in sides[1:second], said
+    assert sides[second + 1:] and set(sides[second + 1:]) == {"bot"}, said
+    # Asking again from the last ids seen returns nothing already shown.
+    last_in = max(int(str(m["id"])) for m in said if m["from"] == "me")
+    last_out = max(int(str(m["id"])) for m in said if m["from"] == "bot")
+    assert await conversation(after_in=last_in, after=last_out) == []
+    tail = await conversation(after_in=int(str(said[0]["id"])), after=last_out)
+    assert [m["text"] for m in tail] == ["Shyam Thapa"]
 
 
 async def test_simulator_rejects_bad_input_with_json_errors(local_settings, aiohttp_client):
@@ -52,9 +87,11 @@ async def test_simulator_rejects_bad_input_with_json_errors(local_settings, aioh
     for raw in (b"[" * 50_000, b"{not json", b"\xff"):
         response = await client.post("/simulator/send", data=raw)
         assert response.status == 400, raw[:10]
-    response = await client.get("/simulator/messages", params={"phone": "9822222222",
-                                                               "after": "x"})
-    assert response.status == 400
+    for after in ({"after": "x"}, {"after_in": "1.5"}, {"after": "-1"},
+                  {"after_in": str(2**63)}):
+        response = await client.get("/simulator/messages",
+                                    params={"phone": "9822222222", **after})
+        assert response.status == 400, after
 
 
 async def test_simulator_is_off_unless_enabled(settings, aiohttp_client):
@@ -101,5 +138,8 @@ async def test_simulator_page_runs_only_its_own_inline_script_and_style(local_se
         assert f"{tag}-src 'sha256-{digest}'" in policy
     assert "default-src 'none'" in policy and "connect-src 'self'" in policy
     assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
-    # The page needs nothing else: no inline handlers, no resources from elsewhere.
-    assert not re.search(r"\son\w+\s*=", html) and not re.search(r"(src|href)\s*=", html)
+    # The page needs nothing else: no inline handlers, no resources at all, links to this
+    # server only.
+    assert not re.search(r"\son\w+\s*=", html) and not re.search(r"src\s*=", html)
+    links = re.findall(r"href\s*=\s*\"([^\"]*)\"", html)
+    assert links and all(link.startswith("/") and not link.startswith("//") for link in links)

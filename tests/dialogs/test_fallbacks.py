@@ -21,7 +21,9 @@ DATA = {
     ("admin", "reason"): {"pending": "limit", "retailer_id": 1, "amount_paisa": 100},
 }
 HELP_WORDS = ("Khaacho", "खाचो", "Sorry, this number cannot order")
-CANCEL_WORDS = ("cancel", "cannot order", "nothing", "रद्द", "केही छैन")
+# A vendor asked why they reject hears the order stays theirs ("not rejected").
+CANCEL_WORDS = ("cancel", "cannot order", "nothing", "रद्द", "केही छैन", "not rejected",
+                "अस्वीकार गरिएन")
 
 
 async def _put(world, dialog: str, state: str) -> None:

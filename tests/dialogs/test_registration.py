@@ -90,7 +90,7 @@ async def test_a_newly_approved_shop_starts_with_the_starter_limit_and_can_order
         await stranger.say(text)
     await operator.tap(operator.inbox()[0].choices[0], "Approve")
     welcome = text_of(stranger.inbox())
-    assert "credit up to रु 10,000" in welcome, welcome
+    assert "credit up to Rs 10,000" in welcome, welcome
     await stranger.say("chini 1 bora")
     placed = text_of(await stranger.say("yes"))
     assert "KH-" in placed and "limit" not in placed.lower()

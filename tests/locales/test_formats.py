@@ -9,10 +9,13 @@ import pytest
 from locales.formats import bs_date, clock, day, money, number
 
 
-def test_money_uses_lakh_grouping_and_devanagari_digits_for_nepali():
-    assert money(12_345_600, "en") == "रु 1,23,456"
+def test_money_uses_lakh_grouping_rs_for_english_and_devanagari_for_nepali():
+    assert money(12_345_600, "en") == "Rs 1,23,456"
+    assert money(560_000, "en") == "Rs 5,600"
     assert money(12_345_650, "ne") == "रु १,२३,४५६.५०"
-    assert money(-5_000, "en") == "-रु 50"
+    assert money(560_000, "ne") == "रु ५,६००"
+    assert money(-5_000, "en") == "-Rs 50"
+    assert money(-5_000, "ne") == "-रु ५०"
     with pytest.raises(TypeError):
         money(1.5, "en")  # type: ignore[arg-type]
 

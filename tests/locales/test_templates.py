@@ -47,4 +47,4 @@ def test_a_line_ending_in_a_condition_keeps_its_line_break():
                                next_due_at=datetime(2026, 12, 25, tzinfo=UTC))
     position = SimpleNamespace(available_paisa=9322940, limit_paisa=10000000, unbilled_paisa=0)
     text = Messages().render("en", "dues", balances=balances, position=position)
-    assert "Karnali: रु 6,770.60\nTotal: रु 6,770.60\nNext due:" in text
+    assert "Karnali: Rs 6,770.60\nTotal: Rs 6,770.60\nNext due:" in text
