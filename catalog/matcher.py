@@ -12,7 +12,7 @@ Rules, in order:
    first letter ("waiwaichiken"). Keys already fold what romanised spellings vary most in
    (vowel length, doubled letters, "sh"/"s", "c"/"k": see `catalog.text.word_key`); beyond
    that a word may differ by
-   - one vowel, from 4 letters ("suger", "arial"): romanised Nepali writes vowels loosely;
+   - one vowel, from 5 letters ("suger", "arial"): romanised Nepali writes vowels loosely;
    - one letter missing or extra, from 4 letters ("chni", "lifbuoy");
    - one letter wrong or two swapped, from 6 letters ("noodels");
    - two such typos from 8 letters.
@@ -41,8 +41,10 @@ from catalog.text import normalise
 MAX_CANDIDATES = 10
 # Phrases longer than this are not product names; matching them would only cost time.
 MAX_PHRASE_WORDS = 8
-# Spelling correction (see rule 3): under 4 letters none, under 6 no consonant swapped.
+# Spelling correction (see rule 3): under 4 letters none, under 5 no vowel swapped ("maggi" is
+# not "mugi"), under 6 no consonant swapped.
 _MIN_CORRECTABLE = 4
+_MIN_VOWEL_SWAP = 5
 _MEDIUM_WORD = 6
 _LONG_WORD = 8
 # Enough near words to see a tie between the best two.
@@ -180,7 +182,9 @@ class CatalogIndex:
         vowels = [
             near
             for near in self._by_skeleton.get(_skeleton(word), ())
-            if near[0] == word[0] and Levenshtein.distance(near, word, score_cutoff=typos) <= typos
+            if len(word) >= _MIN_VOWEL_SWAP
+            and near[0] == word[0]
+            and Levenshtein.distance(near, word, score_cutoff=typos) <= typos
         ]
         if vowels:
             return self._only(word, vowels)

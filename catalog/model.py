@@ -25,7 +25,7 @@ Intent = Literal[
 
 # Why a phrase needs the retailer's answer: several products fit it ("generic"), one product
 # fits but the unit does not convert to its base unit ("unit"), or the quantity is zero or
-# absurd ("chini 0 kg", "chini 90000 bora": "quantity").
+# impossible ("chini 0 kg", "chini 90000 bora": "quantity").
 AmbiguityReason = Literal["generic", "unit", "quantity"]
 
 

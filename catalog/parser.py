@@ -11,7 +11,8 @@ is a "price" question about the products it names, not an order. Chatter is neve
 as a missing product; a word that is chatter and also a product word counts as the product
 only where it cannot be chatter: "tell" (keyed like "tel", oil) only alone with a quantity
 ("tell 2 litre"); "pani" (also; water) unless other products are named and it has no quantity
-of its own ("chini pani 2 bora"). A zero or absurd quantity is asked about, never ordered.
+of its own ("chini pani 2 bora"). A zero or impossible quantity is asked about, never ordered;
+`plausible` says which quantities a shop would order.
 """
 
 from __future__ import annotations
@@ -35,15 +36,23 @@ from catalog.model import Ambiguity, Intent, ParsedItem, ParseResult, Product
 from catalog.quantity import Quantity, Vocabulary, Word
 from catalog.segment import split_items
 from catalog.text import normalise
-from catalog.words import FUNCTION_WORDS, FUNCTION_WORDS_TYPED, GREETINGS, VERBS
+from catalog.words import (
+    FUNCTION_WORDS,
+    FUNCTION_WORDS_TYPED,
+    GREETINGS,
+    VERBS,
+    is_verb_form,
+)
 
 # WhatsApp's own limit on a text message; anything longer is not a real order.
 MAX_MESSAGE_CHARS = 4096
 MAX_ITEMS = 50
 MAX_REMEMBERED = 1_000
+# No shop orders a million base units of anything in one message: a typo or an attack, asked
+# about like zero. (A vendor's stock may be large, so the parser allows up to this.)
+MAX_QUANTITY = Decimal(1_000_000)
 # Ten thousand base units (ten tonnes, ten thousand packets) in one line is not a shop's order
-# but a slip ("chini 5000 bora" for 50 kg) or an attack: asked about, like zero, before
-# anything is drafted.
+# but a slip ("chini 5000 bora" for 50 kg): a retailer's dialog asks before drafting it.
 MAX_PLAUSIBLE_QUANTITY = Decimal(10_000)
 MAX_UNKNOWN_CHARS = 100
 _SEPARATORS_TO_SPACES = str.maketrans(",;+&|", "     ")
@@ -239,7 +248,7 @@ class OrderParser:
                 found.asked = True
         elif (
             not stated
-            and (question or any(k in VERBS for k in said))
+            and (question or any(k in VERBS or self._verb(k) for k in said))
             and not asks_price(said)
         ):
             del found.unknown[mark[2] :]
@@ -367,9 +376,12 @@ class OrderParser:
                     last.words.append(word)
                 else:
                     elements.append(_Amount(number, None, [word]))
-            elif word.key not in self._fillers:
+            elif word.key not in self._fillers and not self._verb(word.key):
                 _extend_name(elements, [word])
         return elements
+
+    def _verb(self, key: str) -> bool:
+        return is_verb_form(key) and not self.index.is_name_word(key)
 
     def _quantity_word_name(self, words: list[Word], position: int) -> int:
         """Length of a product name spelled with unit or number words ("parle g", "2 pm")
@@ -406,7 +418,8 @@ class OrderParser:
             return
         parts = self._known_parts(name.words)
         if not any(m is not None for _, m in parts):
-            found.unknown.append(_text(_ordered(name.words, amount, amount_first)))
+            named = self._without_edge_fillers(name.words) or name.words  # "iphone", not "… ko"
+            found.unknown.append(_text(_ordered(named, amount, amount_first)))
             # Only a unit makes it look like an order: bare numbers and number words are
             # everywhere in chat ("kasto cha": "cha" is also six).
             found.maybe_ordered = found.maybe_ordered or (
@@ -508,7 +521,7 @@ class OrderParser:
                 result = Ambiguity(
                     _text(words), quantity.number, quantity.unit, (sku,), reason="unit"
                 )
-            elif not Decimal(0) < base <= MAX_PLAUSIBLE_QUANTITY:
+            elif not Decimal(0) < base <= MAX_QUANTITY:
                 result = Ambiguity(
                     _text(words), quantity.number, quantity.unit, (sku,), reason="quantity"
                 )
@@ -528,6 +541,12 @@ class OrderParser:
             found.firm.append(firm)
         else:
             found.ambiguous.append(result)
+
+
+def plausible(quantity: Decimal) -> bool:
+    """Whether a line's quantity in base units is one a shop would order (see
+    MAX_PLAUSIBLE_QUANTITY)."""
+    return Decimal(0) < quantity <= MAX_PLAUSIBLE_QUANTITY
 
 
 def _extend_name(elements: list[_Name | _Amount], words: list[Word]) -> None:

@@ -86,7 +86,20 @@ bhanchu bujhe bujhyo thaha is are am was were be been do does did have has had
 FILLERS: frozenset[str] = frozenset(phrase_key(w) for w in _FILLERS.split()) - {""}
 GREETINGS: frozenset[str] = frozenset(phrase_key(w) for w in _GREETINGS.split()) - {""}
 CHATTER: frozenset[str] = frozenset(phrase_key(w) for w in _CHATTER.split()) - {""}
+# Honorific verb endings ("dinuhuncha", "garnuhos", "pathaunus", दिनुहुन्छ): a word ending so is
+# a verb, whatever its stem, when it is no product word.
+VERB_ENDINGS = tuple(
+    phrase_key(w)
+    for w in ("nuhuncha", "nuhunxa", "nuhos", "nuhola", "nubhayo", "nuparyo", "nuparcha", "nus")
+)
 VERBS: frozenset[str] = frozenset(phrase_key(w) for w in _VERBS.split()) - {""}
+
+
+def is_verb_form(key: str) -> bool:
+    """Whether a keyed word has an honorific verb ending ("dinuhuncha")."""
+    return len(key) > 4 and key.endswith(VERB_ENDINGS)
+
+
 # Every word that never names a product by itself, keyed; and as typed (normalised, or in
 # Devanagari as written), to tell "pani" (also; water) from "पनि" (only ever "also").
 FUNCTION_WORDS: frozenset[str] = FILLERS | GREETINGS | CHATTER
