@@ -75,12 +75,13 @@ _SMALL_TALK = """kasto cha | k cha | ke cha | k xa | ke xa | kasto xa | sanchai 
 
 # A price or availability question, wherever it stands ("chini ko rate kati ho?").
 _PRICE_CUES = """rate | rates | price | prices | pricing | cost | costs | mrp | bhau | bhaau |
-    bhav | mol | mulya | mullya | dar | daam | how much | kati ho | kati ma | katima | kati parcha |
-    kati parchha | kati pardachha | kati lagcha | kati ko | katiko | kati rupaiya | kati paisa |
-    available | availability | in stock | do you have | have you got | you have | is there |
-    are there | any stock | stock | stok | paincha | painchha | paaincha | paainchha | paucha |
-    pauchha | paunchha | milcha | milchha | milxa | upalabdha | मूल्य | मुल्य | भाउ | दर | रेट |
-    मोल | कति हो | कतिमा | कति मा | कति पर्छ | कतिको | पाइन्छ | पाईन्छ | मिल्छ | उपलब्ध | स्टक"""
+    bhav | mol | mulya | mullya | dar | daam | charge | how much | kati ho | kati ma | katima |
+    kati parcha | kati parchha | kati pardachha | kati lagcha | kati ko | katiko |
+    kati rupaiya | kati paisa | available | availability | in stock | do you have |
+    have you got | you have | is there | are there | any stock | stock | stok | paincha |
+    painchha | paaincha | paainchha | paucha | pauchha | paunchha | milcha | milchha | milxa |
+    upalabdha | मूल्य | मुल्य | भाउ | दर | रेट | मोल | कति हो | कतिमा | कति मा | कति पर्छ |
+    कतिको | पाइन्छ | पाईन्छ | मिल्छ | उपलब्ध | स्टक"""
 # Weaker cues, that ask only about the products of their own phrase. "kati" always does
 # ("chini 2 bora kati?"); "k cha" only when no quantity is given ("k cha chini?" asks, but
 # "k cha dai, 2 bora chini" is small talk, then an order); "cha" only with a question mark

@@ -49,7 +49,7 @@ _MEDIUM_WORD = 6
 _LONG_WORD = 8
 # Enough near words to see a tie between the best two.
 _NEAREST = 4
-_VOWELS = re.compile(r"[aeiou]+")
+_VOWELS = re.compile(r"[aeiouy]+")  # "y" too: "chiny" is "chini"
 _PHRASE_CUTOFF = 86.0
 _PARENTHESIS = re.compile(r"\(([^)]*)\)")
 
@@ -226,7 +226,7 @@ class CatalogIndex:
 
 
 def _skeleton(word: str) -> str:
-    """A word with every run of vowels written "a": "suger", "sugar" -> "sagar"."""
+    """A word with every run of vowels (and "y") written "a": "suger", "sugar" -> "sagar"."""
     return _VOWELS.sub("a", word)
 
 

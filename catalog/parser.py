@@ -286,15 +286,18 @@ class OrderParser:
         return memory
 
     def _drop_greeting(self, words: list[Word]) -> list[Word]:
-        """Drop greetings and fillers opening a message; a greeting that is also a product
-        ("hello") stays when a quantity or another name word follows it."""
+        """Drop greetings, fillers and chatter opening a message; a greeting that is also a
+        product ("hello") stays when a quantity or another name word follows it."""
         start = 0
         while start < len(words) and words[start].key in self._openers:
             following = words[start + 1] if start + 1 < len(words) else None
-            if (
-                self.index.is_name_word(words[start].key)
-                and following is not None
-                and following.key not in self._openers
+            if following is not None and (
+                (self.index.is_name_word(words[start].key) and following.key not in self._openers)
+                # "cha kg chini": six, before a unit
+                or (
+                    self.vocabulary.number(words[start].key) is not None
+                    and self.vocabulary.unit(following.key) is not None
+                )
             ):
                 break
             start += 1

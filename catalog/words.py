@@ -67,7 +67,8 @@ done have has had can could would will shall should may might must tell me you y
 we our i my mine he she they them him her his just only also still again more less any
 thing things stuff item items s m ll ve d t dont not no yes good nice fine well sure great
 hey bro sir today make made making get got take took know let lets business shop store
-family health weather hope doing fine list
+family health weather hope doing fine list charge charges ur u r in on at sorry maaf
+ekchin ekchhin haha hehe lol hmm hm okk okey asap soon quickly fast wait
 होइन हैन नाइँ छैन चाहिँदैन पर्दैन हुँदैन मिल्दैन मात्र मात्रै पनि नि त नै यो त्यो यहाँ त्यहाँ अब अहिले
 फेरि अर्को अरु अलि धेरै थोरै सबै जति कस्तो कसरी किन कहाँ कहिले कुन कति केही के छ छन् थियो हो
 हुनुहुन्छ हुन्छ भयो सन्चै सञ्चै ठिक राम्रो सानो ठूलो तर भने पछि म हामी तपाईं तपाई तिमी उहाँ अनि
