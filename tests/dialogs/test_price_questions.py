@@ -74,12 +74,15 @@ async def test_a_vague_word_asks_about_every_product_it_fits_at_its_draft_price(
 
 async def test_a_question_while_a_draft_is_open_answers_and_leaves_the_draft(world):
     sita = world.phone(SITA)
-    await sita.say("chini 1 bora")
+    draft = await sita.say("chini 1 bora")
     [before] = await _orders(world)
     lines_before = await _lines(world)
     for question in ("do you have ghee?", "nun ko rate?", "चिनी छ?"):
         answer = text_of(await sita.say(question))
         assert "Your draft stays as it is." in answer, answer
+    await sita.tap(next(c for c in draft[-1].choices if c.startswith("order:edit:")))
+    answer = text_of(await sita.say("how much is ghee?"))  # while editing, too
+    assert "Ghee" in answer and "Your draft stays as it is." in answer, answer
     assert await _orders(world) == [before] and await _lines(world) == lines_before
     placed = text_of(await sita.say("yes"))  # still the draft it was
     assert before["number"] in placed and money(before["total_paisa"], "en") in placed
