@@ -7,9 +7,19 @@ Rules, in order:
    alone is cumin. A phrase that is an alias of several products ("badam") is ambiguous.
 2. Every word of the phrase occurs in the names of some products ("chamal", "wai wai",
    "jeera masino chamal"): one product is a match, several are ambiguous; never guessed.
-3. Misspelt words ("lifbuoy", "chinni") are corrected to the nearest catalog word of the same
-   first letter and 1-2 retried; then the whole phrase is compared with every name of the same
-   first letter ("waiwaichiken").
+3. Misspelt words are corrected to the one catalog word of the same first letter they can be
+   mistaken for, and 1-2 retried; then the whole phrase is compared with every name of the same
+   first letter ("waiwaichiken"). Keys already fold what romanised spellings vary most in
+   (vowel length, doubled letters, "sh"/"s", "c"/"k": see `catalog.text.word_key`); beyond
+   that a word may differ by
+   - one vowel, from 5 letters ("suger", "arial"): romanised Nepali writes vowels loosely;
+   - one letter missing or extra, from 4 letters ("chni", "lifbuoy");
+   - one letter wrong or two swapped, from 6 letters ("noodels");
+   - two such typos from 8 letters.
+   Short words are too easily mistaken for another ("kati" is not "kafi", "tel" is not "tea"),
+   so consonants are never swapped under 6 letters; when two catalog words are equally near and
+   name different products, nothing is guessed. Words the parser knows are not products
+   (`protected`: question words, chatter, fillers) are never corrected.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA, Indel
+from rapidfuzz.distance import OSA, Indel, Levenshtein
 
 from catalog.model import Product
 from catalog.quantity import Vocabulary
@@ -31,12 +41,15 @@ from catalog.text import normalise
 MAX_CANDIDATES = 10
 # Phrases longer than this are not product names; matching them would only cost time.
 MAX_PHRASE_WORDS = 8
-# Spelling correction allows one typo (a letter missing, extra, wrong or swapped), two in long
-# words. Short words are too easily mistaken for another: under 4 letters none ("tel" is not
-# "tea"), under 6 only a missing or extra letter ("kati" is not "kafi").
+# Spelling correction (see rule 3): under 4 letters none, under 5 no vowel swapped ("maggi" is
+# not "mugi"), under 6 no consonant swapped.
 _MIN_CORRECTABLE = 4
+_MIN_VOWEL_SWAP = 5
 _MEDIUM_WORD = 6
 _LONG_WORD = 8
+# Enough near words to see a tie between the best two.
+_NEAREST = 4
+_VOWELS = re.compile(r"[aeiouy]+")  # "y" too: "chiny" is "chini"
 _PHRASE_CUTOFF = 86.0
 _PARENTHESIS = re.compile(r"\(([^)]*)\)")
 
@@ -56,7 +69,14 @@ class Match:
 class CatalogIndex:
     """Look-up tables over every name of every product, built once per catalog."""
 
-    def __init__(self, products: Sequence[Product], vocabulary: Vocabulary) -> None:
+    def __init__(
+        self,
+        products: Sequence[Product],
+        vocabulary: Vocabulary,
+        protected: frozenset[str] = frozenset(),
+    ) -> None:
+        """`protected`: keyed words never corrected into a catalog word."""
+        self._protected = protected
         self.products: dict[str, Product] = {}
         self._order: dict[str, int] = {}
         # Compact key (words joined without spaces) -> skus, in catalog order.
@@ -67,6 +87,8 @@ class CatalogIndex:
         self._words: dict[str, dict[str, int]] = defaultdict(dict)
         # Names spelled with unit or number words ("parle g", "2 pm", "milk packet").
         self.names_with_quantity_words: set[tuple[str, ...]] = set()
+        # Every word of every name as written (normalised, and Devanagari as is), unkeyed.
+        self.typed_name_words: set[str] = set()
         self.longest_name = 1
         by_initial: dict[str, dict[str, None]] = defaultdict(dict)
         for position, product in enumerate(products):
@@ -76,6 +98,8 @@ class CatalogIndex:
             self._order[product.sku] = position
             for name in _names(product):
                 text = normalise(name)
+                self.typed_name_words.update(text.split())
+                self.typed_name_words.update(name.lower().split())
                 words = tuple(w.key for w in vocabulary.words(text))
                 if not words or len(words) > MAX_PHRASE_WORDS:
                     continue
@@ -96,10 +120,14 @@ class CatalogIndex:
         # Typos rarely change the first letter, so each misspelt word is compared only with
         # catalog words of the same initial: fewer false friends, and faster.
         words_by_initial: dict[str, list[str]] = defaultdict(list)
+        by_skeleton: dict[str, list[str]] = defaultdict(list)
         for word in self._words:
             if word.isalpha():
                 words_by_initial[word[0]].append(word)
+                if len(word) >= _MIN_CORRECTABLE - 1:
+                    by_skeleton[_skeleton(word)].append(word)
         self._words_by_initial = dict(words_by_initial)
+        self._by_skeleton = dict(by_skeleton)
         self._by_initial = {k: list(v) for k, v in by_initial.items()}
 
     def is_name_word(self, word: str) -> bool:
@@ -118,7 +146,9 @@ class CatalogIndex:
             found = self._exact_or_partial(corrected, "fuzzy")
             if found is not None:
                 return found
-        return self._fuzzy_phrase(" ".join(words))
+        # Run together ("waiwaichiken"); a phrase of several words is corrected word by word,
+        # so one wrong word never turns into another ("magic powder" is not "milk powder").
+        return self._fuzzy_phrase(words[0]) if len(words) == 1 else None
 
     def _exact_or_partial(self, words: Sequence[str], how: How) -> Match | None:
         compact = "".join(words)
@@ -139,15 +169,45 @@ class CatalogIndex:
         return Match(tuple(best), "partial" if how == "exact" else how, " ".join(words))
 
     def _correct(self, word: str) -> str:
-        """The catalog word nearest a misspelt one, or the word itself."""
-        if word in self._words or len(word) < _MIN_CORRECTABLE or not word.isalpha():
+        """The one catalog word a misspelt word can be mistaken for, or the word itself."""
+        if (
+            word in self._words
+            or len(word) < _MIN_CORRECTABLE
+            or not word.isalpha()
+            or word in self._protected
+        ):
             return word
-        scorer = OSA.distance if len(word) >= _MEDIUM_WORD else Indel.distance
         typos = 2 if len(word) >= _LONG_WORD else 1
-        best = process.extractOne(
-            word, self._words_by_initial.get(word[0], []), scorer=scorer, score_cutoff=typos
+        # Vowels first: the same consonants in the same order ("suger" -> "sugar").
+        vowels = [
+            near
+            for near in self._by_skeleton.get(_skeleton(word), ())
+            if len(word) >= _MIN_VOWEL_SWAP
+            and near[0] == word[0]
+            and Levenshtein.distance(near, word, score_cutoff=typos) <= typos
+        ]
+        if vowels:
+            return self._only(word, vowels)
+        scorer = OSA.distance if len(word) >= _MEDIUM_WORD else Indel.distance
+        found = process.extract(
+            word,
+            self._words_by_initial.get(word[0], []),
+            scorer=scorer,
+            score_cutoff=typos,
+            limit=_NEAREST,
         )
-        return word if best is None else best[0]
+        if not found:
+            return word
+        best = min(distance for _, distance, _ in found)
+        return self._only(word, [near for near, distance, _ in found if distance == best])
+
+    def _only(self, word: str, nearest: Sequence[str]) -> str:
+        """The first of equally near words if they all name the same products, else `word`:
+        "only one product fits", or nothing is guessed."""
+        products = set(self._words[nearest[0]])
+        if all(set(self._words[near]) == products for near in nearest[1:]):
+            return nearest[0]
+        return word
 
     def _fuzzy_phrase(self, phrase: str) -> Match | None:
         """A misspelt or run-together name ("waiwaichiken") against names of the same initial."""
@@ -163,6 +223,11 @@ class CatalogIndex:
             return None
         compact = best[0].replace(" ", "")
         return Match(tuple(self._exact[compact][:MAX_CANDIDATES]), "fuzzy", best[0])
+
+
+def _skeleton(word: str) -> str:
+    """A word with every run of vowels (and "y") written "a": "suger", "sugar" -> "sagar"."""
+    return _VOWELS.sub("a", word)
 
 
 def _names(product: Product) -> list[str]:

@@ -8,6 +8,9 @@ from typing import Literal
 
 Intent = Literal[
     "order",
+    # A question about prices or stock ("chini ko rate kati ho?", "चिनी छ?"): no draft; the
+    # products asked about are the result's items and ambiguities.
+    "price",
     "status",
     "dues",
     "history",
@@ -20,9 +23,10 @@ Intent = Literal[
     "other",
 ]
 
-# Why a phrase needs the retailer's answer: several products fit it ("generic"), or one product
-# fits but the unit does not convert to its base unit ("unit").
-AmbiguityReason = Literal["generic", "unit"]
+# Why a phrase needs the retailer's answer: several products fit it ("generic"), one product
+# fits but the unit does not convert to its base unit ("unit"), or the quantity is zero or
+# impossible ("chini 0 kg", "chini 90000 bora": "quantity").
+AmbiguityReason = Literal["generic", "unit", "quantity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +72,9 @@ class Ambiguity:
 
 @dataclass(frozen=True, slots=True)
 class ParseResult:
-    """What one message means: its intent and, for orders, the items found in it."""
+    """What one message means: its intent and, for orders and price questions, the products
+    found in it (for a question, an item's quantity is stated only when the retailer gave a
+    number with digits or a unit: "chini 2 bora kati parchha?")."""
 
     intent: Intent
     items: tuple[ParsedItem, ...] = ()
@@ -76,3 +82,9 @@ class ParseResult:
     unknown: tuple[str, ...] = ()
     # True when the message was longer than the parser reads and its tail was ignored.
     truncated: bool = False
+
+    def skus(self) -> tuple[str, ...]:
+        """Every product the message names, items first, each once, in message order."""
+        named = [item.sku for item in self.items]
+        named += [sku for ambiguity in self.ambiguous for sku in ambiguity.candidates]
+        return tuple(dict.fromkeys(named))

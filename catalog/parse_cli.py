@@ -2,8 +2,9 @@
 
 In: `{"id": ..., "text": ...}` per line. Out, in the same order: `{"id", "intent", "items":
 [{"sku", "quantity", "unit", "matched"}], "ambiguous": [{"text", "quantity", "unit",
-"candidates"}], "unknown": [text, ...]}`, quantities of items in the product's base unit. A
-line that cannot be read still gets an answer, with intent "other" and an "error".
+"candidates", "reason"}], "unknown": [text, ...]}`, quantities of items in the product's base
+unit. A "price" question names the products asked about as items and ambiguities. A line that
+cannot be read still gets an answer, with intent "other" and an "error".
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def to_json(message_id: str | int | float | None, result: ParseResult) -> dict[s
                 "quantity": None if a.quantity is None else _number(a.quantity),
                 "unit": a.unit,
                 "candidates": list(a.candidates),
+                "reason": a.reason,
             }
             for a in result.ambiguous
         ],

@@ -54,6 +54,10 @@ _KEY_FOLDS = (
     ("z", "j"),
     ("q", "k"),
 )
+# English spellings write the k and s sounds with a "c" ("biscut", "cofee", "rice"); romanised
+# Nepali writes k and s, so keys do too ("ch" stays: it is च).
+_SOFT_C = re.compile(r"c(?=[eiy])")
+_HARD_C = re.compile(r"c(?!h)")
 _DOUBLE_LETTER = re.compile(r"([a-z])\1+")
 _ABBREVIATION = re.compile(r"(?<![a-z0-9])(?:[a-z]{1,3}\.){1,3}")
 _NOT_KEPT = re.compile(r"[^a-z0-9.,/+\n&;|]+")
@@ -152,9 +156,12 @@ def _join_abbreviation(match: re.Match[str]) -> str:
 
 @functools.lru_cache(maxsize=65_536)
 def word_key(word: str) -> str:
-    """The spelling-insensitive key of one normalised word ("cheeni", "chinni" -> "chini")."""
+    """The spelling-insensitive key of one normalised word ("cheeni", "chinni" -> "chini",
+    "biscut" -> "biskut")."""
     if not word.isalpha() or len(word) > MAX_WORD_CHARS:
         return word
     for old, new in _KEY_FOLDS:
         word = word.replace(old, new)
+    if "c" in word:
+        word = _HARD_C.sub("k", _SOFT_C.sub("s", word))
     return _DOUBLE_LETTER.sub(r"\1", word)

@@ -9,7 +9,7 @@ draft with Confirm / Edit / Cancel (or types "ho", "hoina", "हो", "रद्
 from __future__ import annotations
 
 from dialogs.machine import Table
-from dialogs.retailer import answers, ordering, queries
+from dialogs.retailer import answers, ordering, prices, queries
 from dialogs.routing import ANY_TAP, ANY_TEXT, ANYTHING, Dialog, route, said, tapped, when
 from dialogs.turn import Turn
 from ledger import choices
@@ -35,7 +35,7 @@ TABLE = Table(
         {"trigger": "expire", "source": ["resolving", "reviewing", "editing"], "dest": "idle",
          "doc": "left unconfirmed too long (the jobs tick)"},
         {"trigger": "query", "source": "*", "dest": None,
-         "doc": "status, dues, history or a cancelled order: answered, the draft stays"},
+         "doc": "status, dues, history, prices or a cancelled order: answered, the draft stays"},
         {"trigger": "unclear", "source": "*", "dest": None,
          "doc": "not understood: said so, with what to type"},
         {"trigger": "help", "source": "*", "dest": None},
@@ -103,6 +103,7 @@ DIALOG = Dialog(
     ),
     routes=(
         route("*", said("status", "dues", "history"), queries.answer),
+        route("*", said("price"), prices.answer),
         route("*", said("repeat"), ordering.repeat),
         route("resolving", ANY_TEXT, ordering.answer),
         route(DRAFTING, said("confirm"), ordering.confirm),

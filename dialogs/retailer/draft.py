@@ -24,14 +24,14 @@ Mode = Literal["add", "set"]
 
 @dataclass(frozen=True)
 class Question:
-    """One word that fits several products ("dal"), or a unit that does not convert ("2 dabba"
-    of rice sold by the kg): asked one at a time."""
+    """One word that fits several products ("dal"), a unit that does not convert ("2 dabba"
+    of rice sold by the kg), or a zero or absurd quantity ("chini 0 kg"): asked one at a time."""
 
     text: str
     quantity: str | None  # as stated, a decimal string; None when not said
     unit: str | None
     candidates: tuple[str, ...]  # skus; one for a unit question
-    reason: Literal["generic", "unit"] = "generic"
+    reason: Literal["generic", "unit", "quantity"] = "generic"
 
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "quantity": self.quantity, "unit": self.unit,
@@ -42,7 +42,7 @@ class Question:
         return cls(text=str(data.get("text", "")), quantity=_opt(data.get("quantity")),
                    unit=_opt(data.get("unit")),
                    candidates=tuple(str(c) for c in data.get("candidates") or ())[:MAX_CANDIDATES],
-                   reason="unit" if data.get("reason") == "unit" else "generic")
+                   reason=_reason(data.get("reason")))
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,10 @@ class Asking:
 
     def answered(self) -> Asking:
         return replace(self, questions=self.questions[1:])
+
+
+def _reason(value: object) -> Literal["generic", "unit", "quantity"]:
+    return "unit" if value == "unit" else "quantity" if value == "quantity" else "generic"
 
 
 def _opt(value: object) -> str | None:

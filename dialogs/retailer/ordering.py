@@ -8,6 +8,7 @@ import contextlib
 from decimal import Decimal
 
 from catalog.model import ParsedItem, ParseResult
+from catalog.parser import plausible
 from catalog.quantity import Quantity
 from dialogs import buttons, notify, present, words
 from dialogs.retailer import answers
@@ -96,13 +97,16 @@ async def drop_draft(turn: Turn, state: Asking) -> None:
 def _items(turn: Turn, parsed: ParseResult) -> list[LineRequest]:
     return [LineRequest(item.sku, to_milli(item.quantity), present.typed_unit(turn.parser,
                                                                                item.text))
-            for item in parsed.items]
+            for item in parsed.items if plausible(item.quantity)]
 
 
 def _questions(parsed: ParseResult) -> list[Question]:
+    """A question per vague word, and per quantity no shop orders ("chini 500 bora")."""
     return [Question(a.text, None if a.quantity is None else str(a.quantity), a.unit,
-                     tuple(a.candidates), "unit" if a.reason == "unit" else "generic")
-            for a in parsed.ambiguous]
+                     tuple(a.candidates), a.reason)
+            for a in parsed.ambiguous] + [
+        Question(item.text, str(item.quantity), item.unit, (item.sku,), "quantity")
+        for item in parsed.items if not plausible(item.quantity)]
 
 
 async def _fold(turn: Turn, state: Asking, parsed: ParseResult, mode: Mode) -> None:
@@ -178,12 +182,14 @@ def draft_revision(order: Order) -> str:
 
 
 def ask(turn: Turn, state: Asking) -> None:
-    """The first open question: which product, with a list to tap; or how much, in base units."""
+    """The first open question: which product, with a list to tap; or how much, in base units
+    (the unit did not convert, or the quantity was zero or absurd)."""
     question = state.questions[0]
     products = turn.parser.products
-    if question.reason == "unit":
+    if question.reason != "generic":
         product = products.get(question.candidates[0])
-        turn.say("ask_quantity", text=question.text, quantity=question.quantity,
+        turn.say("ask_quantity" if question.reason == "unit" else "ask_how_many",
+                 text=question.text, quantity=question.quantity,
                  unit=question.unit, name_en=product.name_en if product else "",
                  name_ne=product.name_ne if product else "",
                  base_unit=product.unit if product else "")
@@ -236,7 +242,7 @@ async def answer(turn: Turn) -> None:
         await next_step(turn, state)
         return
     tap = turn.tap
-    if tap is None and state.questions[0].reason != "unit":
+    if tap is None and state.questions[0].reason == "generic":
         sku, said = answers.chosen(turn.text, state.questions[0].candidates, turn.parse)
         if sku is None and answers.asks_removal(turn.text):  # "nun hatau" while we ask
             await _remove(turn, state, turn.parse(answers.REMOVE.sub(" ", turn.text)))
@@ -253,7 +259,7 @@ async def answer(turn: Turn) -> None:
 async def _answer_with(turn: Turn, state: Asking, sku: str | None,
                        said: ParsedItem | None) -> None:
     question = state.questions[0]
-    if question.reason == "unit":
+    if question.reason != "generic":
         quantity = words.quantity(turn.text)
         product = turn.parser.products.get(question.candidates[0])
         if quantity is None or product is None:
@@ -276,9 +282,11 @@ async def _answer_with(turn: Turn, state: Asking, sku: str | None,
         stated = Quantity(None if question.quantity is None else Decimal(question.quantity),
                           question.unit)
         converted = turn.parser.vocabulary.to_base(product, stated)
-        if converted is None:  # "2 dabba" of a rice sold by the kg: ask in its base unit
+        if converted is None or not plausible(converted):
+            # "2 dabba" of a rice sold by the kg, or "0 bora": ask how much, in its base unit
             state = Asking(state.order_id, (Question(question.text, question.quantity,
-                                                     question.unit, (product.sku,), "unit"),
+                                                     question.unit, (product.sku,),
+                                                     "unit" if converted is None else "quantity"),
                                             *state.questions[1:]), state.unknown)
             keep(turn, state)
             ask(turn, state)

@@ -63,9 +63,11 @@ def test_item_count_is_capped(parser: OrderParser) -> None:
     assert result.truncated
 
 
-def test_absurd_quantity_is_unknown_not_ordered(parser: OrderParser) -> None:
+def test_absurd_quantity_is_asked_about_not_ordered(parser: OrderParser) -> None:
     result = parser.parse("chini 99999999 kg")
-    assert result.items == () and result.unknown == ("chini 99999999 kg",)
+    assert result.items == () and result.unknown == ()
+    [ambiguity] = result.ambiguous
+    assert (ambiguity.candidates, ambiguity.reason) == (("SUGAR",), "quantity")
 
 
 @settings(max_examples=150, deadline=None)

@@ -46,7 +46,9 @@ def parser() -> OrderParser:
         ("नेपालीमा", "language"),
         ("अंग्रेजीमा", "language"),
         ("the weather is nice", "other"),
-        ("kasto cha", "other"),
+        ("kasto cha", "greeting"),  # small talk is answered like a greeting
+        ("sanchai hunuhuncha dai?", "greeting"),
+        ("के छ?", "greeting"),
         ("2", "other"),
     ],
 )
