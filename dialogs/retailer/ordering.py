@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 from decimal import Decimal
 
-from catalog.model import ParsedItem, ParseResult
+from catalog.model import ParsedItem, ParseResult, Product
 from catalog.parser import plausible
 from catalog.quantity import Quantity
 from dialogs import buttons, notify, present, words
@@ -123,7 +123,7 @@ async def next_step(turn: Turn, state: Asking) -> None:
     """Ask the next open question, or show the priced draft (or say nothing is left)."""
     if state.questions:
         keep(turn, state)
-        ask(turn, state)
+        await ask(turn, state)
         turn.move("ask")
         return
     order = await current_draft(turn, state)
@@ -181,7 +181,7 @@ def draft_revision(order: Order) -> str:
                     order.total_paisa)
 
 
-def ask(turn: Turn, state: Asking) -> None:
+async def ask(turn: Turn, state: Asking) -> None:
     """The first open question: which product, with a list to tap; or how much, in base units
     (the unit did not convert, or the quantity was zero or absurd)."""
     question = state.questions[0]
@@ -199,9 +199,32 @@ def ask(turn: Turn, state: Asking) -> None:
     # Full names: the channel cuts a long one with "…" rather than mid-word without a sign.
     rows = [Row(buttons.make("product", "pick", p.sku), p.name_ne if ne else p.name_en,
                 p.name_en if ne else p.name_ne) for p in found]
+    prices = await _choice_prices(turn, state, question, found)
+    choices = [{"name_en": p.name_en, "name_ne": p.name_ne, "unit": p.unit,
+                "price_paisa": prices[p.sku]} for p in found]
     turn.say("ask_choice", text=question.text, quantity=question.quantity, unit=question.unit,
-             choices=found, unknown=list(state.unknown), remaining=len(state.questions) - 1,
+             choices=choices, unknown=list(state.unknown), remaining=len(state.questions) - 1,
              rows=rows)
+
+
+async def _choice_prices(turn: Turn, state: Asking, question: Question,
+                         found: list[Product]) -> dict[str, int]:
+    """Each candidate's price per base unit as the draft would charge it if chosen: the draft's
+    lines plus this one, priced the way every draft is (what is shown is what is charged)."""
+    lines = _requests(await current_draft(turn, state))
+    prices = {}
+    for product in found:
+        stated = Quantity(None if question.quantity is None else Decimal(question.quantity),
+                          question.unit)
+        base = turn.parser.vocabulary.to_base(product, stated) if question.quantity else None
+        milli = to_milli(base) if base else 1000
+        try:
+            quote = await pricing.quote(turn.conn, [*lines, LineRequest(product.sku, milli)])
+            prices[product.sku] = next(line.unit_price_paisa for line in quote.lines
+                                       if line.sku == product.sku)
+        except LedgerError:  # an absurd quantity, say: the catalog's price, as the draft would
+            prices[product.sku] = product.price_paisa
+    return prices
 
 
 # -- handlers ------------------------------------------------------------------------------------
@@ -263,7 +286,7 @@ async def _answer_with(turn: Turn, state: Asking, sku: str | None,
         quantity = words.quantity(turn.text)
         product = turn.parser.products.get(question.candidates[0])
         if quantity is None or product is None:
-            ask(turn, state)
+            await ask(turn, state)
             turn.move("ask")
             return
         item = LineRequest(product.sku, to_milli(quantity), "")
@@ -271,7 +294,7 @@ async def _answer_with(turn: Turn, state: Asking, sku: str | None,
         product = turn.parser.products.get(sku) if sku in question.candidates else None
         if product is None:
             turn.say("choose_from_list")
-            ask(turn, state)
+            await ask(turn, state)
             turn.move("ask")
             return
         await choices.remember(turn.conn, turn.user.id, question.text, product.sku)
@@ -289,7 +312,7 @@ async def _answer_with(turn: Turn, state: Asking, sku: str | None,
                                                      "unit" if converted is None else "quantity"),
                                             *state.questions[1:]), state.unknown)
             keep(turn, state)
-            ask(turn, state)
+            await ask(turn, state)
             turn.move("ask")
             return
         item = LineRequest(product.sku, to_milli(converted), unit_text)

@@ -59,7 +59,7 @@ async def answer(turn: Turn) -> None:
     turn.move("query")
     state = ordering.asking(turn)
     if turn.state == "resolving" and state.questions:
-        ordering.ask(turn, state)
+        await ordering.ask(turn, state)
 
 
 def _asked(parser: OrderParser, sku: str, said: ParsedItem | Ambiguity) -> Asked:

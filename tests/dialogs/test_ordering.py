@@ -123,3 +123,18 @@ async def test_an_answer_with_its_own_quantity_takes_that_quantity(world):
     draft = text_of(await sita.say("basmati 20 bora"))
     assert "Basmati Rice — 20 bora (500 kg)" in draft
     assert "1 bora" not in draft
+
+
+async def test_the_price_in_which_one_is_the_price_the_draft_charges(world):
+    import re
+
+    sita = world.phone(SITA)
+    await sita.say("nun 2 packet")  # a draft already open: its vendor shapes the price
+    question = (await sita.say("chamal 1 bora thap"))[-1]
+    shown = dict(re.findall(r"\d+\. (.+?) \((Rs [\d,.]+)/kg\)", question.text))
+    assert shown, question.text
+    name, price = next(iter(shown.items()))
+    pick = question.choices[0]
+    draft = text_of(await sita.tap(pick))
+    [line] = [ln for ln in draft.splitlines() if ln.startswith(("1. ", "2. ")) and name in ln]
+    assert f"× {price}/kg" in line, (shown, draft)

@@ -84,8 +84,10 @@ async def test_a_question_while_a_draft_is_open_answers_and_leaves_the_draft(wor
     answer = text_of(await sita.say("how much is ghee?"))  # while editing, too
     assert "Ghee" in answer and "Your draft stays as it is." in answer, answer
     assert await _orders(world) == [before] and await _lines(world) == lines_before
-    placed = text_of(await sita.say("yes"))  # still the draft it was
-    assert before["number"] in placed and money(before["total_paisa"], "en") in placed
+    placed = text_of(await sita.say("yes"))  # still the draft it was, now numbered
+    [after] = await _orders(world)
+    assert after["id"] == before["id"] and after["number"] in placed
+    assert money(before["total_paisa"], "en") in placed
 
 
 async def test_a_question_while_choosing_answers_and_asks_the_choice_again(world):
