@@ -218,15 +218,18 @@ async def open_orders(
 
 
 async def history(
-    conn: asyncpg.Connection, retailer_id: int, *, actor: Actor, limit: int = 5
+    conn: asyncpg.Connection, retailer_id: int, *, actor: Actor, limit: int = 5,
+    with_drafts: bool = False,
 ) -> list[OrderSummary]:
-    """A retailer's last confirmed orders, newest first ("pahile jastai" repeats the first)."""
+    """A retailer's last placed orders, newest first ("pahile jastai" repeats the first); drafts
+    they dropped only `with_drafts` (they were never orders)."""
     await access.require_sees_retailer(conn, actor, retailer_id)
     rows = await conn.fetch(
         f"""{_SUMMARY}
             WHERE o.retailer_id = $1 AND o.status <> $3
+              AND ($4 OR o.confirmed_at IS NOT NULL)
             ORDER BY o.created_at DESC, o.id DESC LIMIT $2""",
-        retailer_id, min(limit, MAX_ROWS), "DRAFT",
+        retailer_id, min(limit, MAX_ROWS), "DRAFT", with_drafts,
     )
     return [_summary(r) for r in rows]
 

@@ -3,7 +3,10 @@ cancelling a placed order before a vendor accepts it. None of these touches the 
 
 from __future__ import annotations
 
+import re
+
 from dialogs import words
+from dialogs.retailer import ordering
 from dialogs.turn import Turn
 from ledger import credit, orders, reports
 from ledger.errors import LedgerError
@@ -13,10 +16,11 @@ HISTORY_SHOWN = 5
 
 
 async def status(turn: Turn) -> None:
-    """Where their open orders are."""
+    """Where their open orders are, and the draft they have open, if any."""
     found = await reports.open_orders(turn.conn, actor=turn.user, retailer_id=turn.user.id)
+    draft = await ordering.current_draft(turn, ordering.asking(turn))
     turn.say("status", orders=found[:OPEN_ORDERS_SHOWN],
-             more=max(0, len(found) - OPEN_ORDERS_SHOWN))
+             more=max(0, len(found) - OPEN_ORDERS_SHOWN), draft=draft)
     turn.move("query")
 
 
@@ -28,10 +32,14 @@ async def dues(turn: Turn) -> None:
     turn.move("query")
 
 
+_ALL = re.compile(r"\b(all|sabai|sab|sabbai)\b|सबै", re.IGNORECASE)
+
+
 async def history(turn: Turn) -> None:
-    """Their last orders."""
+    """Their last placed orders ("history all": dropped drafts too)."""
+    every = bool(_ALL.search(turn.text))
     turn.say("history", orders=await reports.history(turn.conn, turn.user.id, actor=turn.user,
-                                                     limit=HISTORY_SHOWN))
+                                                     limit=HISTORY_SHOWN, with_drafts=every))
     turn.move("query")
 
 

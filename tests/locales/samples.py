@@ -250,7 +250,8 @@ SAMPLES: dict[str, list[Context]] = {
     ],
     "status": [{"orders": [{"number": "KH-000123", "status": s, "vendor_name": "Karnali Wholesale",
                             "total_paisa": 368_39} for s in STATUSES], "more": 3},
-               {"orders": [], "more": 0}],
+               {"orders": [], "more": 0},
+               {"orders": [], "more": 0, "draft": ORDER}],
     "thanks": [{"name": "Ram Bahadur"}, {"name": None}],
     "unsupported": [{}],
     "user_added": [{"name": n, "phone": "+9779820000009", "role": r}
