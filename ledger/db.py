@@ -5,6 +5,7 @@ newcomers, set up with both roles."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import warnings
@@ -99,11 +100,10 @@ async def _set_up_roles(superuser_url: str) -> None:
         await roles.create_login_roles(conn)
         if not await conn.fetchval(
                 "SELECT true FROM pg_database WHERE datname = $1", EMBEDDED_DATABASE):
-            try:
+            # Another process may make it first.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await conn.execute(f"CREATE DATABASE {roles.ident(EMBEDDED_DATABASE)} "
                                    f"OWNER {roles.ident(roles.OWNER_ROLE)}")
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another process made it first
     finally:
         await conn.close()
 

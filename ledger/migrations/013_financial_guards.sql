@@ -24,6 +24,10 @@
 --   credit_overrides     append-only; granted by an admin, for the order's own retailer
 --   audit_log            append-only
 --
+-- and at COMMIT (a service's write spans statements): an order's lines add up to its total, a
+-- billed order has one standing ORDER_CREDIT and any other none, its status is where its log
+-- ends, the stock it holds is its lines; a payment has one PAYMENT_DEBIT and is `reversed`
+-- exactly when that debit is; a vendor's reserved stock is what its open holds hold.
 -- DELETE and TRUNCATE are refused on all of them. A refused change to an existing row raises
 -- insufficient_privilege; a new row that breaks a rule raises check_violation.
 -- Triggers bind every role, the owner too. Only a superuser (session_replication_role) or the
@@ -84,9 +88,11 @@ CREATE TRIGGER ledger_accounts_guard BEFORE INSERT OR UPDATE ON ledger_accounts
 CREATE TRIGGER ledger_accounts_posted AFTER UPDATE ON ledger_accounts
     FOR EACH ROW EXECUTE FUNCTION ledger_accounts_posted();
 CREATE TRIGGER ledger_accounts_no_delete BEFORE DELETE ON ledger_accounts
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('accounts are kept; corrections are entries');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('accounts are kept; corrections are entries');
 CREATE TRIGGER ledger_accounts_no_truncate BEFORE TRUNCATE ON ledger_accounts
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('accounts are kept; corrections are entries');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('accounts are kept; corrections are entries');
 
 -- ledger_entries -------------------------------------------------------------------------------
 
@@ -196,9 +202,11 @@ END $$;
 CREATE TRIGGER payments_guard BEFORE INSERT OR UPDATE ON payments
     FOR EACH ROW EXECUTE FUNCTION payments_guard();
 CREATE TRIGGER payments_no_delete BEFORE DELETE ON payments
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('payments are kept; a wrong one is reversed');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('payments are kept; a wrong one is reversed');
 CREATE TRIGGER payments_no_truncate BEFORE TRUNCATE ON payments
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('payments are kept; a wrong one is reversed');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('payments are kept; a wrong one is reversed');
 
 -- payment_allocations --------------------------------------------------------------------------
 
@@ -244,14 +252,19 @@ END $$;
 CREATE TRIGGER payment_allocations_check AFTER INSERT ON payment_allocations
     FOR EACH ROW EXECUTE FUNCTION payment_allocations_check();
 CREATE TRIGGER payment_allocations_append_only BEFORE UPDATE OR DELETE ON payment_allocations
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('allocations are append-only; a reversed payment''s allocations lapse by themselves');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('allocations are append-only; a reversal lets them lapse');
 CREATE TRIGGER payment_allocations_no_truncate BEFORE TRUNCATE ON payment_allocations
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('allocations are append-only; a reversed payment''s allocations lapse by themselves');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('allocations are append-only; a reversal lets them lapse');
 
 -- orders ---------------------------------------------------------------------------------------
 
 CREATE FUNCTION orders_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    -- The columns the services' steps change; the rules below say when.
+    steps constant text[] := '{status,updated_at,total_paisa,confirm_key,vendor_id,accepted_at,'
+        'due_at,confirmed_at,dispatched_at,delivered_at,closed_at}';
     lines integer;
     lines_total bigint;
 BEGIN
@@ -264,8 +277,7 @@ BEGIN
         RETURN NEW;
     END IF;
     -- What no step ever changes, including any column added later.
-    IF to_jsonb(NEW) - '{status,updated_at,total_paisa,confirm_key,vendor_id,accepted_at,due_at,confirmed_at,dispatched_at,delivered_at,closed_at}'::text[]
-            IS DISTINCT FROM to_jsonb(OLD) - '{status,updated_at,total_paisa,confirm_key,vendor_id,accepted_at,due_at,confirmed_at,dispatched_at,delivered_at,closed_at}'::text[] THEN
+    IF to_jsonb(NEW) - steps IS DISTINCT FROM to_jsonb(OLD) - steps THEN
         RAISE EXCEPTION 'orders %: UPDATE refused: an order''s number, retailer, request key and '
             'creation time never change', OLD.number USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -285,7 +297,8 @@ BEGIN
             'acceptance', OLD.number USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF (OLD.confirmed_at IS NOT NULL AND NEW.confirmed_at IS DISTINCT FROM OLD.confirmed_at)
-            OR (OLD.dispatched_at IS NOT NULL AND NEW.dispatched_at IS DISTINCT FROM OLD.dispatched_at)
+            OR (OLD.dispatched_at IS NOT NULL
+                AND NEW.dispatched_at IS DISTINCT FROM OLD.dispatched_at)
             OR (OLD.delivered_at IS NOT NULL AND NEW.delivered_at IS DISTINCT FROM OLD.delivered_at)
             OR (OLD.closed_at IS NOT NULL AND NEW.closed_at IS DISTINCT FROM OLD.closed_at) THEN
         RAISE EXCEPTION 'orders %: UPDATE refused: a status time, once set, never changes',
@@ -331,9 +344,11 @@ END $$;
 CREATE TRIGGER orders_write_guard BEFORE INSERT OR UPDATE ON orders
     FOR EACH ROW EXECUTE FUNCTION orders_guard();
 CREATE TRIGGER orders_no_delete BEFORE DELETE ON orders
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('orders are kept; an unwanted one is cancelled');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('orders are kept; an unwanted one is cancelled');
 CREATE TRIGGER orders_no_truncate BEFORE TRUNCATE ON orders
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('orders are kept; an unwanted one is cancelled');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('orders are kept; an unwanted one is cancelled');
 
 -- order_lines ----------------------------------------------------------------------------------
 
@@ -366,7 +381,8 @@ END $$;
 CREATE TRIGGER order_lines_guard BEFORE INSERT OR UPDATE OR DELETE ON order_lines
     FOR EACH ROW EXECUTE FUNCTION order_lines_guard();
 CREATE TRIGGER order_lines_no_truncate BEFORE TRUNCATE ON order_lines
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('lines change only while their order is a DRAFT');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('lines change only while their order is a DRAFT');
 
 -- order_transitions ----------------------------------------------------------------------------
 
@@ -420,9 +436,11 @@ END $$;
 CREATE TRIGGER stock_reservations_guard BEFORE INSERT OR UPDATE ON stock_reservations
     FOR EACH ROW EXECUTE FUNCTION stock_reservations_guard();
 CREATE TRIGGER stock_reservations_no_delete BEFORE DELETE ON stock_reservations
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('holds are kept; they are released or taken');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('holds are kept; they are released or taken');
 CREATE TRIGGER stock_reservations_no_truncate BEFORE TRUNCATE ON stock_reservations
-    FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('holds are kept; they are released or taken');
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION financial_refuse('holds are kept; they are released or taken');
 
 -- credit_overrides and audit_log ---------------------------------------------------------------
 
@@ -450,18 +468,171 @@ CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     FOR EACH STATEMENT EXECUTE FUNCTION financial_refuse('the audit log is append-only');
 
--- Every trigger function here (and 002's) resolves table names in this schema first and the
--- session's temporary schema last: a role that may create temporary tables cannot shadow
--- `ledger_entries` with its own and walk past a rule. A later migration adding a trigger
--- function pins its path the same way.
+-- What must hold when a transaction commits -------------------------------------------------
+-- A service writes an order, its lines, holds, credit and log in several statements, so these
+-- rules are checked at COMMIT (deferred constraint triggers), once per row written, for the
+-- order, payment or stock row it belongs to: the same rules `khaacho check` recomputes, kept
+-- from ever being committed broken.
+
+-- The statuses lifecycle.BILLED_STATUSES names (tests/ledger/test_guards.py checks they agree).
+CREATE FUNCTION order_status_billed(status text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT status IN ('ACCEPTED', 'DISPATCHED', 'DELIVERED', 'COMPLETED')
+$$;
+-- The statuses lifecycle.STOCK_HELD_STATUSES names.
+CREATE FUNCTION order_status_holds_stock(status text) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+    SELECT status IN ('ACCEPTED')
+$$;
+
+-- An order's lines add up to its total; a billed order has exactly one standing ORDER_CREDIT and
+-- any other none; its status is where its log ends; an order holding stock holds each line's
+-- quantity with its vendor, and any other holds nothing.
+CREATE FUNCTION order_check_settled(wanted bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    ord record;
+BEGIN
+    SELECT o.number, o.status, o.total_paisa,
+           (SELECT COALESCE(sum(l.line_total_paisa), 0) FROM order_lines l
+            WHERE l.order_id = o.id) AS lines_total,
+           (SELECT count(*) FROM ledger_entries c
+            WHERE c.order_id = o.id AND c.kind = 'ORDER_CREDIT'
+              AND NOT EXISTS (SELECT 1 FROM ledger_entries r WHERE r.reverses_entry_id = c.id))
+               AS credits,
+           (SELECT t.to_status FROM order_transitions t
+            WHERE t.order_id = o.id ORDER BY t.id DESC LIMIT 1) AS logged,
+           (SELECT count(*) FROM stock_reservations s
+            WHERE s.order_id = o.id AND s.state = 'RESERVED') AS holds,
+           (SELECT count(*) FROM order_lines l
+            WHERE l.order_id = o.id AND NOT EXISTS (
+                SELECT 1 FROM stock_reservations s
+                WHERE s.order_id = l.order_id AND s.sku = l.sku AND s.state = 'RESERVED'
+                  AND s.quantity_milli = l.quantity_milli AND s.vendor_id = o.vendor_id))
+               AS unheld
+    INTO ord FROM orders o WHERE o.id = wanted;
+    IF ord.lines_total <> ord.total_paisa THEN
+        RAISE EXCEPTION 'orders %: refused at commit: total % paisa, its lines sum to %',
+            ord.number, ord.total_paisa, ord.lines_total USING ERRCODE = 'check_violation';
+    END IF;
+    IF ord.credits <> (CASE WHEN order_status_billed(ord.status) THEN 1 ELSE 0 END) THEN
+        RAISE EXCEPTION 'orders %: refused at commit: % with % standing ORDER_CREDIT entries '
+            '(a billed order has one, any other none)', ord.number, ord.status, ord.credits
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF COALESCE(ord.logged, 'DRAFT') <> ord.status THEN
+        RAISE EXCEPTION 'orders %: refused at commit: status %, but its log ends at %',
+            ord.number, ord.status, COALESCE(ord.logged, 'DRAFT')
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF (CASE WHEN order_status_holds_stock(ord.status) THEN ord.unheld > 0
+             ELSE ord.holds > 0 END) THEN
+        RAISE EXCEPTION 'orders %: refused at commit: % with % holds, % lines not held',
+            ord.number, ord.status, ord.holds, ord.unheld USING ERRCODE = 'check_violation';
+    END IF;
+END $$;
+
+CREATE FUNCTION orders_settled() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM order_check_settled(NEW.id);
+    RETURN NULL;
+END $$;
+
+-- For a row of order_lines, ledger_entries or stock_reservations: the order it belongs to.
+CREATE FUNCTION order_parts_settled() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM order_check_settled(CASE WHEN TG_OP = 'DELETE' THEN OLD.order_id
+                                     ELSE NEW.order_id END);
+    RETURN NULL;
+END $$;
+
+CREATE CONSTRAINT TRIGGER orders_settled AFTER INSERT OR UPDATE ON orders
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION orders_settled();
+CREATE CONSTRAINT TRIGGER order_lines_settled AFTER INSERT OR DELETE ON order_lines
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION order_parts_settled();
+CREATE CONSTRAINT TRIGGER order_entries_settled AFTER INSERT ON ledger_entries
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.order_id IS NOT NULL)
+    EXECUTE FUNCTION order_parts_settled();
+CREATE CONSTRAINT TRIGGER order_holds_settled AFTER INSERT OR UPDATE ON stock_reservations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION order_parts_settled();
+
+-- A payment has exactly one PAYMENT_DEBIT, and is `reversed` exactly when a REVERSAL undoes it.
+CREATE FUNCTION payment_check_settled(wanted bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    pay record;
+BEGIN
+    SELECT p.reversed,
+           (SELECT count(*) FROM ledger_entries d
+            WHERE d.payment_id = p.id AND d.kind = 'PAYMENT_DEBIT') AS debits,
+           EXISTS (SELECT 1 FROM ledger_entries d JOIN ledger_entries r
+                   ON r.reverses_entry_id = d.id
+                   WHERE d.payment_id = p.id AND d.kind = 'PAYMENT_DEBIT') AS undone
+    INTO pay FROM payments p WHERE p.id = wanted;
+    IF pay.debits <> 1 THEN
+        RAISE EXCEPTION 'payments %: refused at commit: % PAYMENT_DEBIT entries (a payment is '
+            'posted once)', wanted, pay.debits USING ERRCODE = 'check_violation';
+    END IF;
+    IF pay.reversed <> pay.undone THEN
+        RAISE EXCEPTION 'payments %: refused at commit: reversed is %, but its debit % reversed',
+            wanted, pay.reversed, CASE WHEN pay.undone THEN 'is' ELSE 'is not' END
+            USING ERRCODE = 'check_violation';
+    END IF;
+END $$;
+
+CREATE FUNCTION payments_settled() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM payment_check_settled(CASE WHEN TG_TABLE_NAME = 'payments'
+                                       THEN (to_jsonb(NEW) ->> 'id')::bigint
+                                       ELSE (to_jsonb(NEW) ->> 'payment_id')::bigint END);
+    RETURN NULL;
+END $$;
+
+CREATE CONSTRAINT TRIGGER payments_settled AFTER INSERT OR UPDATE ON payments
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION payments_settled();
+CREATE CONSTRAINT TRIGGER payment_entries_settled AFTER INSERT ON ledger_entries
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.payment_id IS NOT NULL)
+    EXECUTE FUNCTION payments_settled();
+
+-- A vendor's reserved stock is exactly what its open holds hold.
+CREATE FUNCTION stock_check_settled(vendor bigint, product text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    reserved bigint;
+    held bigint;
+BEGIN
+    SELECT vp.reserved_milli INTO reserved FROM vendor_products vp
+    WHERE vp.vendor_id = vendor AND vp.sku = product;
+    SELECT COALESCE(sum(s.quantity_milli), 0) INTO held FROM stock_reservations s
+    WHERE s.vendor_id = vendor AND s.sku = product AND s.state = 'RESERVED';
+    IF reserved <> held THEN
+        RAISE EXCEPTION 'vendor_products (vendor %, %): refused at commit: reserved % milli, '
+            'open holds hold %', vendor, product, reserved, held USING ERRCODE = 'check_violation';
+    END IF;
+END $$;
+
+CREATE FUNCTION stock_settled() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM stock_check_settled(NEW.vendor_id, NEW.sku);
+    RETURN NULL;
+END $$;
+
+CREATE CONSTRAINT TRIGGER vendor_products_settled AFTER INSERT ON vendor_products
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION stock_settled();
+CREATE CONSTRAINT TRIGGER vendor_products_reserved_settled AFTER UPDATE ON vendor_products
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.reserved_milli IS DISTINCT FROM OLD.reserved_milli)
+    EXECUTE FUNCTION stock_settled();
+CREATE CONSTRAINT TRIGGER stock_holds_settled AFTER INSERT OR UPDATE ON stock_reservations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION stock_settled();
+
+-- Every function here (and 002's) resolves table names in this schema first and the session's
+-- temporary schema last: a role that may create temporary tables cannot shadow `ledger_entries`
+-- with its own and walk past a rule. A later migration adding a function pins its path the
+-- same way.
 DO $$
 DECLARE
     fn regprocedure;
 BEGIN
     FOR fn IN
         SELECT p.oid::regprocedure FROM pg_proc p
-        WHERE p.pronamespace = current_schema()::regnamespace
-          AND p.prorettype = 'trigger'::regtype
+        WHERE p.pronamespace = current_schema()::regnamespace AND p.prokind = 'f'
     LOOP
         EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', fn, current_schema());
     END LOOP;

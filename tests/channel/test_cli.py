@@ -12,7 +12,8 @@ from tests.conftest import ROOT
 
 async def khaacho(database_url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING",
-           "WHATSAPP_ACCESS_TOKEN": "", "WHATSAPP_PHONE_NUMBER_ID": ""}
+           "WHATSAPP_ACCESS_TOKEN": "", "WHATSAPP_PHONE_NUMBER_ID": "",
+           "MIGRATE_DATABASE_URL": ""}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", *args, cwd=ROOT, env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
