@@ -152,6 +152,15 @@ async def test_migrating_as_the_owner_grants_the_app_its_privileges(
         await app.close()
 
 
+async def test_the_apps_role_alone_starts_a_server_once_migrations_are_applied(
+    database_url: str, conn: asyncpg.Connection
+) -> None:
+    """`khaacho serve` with DATABASE_URL the app's role and no MIGRATE_DATABASE_URL: nothing is
+    pending, so its migration step passes without the right to create anything."""
+    assert await migrate.run(database_url, database_url) == []
+    assert await conn.fetchval("SELECT current_user") == roles.APP_ROLE
+
+
 async def test_the_apps_role_cannot_migrate_and_is_told_what_to_set(
     server_url: str, empty_database: str
 ) -> None:
