@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from bot import logs
 from bot.settings import Settings
-from ledger import db, migrate, users
+from ledger import db, migrate, roles, users
 from ledger.postings import MAX_AMOUNT_PAISA
 from locales.numbers import PhoneError, mask, normalize_phone, paisa
 
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.setup("WARNING" if args.command == "chat" else settings.log_level)
     try:
         return _dispatch(args, settings)
-    except UsageError as exc:
+    except (UsageError, db.ConfigurationError, roles.RoleError) as exc:
         print(f"khaacho: {exc}", file=sys.stderr)
         return 2
 
@@ -125,31 +125,39 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.chat import run
 
         return run(settings, args.phone)
+    urls = db.urls(settings.database_url, settings.migrate_database_url,
+                   settings.khaacho_data_dir)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(urls))
     commands: dict[str, Callable[[asyncpg.Connection], Awaitable[int]]] = {
-        "migrate": _migrate,
         "demo": _demo,
         "check": _check,
         "catalog": lambda conn: _catalog_import(conn, args),
         "user": lambda conn: _user_add(conn, args),
     }
-    return asyncio.run(_with_connection(settings, commands[args.command]))
+    return asyncio.run(_with_connection(urls, commands[args.command]))
 
 
 async def _with_connection(
-    settings: Settings, command: Callable[[asyncpg.Connection], Awaitable[int]]
+    urls: db.Urls, command: Callable[[asyncpg.Connection], Awaitable[int]]
 ) -> int:
-    url = db.database_url(settings.database_url, settings.khaacho_data_dir)
-    conn = await db.connect(url)
+    """Run `command` as the app's role, migrating first (as the owner) if anything is pending."""
+    conn = await db.connect(urls.app)
     try:
-        if command is not _migrate and await migrate.pending(conn):
-            await migrate.migrate(conn)
+        if await migrate.pending(conn):
+            await migrate.run(urls.migrate, urls.app)
         return await command(conn)
     finally:
         await conn.close()
 
 
-async def _migrate(conn: asyncpg.Connection) -> int:
-    ran = await migrate.migrate(conn)
+async def _migrate(urls: db.Urls) -> int:
+    try:
+        ran = await migrate.run(urls.migrate, urls.app)
+    except asyncpg.InsufficientPrivilegeError as exc:
+        print(f"khaacho migrate: {exc}; migrations run as the tables' owner: set "
+              "MIGRATE_DATABASE_URL (README: Database roles)", file=sys.stderr)
+        return 2
     print(f"applied {len(ran)} migration(s)" + (": " + ", ".join(ran) if ran else ""))
     return 0
 

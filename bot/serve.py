@@ -1,4 +1,5 @@
-"""`khaacho serve`: refuse a half-made configuration, migrate, then run the app until stopped."""
+"""`khaacho serve`: refuse a half-made configuration, migrate (as the owner), then run the app
+(as its own role) until stopped."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+import asyncpg
 from aiohttp import web
 
 from bot.app import create_app
@@ -16,23 +18,21 @@ from ledger import db, migrate
 log = logging.getLogger(__name__)
 
 
-async def _migrate(url: str) -> None:
-    conn = await db.connect(url)
-    try:
-        await migrate.migrate(conn)
-    finally:
-        await conn.close()
-
-
 def serve(settings: Settings, host: str, port: int) -> int:
     problems = settings.serve_problems()
     if problems:
         for problem in problems:
             print(f"khaacho serve: {problem}", file=sys.stderr)
         return 2
-    url = db.database_url(settings.database_url, settings.khaacho_data_dir)
-    asyncio.run(_migrate(url))  # safe with several processes: migrations take an advisory lock
-    app = create_app(settings.model_copy(update={"database_url": url}))
+    urls = db.urls(settings.database_url, settings.migrate_database_url,
+                   settings.khaacho_data_dir)
+    try:  # safe with several processes: migrations take an advisory lock
+        asyncio.run(migrate.run(urls.migrate, urls.app))
+    except asyncpg.InsufficientPrivilegeError as exc:
+        print(f"khaacho serve: cannot migrate: {exc}; migrations run as the tables' owner: set "
+              "MIGRATE_DATABASE_URL (README: Database roles)", file=sys.stderr)
+        return 2
+    app = create_app(settings.model_copy(update={"database_url": urls.app}))
     log.info("serving on http://%s:%d", host, port)
     if settings.simulator_served:
         log.info("web chat simulator at http://%s:%d/simulator (this machine only)", host, port)

@@ -1,22 +1,68 @@
-"""Where the database is: a configured PostgreSQL server, or an embedded one for newcomers."""
+"""Where the database is, and as whom to connect: a configured PostgreSQL server (the app's
+role in DATABASE_URL, the owner that migrates in MIGRATE_DATABASE_URL), or an embedded one for
+newcomers, set up with both roles."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
+
+from ledger import roles
 
 log = logging.getLogger(__name__)
 
 _embedded: dict[Path, Any] = {}
 
+# The embedded server's database; its superuser's own database (`postgres`) is left alone.
+EMBEDDED_DATABASE = "khaacho"
+
+
+class ConfigurationError(ValueError):
+    """Settings that name no usable database: one line, for the person who set them."""
+
+
+@dataclass(frozen=True)
+class Urls:
+    app: str      # the app's role: reads and writes what its services need, owns nothing
+    migrate: str  # the owner: creates and alters the tables, grants the app its privileges
+
+
+_embedded_urls: dict[Path, Urls] = {}
+
+
+def urls(database_url: str | None, migrate_database_url: str | None, data_dir: Path) -> Urls:
+    """The app's URL and the migrating owner's; an empty MIGRATE_DATABASE_URL means the same
+    role as DATABASE_URL (simple setups: that role then owns the tables it is guarded by)."""
+    if not database_url:
+        if migrate_database_url:
+            raise ConfigurationError(
+                "MIGRATE_DATABASE_URL is set but DATABASE_URL is not: set both, or neither for "
+                "the embedded server")
+        return embedded_urls(data_dir)
+    return Urls(app=database_url, migrate=migrate_database_url or database_url)
+
+
+def as_role(url: str, user: str, password: str | None = None, database: str | None = None) -> str:
+    """The same server as `url` as another user (and database); host and socket URLs alike."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    login = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    path = "/" + database if database is not None else parts.path
+    return urlunsplit(parts._replace(netloc=f"{login}@{host}", path=path))
+
 
 def embedded_url(data_dir: Path) -> str:
-    """Start (or reuse) an embedded PostgreSQL in `data_dir/pg` and return its URL.
+    """Start (or reuse) an embedded PostgreSQL in `data_dir/pg` and return its superuser's URL.
 
     The server keeps running while any process that started it lives; its data stays on disk.
     """
@@ -33,8 +79,38 @@ def embedded_url(data_dir: Path) -> str:
     return str(_embedded[pgdata].get_uri())
 
 
+def embedded_urls(data_dir: Path) -> Urls:
+    """The embedded server's database, owned by roles.OWNER_ROLE, and the app's role beside it;
+    created on first use (local connections are trusted, so no passwords)."""
+    pgdata = (data_dir / "pg").resolve()
+    if pgdata not in _embedded_urls:
+        superuser = embedded_url(data_dir)
+        # A worker thread with its own event loop: callers may or may not be inside one.
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            worker.submit(asyncio.run, _set_up_roles(superuser)).result()
+        _embedded_urls[pgdata] = Urls(
+            app=as_role(superuser, roles.APP_ROLE, database=EMBEDDED_DATABASE),
+            migrate=as_role(superuser, roles.OWNER_ROLE, database=EMBEDDED_DATABASE))
+    return _embedded_urls[pgdata]
+
+
+async def _set_up_roles(superuser_url: str) -> None:
+    conn = await asyncpg.connect(superuser_url)
+    try:
+        await roles.create_login_roles(conn)
+        if not await conn.fetchval(
+                "SELECT true FROM pg_database WHERE datname = $1", EMBEDDED_DATABASE):
+            # Another process may make it first.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await conn.execute(f"CREATE DATABASE {roles.ident(EMBEDDED_DATABASE)} "
+                                   f"OWNER {roles.ident(roles.OWNER_ROLE)}")
+    finally:
+        await conn.close()
+
+
 def database_url(configured: str | None, data_dir: Path) -> str:
-    return configured or embedded_url(data_dir)
+    """The app's URL: DATABASE_URL, or the embedded server's app role."""
+    return configured or embedded_urls(data_dir).app
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -1,4 +1,5 @@
-"""Numbered plain-SQL migrations, applied in order, each once, in a transaction, under a lock."""
+"""Numbered plain-SQL migrations, applied in order, each once, in a transaction, under a lock;
+then the app's role is granted its privileges (ledger.roles)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+
+from ledger import db, roles
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +53,20 @@ async def pending(conn: asyncpg.Connection) -> list[Migration]:
     return [m for m in available() if m.version not in done]
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply what is missing; two processes starting together wait on the advisory lock."""
+async def migrate(conn: asyncpg.Connection, *, app_role: str | None = None) -> list[str]:
+    """Apply what is missing, then grant `app_role` the app's privileges (unless it is None or
+    this connection's own role). Two processes starting together wait on the advisory lock."""
     await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
     try:
-        await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   version integer PRIMARY KEY,
-                   name text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
+        # Created only when missing: an app role with nothing pending gets this far without
+        # the right to create anything.
+        if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+            await conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       version integer PRIMARY KEY,
+                       name text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
         ran: list[str] = []
         for migration in await pending(conn):
             async with conn.transaction():
@@ -71,6 +78,34 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
                 )
             log.info("applied migration %s", migration.name)
             ran.append(migration.name)
+        if app_role is not None and app_role != await conn.fetchval("SELECT current_user"):
+            await roles.grant_app(conn, app_role)
         return ran
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+
+
+async def run(migrate_url: str, app_url: str) -> list[str]:
+    """`khaacho migrate`: migrate as the owner (`migrate_url`), then grant the app's privileges
+    to the role `app_url` logs in as. One URL for both is allowed for simple setups; if that
+    role owns the tables it could switch their triggers off, and a warning says so."""
+    app_role = None
+    if migrate_url != app_url:
+        app = await db.connect(app_url)
+        try:
+            app_role = await app.fetchval("SELECT current_user")
+        finally:
+            await app.close()
+    conn = await db.connect(migrate_url)
+    try:
+        ran = await migrate(conn, app_role=app_role)
+        if app_role is None and await conn.fetchval(
+            """SELECT rolsuper OR EXISTS (SELECT FROM pg_class WHERE relowner = r.oid)
+               FROM pg_roles r WHERE rolname = current_user"""
+        ):
+            log.warning("the app runs as the role that owns its tables, which can switch their "
+                        "triggers off: set MIGRATE_DATABASE_URL to a separate owner (README: "
+                        "Database roles)")
+        return ran
+    finally:
+        await conn.close()

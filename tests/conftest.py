@@ -1,5 +1,9 @@
 """Test fixtures: a real PostgreSQL (TEST_DATABASE_URL, or an embedded one), a fresh database per
-test cloned from a migrated template, and the settings an app under test runs with."""
+test cloned from a migrated template, and the settings an app under test runs with.
+
+As in production, the tables belong to an owner role that migrates, and the app (and every
+service test) connects as the app's role, which owns nothing and may only make the writes its
+services make. TEST_DATABASE_URL must be a superuser: it makes both roles and the databases."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from pydantic import SecretStr
 
 from bot.app import create_app
 from bot.settings import Settings
-from ledger import db, migrate
+from ledger import db, migrate, roles
 from tests.fakegraph import PHONE_NUMBER_ID, TOKEN, FakeGraph
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +35,8 @@ hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis.settings.load_profile("ci")
 APP_SECRET = "test-app-secret"
+# The test server's owner and app roles log in with it (ignored where local logins are trusted).
+ROLE_PASSWORD = "khaacho-test"
 VERIFY_TOKEN = "test-verify-token"
 
 _counter = itertools.count()
@@ -42,46 +48,78 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-async def _admin(sql: str, url: str) -> None:
+async def _admin(url: str, *statements: str) -> None:
+    """Run each statement on its own (CREATE DATABASE may not share a transaction)."""
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(sql)
+        for statement in statements:
+            await conn.execute(statement)
     finally:
         await conn.close()
 
 
 @pytest.fixture(scope="session")
 def server_url() -> str:
+    """A superuser on the test server: it makes the roles and the databases."""
     url = os.environ.get("TEST_DATABASE_URL")
     return url or db.embedded_url(ROOT / "var" / "test")
 
 
 @pytest.fixture(scope="session")
 def template_db(server_url: str) -> Iterator[str]:
-    """A migrated database that every test's database is cloned from."""
+    """A database owned and migrated by the owner role, with the app role's privileges granted,
+    that every test's database is cloned from (the roles are made on the server if missing)."""
     name = f"khaacho_tpl_{os.getpid()}"
 
     async def build() -> None:
-        await _admin(f"DROP DATABASE IF EXISTS {name}", server_url)
-        await _admin(f"CREATE DATABASE {name}", server_url)
-        conn = await asyncpg.connect(_with_database(server_url, name))
+        conn = await asyncpg.connect(server_url)
         try:
-            await migrate.migrate(conn)
+            await roles.create_login_roles(conn, password=ROLE_PASSWORD)
+        finally:
+            await conn.close()
+        await _admin(server_url, f"DROP DATABASE IF EXISTS {name}",
+                     f"CREATE DATABASE {name} OWNER {roles.OWNER_ROLE}")
+        conn = await asyncpg.connect(db.as_role(server_url, roles.OWNER_ROLE, ROLE_PASSWORD, name))
+        try:
+            await migrate.migrate(conn, app_role=roles.APP_ROLE)
         finally:
             await conn.close()
 
     asyncio.run(build())
     yield name
-    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", server_url))
+    asyncio.run(_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture
-async def database_url(server_url: str, template_db: str) -> AsyncIterator[str]:
+async def database_name(server_url: str, template_db: str) -> AsyncIterator[str]:
     """A fresh, migrated database for one test."""
     name = f"khaacho_t_{os.getpid()}_{next(_counter)}"
-    await _admin(f"CREATE DATABASE {name} TEMPLATE {template_db}", server_url)
-    yield _with_database(server_url, name)
-    await _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", server_url)
+    # A database's own privileges are not copied from its template (everything inside is): the
+    # template's migration took TEMPORARY away from PUBLIC, so take it here too.
+    await _admin(server_url,
+                 f"CREATE DATABASE {name} TEMPLATE {template_db} OWNER {roles.OWNER_ROLE}",
+                 f"REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC")
+    yield name
+    await _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def database_url(server_url: str, database_name: str) -> str:
+    """The test database as the app's role: what the app under test, its CLI and the services'
+    tests connect as."""
+    return db.as_role(server_url, roles.APP_ROLE, ROLE_PASSWORD, database_name)
+
+
+@pytest.fixture
+def owner_url(server_url: str, database_name: str) -> str:
+    """The test database as the owner role, which migrates (and is bound by the triggers)."""
+    return db.as_role(server_url, roles.OWNER_ROLE, ROLE_PASSWORD, database_name)
+
+
+@pytest.fixture
+def superuser_url(server_url: str, database_name: str) -> str:
+    """The test database as the server's superuser: only for tests that break it on purpose."""
+    return _with_database(server_url, database_name)
 
 
 @pytest.fixture
@@ -92,10 +130,18 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+async def owner_conn(owner_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await db.connect(owner_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def settings(database_url: str, owner_url: str) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
+        migrate_database_url=owner_url,
         whatsapp_verify_token=SecretStr(VERIFY_TOKEN),
         whatsapp_app_secret=SecretStr(APP_SECRET),
         worker_poll_seconds=0.05,

@@ -13,7 +13,8 @@ from tests.conftest import ROOT
 
 async def khaacho(database_url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING",
-           "WHATSAPP_ACCESS_TOKEN": "", "WHATSAPP_PHONE_NUMBER_ID": ""}
+           "WHATSAPP_ACCESS_TOKEN": "", "WHATSAPP_PHONE_NUMBER_ID": "",
+           "MIGRATE_DATABASE_URL": ""}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", *args, cwd=ROOT, env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -105,7 +106,7 @@ async def test_terminal_chat_goes_through_the_whole_pipeline(database_url, pool)
 
 
 async def test_demo_again_keeps_what_people_changed_and_adds_only_what_is_missing(
-        database_url, pool):
+        database_url, pool, owner_conn):
     code, out, err = await khaacho(database_url, "demo")
     assert code == 0, err
     assert "added 10 people" in out
@@ -117,10 +118,10 @@ async def test_demo_again_keeps_what_people_changed_and_adds_only_what_is_missin
         await credit.set_limit(conn, sita.id, 7_500_00, admin, "pays late")
         await stock.set_offer(conn, karnali, "SUGAR", price_paisa=123_45, stock_milli=7_000)
         await users.set_language(conn, sita.id, "ne")
-        # A vendor's product that went missing (say, a new catalog line) is added again.
-        await conn.execute(
-            "DELETE FROM vendor_products WHERE vendor_id = $1 AND sku = 'SALT-IODIZED'",
-            karnali.id)
+    # A vendor's product that went missing (say, a new catalog line) is added again. The app
+    # never deletes one: only the owner can.
+    await owner_conn.execute(
+        "DELETE FROM vendor_products WHERE vendor_id = $1 AND sku = 'SALT-IODIZED'", karnali.id)
     code, out, err = await khaacho(database_url, "demo")
     assert code == 0, err
     assert "added 0 people, 0 products and 1 vendor prices" in out, out

@@ -16,9 +16,8 @@ async def test_health_and_readiness(client):
     assert ready.status == 200 and (await ready.json())["ok"] is True
 
 
-async def test_readiness_fails_while_a_migration_is_pending(client, pool):
-    async with pool.acquire() as conn:
-        await conn.execute("DELETE FROM schema_migrations WHERE version = 1")
+async def test_readiness_fails_while_a_migration_is_pending(client, owner_conn):
+    await owner_conn.execute("DELETE FROM schema_migrations WHERE version = 1")
     ready = await client.get("/readyz")
     assert ready.status == 503
     assert "001_foundation.sql" in (await ready.json())["pending_migrations"]

@@ -1,9 +1,10 @@
 """ledger.check: silent on a ledger the services built, and naming each break a superuser makes.
 
 Each break below is written by hand, the way a bug or a manual fix would, and is made so that
-exactly one rule breaks; the check must name that rule and the row. Writes the application's
-triggers refuse (ledger_entries is append-only; foreign keys) are made with
-`session_replication_role = replica`, which needs a superuser (the test database's user).
+exactly one rule breaks; the check must name that rule and the row. The database's triggers
+(migration 013) refuse every one of these writes, so they are made past them, with
+`session_replication_role = replica`: this module connects as the server's superuser, the only
+role that may (the app's role may not even try; tests/ledger/test_guards.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 
 from bot.app import create_app
 from bot.settings import Settings
-from ledger import check, orders, payments, postings
+from ledger import check, db, orders, payments, postings
 from ledger.postings import Posting
 from tests.channel.test_cli import khaacho
 from tests.conftest import eventually
@@ -104,14 +105,23 @@ async def test_an_empty_ledger_passes(conn: asyncpg.Connection):
     assert result.summary().startswith("ledger consistent: 0 accounts, 0 entries")
 
 
+@pytest.fixture
+async def pool(superuser_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """Every connection of this module is the superuser's (the ledger fixtures' too)."""
+    pool = await db.create_pool(superuser_url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
 @contextlib.asynccontextmanager
 async def superuser(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    """Triggers off (the append-only rule, foreign keys): only a superuser may do this."""
+    """Triggers off (the guards, foreign keys): only a superuser may do this."""
+    before = await conn.fetchval("SHOW session_replication_role")
     await conn.execute("SET session_replication_role = replica")
     try:
         yield
     finally:
-        await conn.execute("RESET session_replication_role")
+        await conn.execute(f"SET session_replication_role = {before}")
 
 
 async def append_entry(
@@ -366,7 +376,8 @@ def test_every_kind_of_break_has_a_test() -> None:
 async def test_each_break_is_reported_with_its_row(
     conn: asyncpg.Connection, book: Book, kind: str, breaker: Breaker
 ) -> None:
-    expected = await breaker(conn, book)
+    async with superuser(conn):
+        expected = await breaker(conn, book)
     result = await check.run(conn)
     assert not result.ok
     assert dict(result.counts) == {kind: 1}
@@ -378,8 +389,9 @@ async def test_each_break_is_reported_with_its_row(
 async def test_lines_are_bounded_per_kind_and_counts_stay_exact(
     conn: asyncpg.Connection, book: Book
 ) -> None:
-    await conn.execute("UPDATE ledger_accounts SET balance_paisa = balance_paisa + 1")
-    await conn.execute("UPDATE vendor_products SET reserved_milli = reserved_milli + 1")
+    async with superuser(conn):
+        await conn.execute("UPDATE ledger_accounts SET balance_paisa = balance_paisa + 1")
+        await conn.execute("UPDATE vendor_products SET reserved_milli = reserved_milli + 1")
     result = await check.run(conn, limit=2)
     assert dict(result.counts) == {"account_balance": 2, "stock_reserved": 5}
     assert result.total == 7
@@ -394,7 +406,7 @@ async def test_the_check_reads_the_callers_transaction(conn: asyncpg.Connection,
         pass
 
     with pytest.raises(Undo):
-        async with conn.transaction():
+        async with conn.transaction(), superuser(conn):
             await cached_balance_off(conn, book)
             assert dict((await check.run(conn)).counts) == {"account_balance": 1}
             raise Undo
@@ -412,8 +424,9 @@ async def test_khaacho_check_prints_a_summary_and_exits_0(database_url: str, boo
 async def test_khaacho_check_prints_a_line_per_break_and_exits_1(
     database_url: str, conn: asyncpg.Connection, book: Book
 ):
-    balance = await cached_balance_off(conn, book)
-    lost = await reservation_lost(conn, book)
+    async with superuser(conn):
+        balance = await cached_balance_off(conn, book)
+        lost = await reservation_lost(conn, book)
     code, out, err = await khaacho(database_url, "check")
     assert code == 1
     assert out.splitlines() == [balance, lost]
@@ -444,12 +457,14 @@ async def test_metrics_report_the_last_periodic_check(
         return (_gauge(text, "khaacho_ledger_check_problems"),
                 _gauge(text, "khaacho_ledger_check_last_run_timestamp_seconds"))
 
-    await cached_balance_off(conn, book)
+    async with superuser(conn):
+        await cached_balance_off(conn, book)
     broken_at = time.time()
     await eventually(lambda: _after(scrape, broken_at, 1))
-    await conn.execute(
-        "UPDATE ledger_accounts SET balance_paisa = balance_paisa - 1 WHERE retailer_id = $1 "
-        "AND vendor_id = $2", book.world.retailer.id, book.world.vendor.id)
+    async with superuser(conn):
+        await conn.execute(
+            "UPDATE ledger_accounts SET balance_paisa = balance_paisa - 1 WHERE retailer_id = $1 "
+            "AND vendor_id = $2", book.world.retailer.id, book.world.vendor.id)
     repaired_at = time.time()
     await eventually(lambda: _after(scrape, repaired_at, 0))
 
