@@ -282,10 +282,15 @@ async def _report(turn: Turn, rest: str) -> None:
 
 async def _statement(turn: Turn, rest: str) -> None:
     """statement <phone> [days]"""
-    target, _, more = await _named(turn, rest)
+    target, phone, more = await _named(turn, rest)
     parts = more.split()
     if target is None or target.role != "RETAILER":
-        turn.say("admin_usage", command="statement")
+        if target is not None:
+            turn.say("not_a_retailer", name=target.name, phone=phone, role=target.role)
+        elif numbers.leading_phone(rest)[0] is not None:  # a phone, but nobody we know
+            turn.say("user_unknown", phone=phone)
+        else:
+            turn.say("admin_usage", command="statement")
         turn.move("command")
         return
     days = int(parts[0]) if parts and parts[0].isdigit() else STATEMENT_DAYS

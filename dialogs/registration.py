@@ -70,7 +70,7 @@ async def _blocked(turn: Turn) -> None:
 
 async def _help(turn: Turn) -> None:
     """What registering means, then the question they are on again."""
-    turn.say("help", role="STRANGER", name=turn.user.name)
+    turn.say("help", role="STRANGER", name=registrations.display_name(turn.user.name))
     turn.move("help")
     await _ask_again(turn)
 

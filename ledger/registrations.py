@@ -34,6 +34,7 @@ MAX_ORDERS_SETTLED = 200
 # as the order status of the same name (tests/ledger/test_lifecycle.py scans for those).
 WAITING: Status = "PENDING"
 _E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ class Registration:
     status: Status
     phone: str | None
     wa_user_id: str | None
+
+
+def display_name(name: str) -> str:
+    """A name to greet someone by: never their raw phone number (the name of a first contact
+    without a WhatsApp profile name is their number), nor the placeholder "?"."""
+    return "" if not _LETTER.search(name) else name
 
 
 async def first_contact(

@@ -94,3 +94,20 @@ async def test_a_newly_approved_shop_starts_with_the_starter_limit_and_can_order
     await stranger.say("chini 1 bora")
     placed = text_of(await stranger.say("yes"))
     assert "KH-" in placed and "limit" not in placed.lower()
+
+
+async def test_a_stranger_without_a_profile_name_is_never_greeted_by_their_number(world):
+    import copy
+
+    from tests.conftest import post_webhook
+    from tests.fakegraph import fixture
+
+    payload = copy.deepcopy(fixture("message_text"))
+    value = payload["entry"][0]["changes"][0]["value"]
+    del value["contacts"][0]["profile"]  # WhatsApp sends no name for some users
+    value["contacts"][0]["wa_id"] = value["messages"][0]["from"] = STRANGER
+    value["messages"][0]["text"]["body"] = "help"
+    assert (await post_webhook(world.client, payload)).status == 200
+    await world.settle()
+    said = text_of(world.phone(STRANGER).inbox())
+    assert said and STRANGER not in said and "+977" not in said, said

@@ -156,3 +156,11 @@ async def test_an_over_limit_refusal_explains_itself_and_an_override_can_be_conf
     assert "एडमिनले" in granted[-1].text and granted[-1].choices[0].startswith(
         f"order:confirm:{number}@")
     assert "KH-000001" in text_of(await hari.tap(granted[-1].choices[0]))  # placed at once
+
+
+async def test_a_statement_for_an_unknown_number_or_a_vendor_says_so(world):
+    operator = world.phone(OPERATOR)
+    assert "+9779845454599" in text_of(await operator.say("statement 9845454599"))
+    vendor = text_of(await operator.say("statement 9810000002"))
+    assert "a vendor, not a retailer" in vendor, vendor
+    assert "Write it like" in text_of(await operator.say("statement someone"))

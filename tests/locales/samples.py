@@ -179,6 +179,8 @@ SAMPLES: dict[str, list[Context]] = {
     "no_last_order": [{}],
     "not_allowed": [{"action": "limit"}],
     "not_understood": [{"text": "kasto cha"}],
+    "not_a_retailer": [{"name": "Karnali Wholesale", "phone": "+9779810000002", "role": "VENDOR"},
+                       {"name": "Om Operator", "phone": "+9779800000002", "role": "OPERATOR"}],
     "nothing_to_cancel": [{}, {"retailer": True}],
     "nothing_to_confirm": [{}],
     "nothing_to_edit": [{}],
