@@ -66,6 +66,17 @@ async def _command(turn: Turn) -> None:
     await _COMMANDS[command](turn, rest)
 
 
+async def _known(turn: Turn, text: str) -> tuple[User, str, str] | None:
+    """The person a command names, their phone and the rest; or None, having said we do not
+    know them."""
+    target, phone, rest = await _named(turn, text)
+    if target is None:
+        turn.say("user_unknown", phone=phone)
+        turn.move("command")
+        return None
+    return target, phone, rest
+
+
 async def _named(turn: Turn, text: str) -> tuple[User | None, str, str]:
     """The person a command names by phone (however spaced), the phone, and the rest."""
     phone, rest = numbers.leading_phone(text)
@@ -76,11 +87,10 @@ async def _named(turn: Turn, text: str) -> tuple[User | None, str, str]:
 
 async def _approve(turn: Turn, rest: str) -> None:
     """approve <phone> [vendor|retailer]"""
-    target, phone, more = await _named(turn, rest)
-    if target is None:
-        turn.say("user_unknown", phone=phone)
-        turn.move("command")
+    known = await _known(turn, rest)
+    if known is None:
         return
+    target, _, more = known
     role = "VENDOR" if more.lower().split()[:1] == ["vendor"] else "RETAILER"
     await _approve_user(turn, target, role)
 
@@ -106,11 +116,10 @@ async def _approve_user(turn: Turn, target: User, role: str) -> None:
 
 async def _unblock(turn: Turn, rest: str) -> None:
     """unblock <phone>"""
-    target, phone, reason = await _named(turn, rest)
-    if target is None:
-        turn.say("user_unknown", phone=phone)
-        turn.move("command")
+    known = await _known(turn, rest)
+    if known is None:
         return
+    target, _, reason = known
     try:
         unblocked = await registrations.unblock(turn.conn, target.id, turn.user, reason)
     except LedgerError as error:
@@ -126,12 +135,9 @@ async def _unblock(turn: Turn, rest: str) -> None:
 
 async def _block(turn: Turn, rest: str) -> None:
     """block <phone> [reason]"""
-    target, phone, reason = await _named(turn, rest)
-    if target is None:
-        turn.say("user_unknown", phone=phone)
-        turn.move("command")
-        return
-    await _block_user(turn, target, reason)
+    known = await _known(turn, rest)
+    if known is not None:
+        await _block_user(turn, known[0], known[2])
 
 
 async def _block_user(turn: Turn, target: User, reason: str) -> None:
