@@ -154,9 +154,10 @@ async def _block_user(turn: Turn, target: User, reason: str) -> None:
     for order in done.cancelled:
         if order.vendor_id is not None:
             turn.tell(order.vendor_id, "vendor_order_cancelled", order=order, by="staff")
-    for outcome in done.passed_on:
-        turn.replies.extend(await notify.outcome(turn.conn, turn.parser, outcome,
-                                                 tell_retailer=True))
+    for outcome in done.passed_on:  # the blocked vendor hears nothing of offers taken away
+        turn.replies.extend(r for r in await notify.outcome(
+            turn.conn, turn.parser, outcome, tell_retailer=True)
+            if not (r.template == "offer_withdrawn" and r.to_user_id == blocked.id))
     turn.move("command")
 
 
@@ -197,14 +198,18 @@ async def _role(turn: Turn, rest: str) -> None:
         turn.move("command")
         return
     try:
-        changed = await users.change_role(turn.conn, turn.user, target.id, role,
-                                          words_[1] if len(words_) > 1 else "")
+        changed = await users.change_role(
+            turn.conn, turn.user, target.id, role, words_[1] if len(words_) > 1 else "",
+            starter_limit_paisa=turn.policy.starter_limit_paisa)
     except LedgerError as error:
         turn.refuse(error, action="role")
         turn.move("command")
         return
     turn.say("user_role_changed", name=changed.name, phone=phone, role=changed.role)
-    turn.tell(changed.id, "reg_approved", name=changed.name, role=changed.role)
+    limit = (await credit.position(turn.conn, changed.id)).limit_paisa if (
+        changed.role == "RETAILER") else None
+    turn.tell(changed.id, "role_changed", name=changed.name, role=changed.role,
+              limit_paisa=limit)
     turn.move("command")
 
 

@@ -12,7 +12,7 @@ from dialogs import buttons, notify, present, words
 from dialogs.machine import Table
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed, when
 from dialogs.turn import Turn
-from ledger import orders, payments, pricing, reports, stock, users
+from ledger import access, orders, payments, pricing, reports, stock, users
 from ledger.errors import IllegalTransition, LedgerError
 from ledger.pricing import to_milli
 from locales import numbers
@@ -43,11 +43,25 @@ MAX_ORDERS_SHOWN = 10
 _STATUS_AFTER = {"accept": "ACCEPTED", "reject": "REJECTED", "dispatch": "DISPATCHED",
                  "deliver": "DELIVERED"}
 
+# A figure as typed in a price ("5,600", "112.50", "1.555"): read whole, so "1.555" is refused
+# rather than read as "555"; a minus sign before a figure makes it no price.
+_FIGURE = re.compile(r"(?<![\d.,])\d[\d,]*(?:\.\d+)?")
+_NEGATIVE = re.compile(r"-\s*\d")
+
 _COMMAND = re.compile(
     r"^\s*(accept|swikar|reject|dispatch|pathaye|pathayo|deliver|delivered|orders?|stock|price|"
     r"paid|payment|bhuktani)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 _ALIASES = {"swikar": "accept", "pathaye": "dispatch", "pathayo": "dispatch",
             "delivered": "deliver", "order": "orders", "payment": "paid", "bhuktani": "paid"}
+
+
+def _is_reason(turn: Turn) -> bool:
+    """Asked why they reject: whatever they type is the reason ("stock sakiyo" too), unless it is
+    a command on an order ("accept KH-000001": they changed their mind), help, cancel, yes/no or
+    a language."""
+    if not turn.text or turn.choice or turn.intent() in ("help", "cancel", "confirm", "language"):
+        return False
+    return not (_COMMAND.match(turn.text) and words.order_number(turn.text))
 
 
 async def _tapped_reject(turn: Turn) -> None:
@@ -181,6 +195,10 @@ async def _orders(turn: Turn) -> None:
 async def _offer(turn: Turn, command: str, rest: str) -> None:
     """"stock chini 100" or "stock chini 20 bora"; "price chini 112" (per kg) or "price chini
     5600 bora" (per sack): converted to the base unit, and the reply states both."""
+    if _NEGATIVE.search(numbers.ascii_digits(rest)):  # "stock chini -5" is no amount at all
+        turn.say("vendor_usage", command=command)
+        turn.move("unclear")
+        return
     parsed = turn.parse(rest)
     items = list(parsed.items)
     skus = {item.sku for item in items} | {c for a in parsed.ambiguous for c in a.candidates}
@@ -202,15 +220,22 @@ async def _offer(turn: Turn, command: str, rest: str) -> None:
         turn.move("unclear")
         return
     if command == "stock":
-        if not items or not items[0].quantity_stated:
+        # "stock chini 0": out of stock (the parser asks about a zero order; a vendor means it).
+        out = [a for a in parsed.ambiguous if a.reason == "quantity" and a.quantity == 0]
+        if not items and not out or items and not items[0].quantity_stated:
             turn.say("vendor_usage", command=command)
             turn.move("unclear")
             return
-        await _save_offer(turn, product.sku, stock_milli=to_milli(items[0].quantity),
-                          unit=unit, per_unit=per_unit)
+        try:
+            milli = to_milli(items[0].quantity) if items else 0
+        except LedgerError as error:  # finer than a gram or a millilitre
+            turn.refuse(error)
+            turn.move("unclear")
+            return
+        await _save_offer(turn, product.sku, stock_milli=milli, unit=unit, per_unit=per_unit)
         return
-    figures = re.findall(r"\d+(?:\.\d{1,2})?", numbers.ascii_digits(rest.replace(",", "")))
-    typed = numbers.paisa(figures[-1]) if figures else None
+    figures = _FIGURE.findall(numbers.ascii_digits(rest))
+    typed = numbers.paisa(figures[-1]) if figures else None  # rupees, at most 2 decimals
     if not typed:
         turn.say("vendor_usage", command=command)
         turn.move("unclear")
@@ -263,9 +288,11 @@ async def _save_offer(turn: Turn, sku: str, *, unit: str, per_unit: Decimal,
         turn.refuse(error)
         turn.move("act")
         return
+    pack_paisa = (pricing.line_total(pricing.to_milli(per_unit), offer.price_paisa)
+                  if price_paisa is not None else None)  # what a pack is charged, rounded
     turn.say("vendor_offer_set", command="price" if price_paisa is not None else "stock",
              product=turn.parser.products[sku], offer=offer, unit=unit,
-             per_unit=per_unit.normalize(), typed_paisa=typed_paisa,
+             per_unit=per_unit.normalize(), typed_paisa=typed_paisa, pack_paisa=pack_paisa,
              typed_count=(Decimal(stock_milli) / 1000 / per_unit).normalize()
              if stock_milli is not None else None)
     turn.move("act")
@@ -295,7 +322,8 @@ async def _paid(turn: Turn, rest: str) -> None:
             retailer_id = (await orders.get(turn.conn, number)).retailer_id
         else:
             retailer = await users.by_phone(turn.conn, phone) if phone else None
-            if retailer is None or retailer.role != "RETAILER":
+            if retailer is None or retailer.role != "RETAILER" or not await access.serves(
+                    turn.conn, turn.user.id, retailer.id):  # nobody else's customers are named
                 turn.say("user_unknown", phone=phone or parts[0])
                 turn.move("unclear")
                 return
@@ -345,10 +373,8 @@ DIALOG = Dialog(
     commands=(
         # Asked why: whatever they type is the reason ("stock sakiyo" too), unless they ask for
         # help, cancel or another language.
-        route("rejecting", when("any text but help, cancel or a language",
-                                lambda turn: bool(turn.text) and not turn.choice
-                                and turn.intent() not in ("help", "cancel", "language")),
-              _reason_given),
+        route("rejecting", when("any text but a command on an order, help, cancel or a language",
+                                _is_reason), _reason_given),
         route("*", tapped("order", "reject"), _tapped_reject),
         route("*", tapped("order", "accept", "dispatch", "deliver"), _tapped_step),
         route("*", typed(_COMMAND, "a command: accept, reject, orders, stock, price, paid…"),

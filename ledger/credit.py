@@ -98,8 +98,10 @@ async def require_within_limit(
     now = await position(conn, retailer_id, excluding_order=order_id)
     if now.exposure_paisa + order_paisa <= now.limit_paisa:
         return now
-    if await conn.fetchval("SELECT true FROM credit_overrides WHERE order_id = $1", order_id):
-        return now
+    if await conn.fetchval(
+            """SELECT true FROM credit_overrides WHERE order_id = $1
+               AND (total_paisa IS NULL OR total_paisa >= $2)""", order_id, order_paisa):
+        return now  # an override covers the order up to the total it was granted for
     raise OverCreditLimit(
         limit_paisa=now.limit_paisa, exposure_paisa=now.exposure_paisa, order_paisa=order_paisa,
         over_by_paisa=now.exposure_paisa + order_paisa - now.limit_paisa,
@@ -144,9 +146,9 @@ async def override_order(
             raise IllegalTransition(order=row["number"], from_status=row["status"],
                                     to_status="ACCEPTED")
         await conn.execute(
-            """INSERT INTO credit_overrides (order_id, retailer_id, granted_by, reason)
-               VALUES ($1, $2, $3, $4) ON CONFLICT (order_id) DO NOTHING""",
-            row["id"], row["retailer_id"], actor.id, why,
+            """INSERT INTO credit_overrides (order_id, retailer_id, granted_by, reason, total_paisa)
+               VALUES ($1, $2, $3, $4, $5)""",
+            row["id"], row["retailer_id"], actor.id, why, row["total_paisa"],
         )
         await audit(conn, actor.id, "credit.override", f"order:{row['number']}", why,
                     {"retailer_id": row["retailer_id"], "total_paisa": row["total_paisa"]})

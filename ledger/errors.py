@@ -136,6 +136,12 @@ class RoleChangeBlocked(LedgerError):
     key = "user.role_change_blocked"
 
 
+class RegistrationIncomplete(LedgerError):
+    """Approval waits until the person has told us their name, shop and area."""
+
+    key = "registration.incomplete"
+
+
 class AlreadyDone(LedgerError):
     """The action was taken before (a second tap on a button): nothing is repeated."""
 

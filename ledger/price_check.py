@@ -131,7 +131,7 @@ async def _stock(conn: asyncpg.Connection, skus: list[str]) -> dict[str, dict[in
         """SELECT vp.sku, vp.vendor_id, vp.stock_milli - vp.reserved_milli AS available
            FROM vendor_products vp
            JOIN vendors v ON v.user_id = vp.vendor_id
-           JOIN users u ON u.id = vp.vendor_id AND u.active
+           JOIN users u ON u.id = vp.vendor_id AND u.active AND u.role = 'VENDOR'
            WHERE vp.sku = ANY($1::text[]) AND vp.stock_milli > vp.reserved_milli""",
         skus,
     )

@@ -148,7 +148,8 @@ async def shortfalls(
                   COALESCE(max(vp.stock_milli - vp.reserved_milli), 0) AS available
            FROM unnest($1::text[], $2::bigint[]) AS w (sku, quantity_milli)
            LEFT JOIN vendor_products vp ON vp.sku = w.sku
-               AND EXISTS (SELECT 1 FROM users u WHERE u.id = vp.vendor_id AND u.active)
+               AND EXISTS (SELECT 1 FROM users u WHERE u.id = vp.vendor_id AND u.active
+                                                   AND u.role = 'VENDOR')
            GROUP BY w.sku, w.quantity_milli""",
         [line.sku for line in lines], [line.quantity_milli for line in lines])
     short = {r["sku"]: Shortfall(r["sku"], r["quantity_milli"], int(r["available"]))

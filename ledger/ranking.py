@@ -66,7 +66,7 @@ async def candidates(
                      AND o.status = ANY($6::text[])) AS fulfilled
            FROM able a
            JOIN vendors v ON v.user_id = a.vendor_id
-           JOIN users u ON u.id = a.vendor_id AND u.active
+           JOIN users u ON u.id = a.vendor_id AND u.active AND u.role = 'VENDOR'
            ORDER BY a.total_paisa, failures, fulfilled DESC, a.vendor_id
            LIMIT $4""",
         skus, quantities, list(exclude), limit, list(FAILED_OUTCOMES), list(FULFILLED_STATUSES),

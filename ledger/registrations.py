@@ -18,7 +18,7 @@ from ledger import orders, users
 from ledger.actors import STAFF, Actor, clean_reason, require_role
 from ledger.assignment import Outcome
 from ledger.audit import audit
-from ledger.errors import AlreadyDone, NotPermitted, UnknownUser
+from ledger.errors import AlreadyDone, NotPermitted, RegistrationIncomplete, UnknownUser
 from ledger.lifecycle import OPEN_STATUSES, RETAILER_CANCELLABLE_STATUSES
 from ledger.order_repo import Order
 from ledger.users import MAX_NAME, Role, User
@@ -158,6 +158,8 @@ async def approve(
         if target.active or (reg is not None and reg.status in ("APPROVED", "BLOCKED")):
             raise AlreadyDone(action="approve", name=target.name,
                               status=reg.status if reg else "APPROVED")
+        if reg is None or reg.status != WAITING:  # still answering: name, shop, area first
+            raise RegistrationIncomplete(name=display_name(target.name) or target.public_id)
         name = (reg.name if reg and reg.name else target.name)[:MAX_NAME]
         shop = (reg.shop_name if reg and reg.shop_name else name)[:MAX_NAME]
         area = reg.area if reg else ""

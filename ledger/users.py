@@ -130,9 +130,9 @@ async def add(
 ) -> User:
     """Staff add a retailer or vendor (admins also operators), approved at once and audited.
 
-    Adding never changes the role of someone already here: that would strand their orders (an
-    admin added as a retailer loses every command). The same person in the same role has their
-    name updated. Only admins set credit limits; a new retailer starts with `starter_limit_paisa`.
+    Adding never changes anyone already here: not their role (that would strand their orders: an
+    admin added as a retailer loses every command), nor their name, shop or area. Only admins
+    set credit limits; a new retailer starts with `starter_limit_paisa`.
     """
     require_role(actor, "user.add", "ADMIN", "OPERATOR")
     if role not in ("RETAILER", "VENDOR") and actor.role != "ADMIN":
@@ -149,6 +149,8 @@ async def add(
                 raise RoleConflict(phone=phone, role=existing.role, wanted=role, blocked=True)
             if existing.role != role and (existing.active or await _was_member(conn, existing)):
                 raise RoleConflict(phone=phone, role=existing.role, wanted=role, blocked=False)
+            if existing.active:  # already here as asked: nothing of theirs is overwritten
+                raise AlreadyDone(action="add", name=existing.name, status=role)
         new_shop = existing is None or await shop(conn, existing.id) is None
         added = await upsert(conn, phone=phone, name=name, role=role,
                              language=existing.language if existing else "ne", shop_name=name,
@@ -167,7 +169,8 @@ async def add(
 
 
 async def change_role(
-    conn: asyncpg.Connection, actor: Actor, user_id: int, role: Role, reason: str
+    conn: asyncpg.Connection, actor: Actor, user_id: int, role: Role, reason: str, *,
+    starter_limit_paisa: int = 0,
 ) -> User:
     """An admin moves someone to another role, on purpose and with a reason, audited.
 
@@ -201,14 +204,17 @@ async def change_role(
                                         open_orders=int(held["open_orders"]),
                                         balance_paisa=int(held["balance"]))
         await conn.execute("UPDATE users SET role = $2 WHERE id = $1", user_id, role)
-        if role in ("RETAILER", "VENDOR"):
-            table = "retailers" if role == "RETAILER" else "vendors"
-            current = await shop(conn, user_id)
+        current = await shop(conn, user_id)
+        name, place = (current.shop_name, current.address) if current else (user.name, "")
+        if role == "RETAILER":  # a shop new to credit starts with the starter limit
             await conn.execute(
-                f"""INSERT INTO {table} (user_id, shop_name, address) VALUES ($1, $2, $3)
-                    ON CONFLICT (user_id) DO NOTHING""",
-                user_id, current.shop_name if current else user.name,
-                current.address if current else "")
+                """INSERT INTO retailers (user_id, shop_name, address, credit_limit_paisa)
+                   VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING""",
+                user_id, name, place, starter_limit_paisa)
+        elif role == "VENDOR":
+            await conn.execute(
+                """INSERT INTO vendors (user_id, shop_name, address) VALUES ($1, $2, $3)
+                   ON CONFLICT (user_id) DO NOTHING""", user_id, name, place)
         await audit(conn, actor.id, "user.role", f"user:{user_id}", why,
                     {"old": user.role, "new": role})
         changed = await by_id(conn, user_id)

@@ -37,7 +37,7 @@ def keep(turn: Turn, state: Asking) -> None:
     told = turn.data.get("admins_told")
     turn.data.clear()
     turn.data.update(state.to_json())
-    if told == state.order_id is not None:  # still the draft admins were told about
+    if told is not None and told == state.order_id:  # still the draft admins were told about
         turn.data["admins_told"] = told
 
 
@@ -94,10 +94,28 @@ async def drop_draft(turn: Turn, state: Asking) -> None:
         await orders.cancel(turn.conn, state.order_id, turn.user, "retailer cancelled the draft")
 
 
-def _items(turn: Turn, parsed: ParseResult) -> list[LineRequest]:
-    return [LineRequest(item.sku, to_milli(item.quantity), present.typed_unit(turn.parser,
-                                                                               item.text))
-            for item in parsed.items if plausible(item.quantity)]
+def _milli(quantity: Decimal) -> int | None:
+    """A quantity in milli base units, or None when it is finer than that ("1.2345 kg")."""
+    try:
+        return to_milli(quantity)
+    except LedgerError:
+        return None
+
+
+def _items(turn: Turn, parsed: ParseResult) -> tuple[list[LineRequest], list[Question]]:
+    """The lines a message orders, and a "how many?" question for each quantity that cannot be
+    ordered as written (finer than a gram or a millilitre). Implausible quantities are asked
+    about by `_questions`."""
+    lines, unclear = [], []
+    for item in parsed.items:
+        if not plausible(item.quantity):
+            continue
+        milli = _milli(item.quantity)
+        if milli is None:
+            unclear.append(Question(item.text, str(item.quantity), None, (item.sku,), "quantity"))
+        else:
+            lines.append(LineRequest(item.sku, milli, present.typed_unit(turn.parser, item.text)))
+    return lines, unclear
 
 
 def _questions(parsed: ParseResult) -> list[Question]:
@@ -111,9 +129,10 @@ def _questions(parsed: ParseResult) -> list[Question]:
 
 async def _fold(turn: Turn, state: Asking, parsed: ParseResult, mode: Mode) -> None:
     """Items and questions of a message into the draft, then the next step."""
-    lines = merge(_requests(await current_draft(turn, state)), _items(turn, parsed), mode)
+    items, unclear = _items(turn, parsed)
+    lines = merge(_requests(await current_draft(turn, state)), items, mode)
     state = Asking(state.order_id, state.questions, tuple(parsed.unknown)).asked(
-        _questions(parsed))
+        [*_questions(parsed), *unclear])
     written = await _write(turn, state, lines)
     if written is not None:
         await next_step(turn, written)
@@ -285,11 +304,12 @@ async def _answer_with(turn: Turn, state: Asking, sku: str | None,
     if question.reason != "generic":
         quantity = words.quantity(turn.text)
         product = turn.parser.products.get(question.candidates[0])
-        if quantity is None or product is None:
+        milli = _milli(quantity) if quantity is not None else None
+        if milli is None or product is None:
             await ask(turn, state)
             turn.move("ask")
             return
-        item = LineRequest(product.sku, to_milli(quantity), "")
+        item = LineRequest(product.sku, milli, "")
     else:
         product = turn.parser.products.get(sku) if sku in question.candidates else None
         if product is None:
@@ -305,7 +325,7 @@ async def _answer_with(turn: Turn, state: Asking, sku: str | None,
         stated = Quantity(None if question.quantity is None else Decimal(question.quantity),
                           question.unit)
         converted = turn.parser.vocabulary.to_base(product, stated)
-        if converted is None or not plausible(converted):
+        if converted is None or not plausible(converted) or _milli(converted) is None:
             # "2 dabba" of a rice sold by the kg, or "0 bora": ask how much, in its base unit
             state = Asking(state.order_id, (Question(question.text, question.quantity,
                                                      question.unit, (product.sku,),

@@ -138,3 +138,10 @@ async def test_the_price_in_which_one_is_the_price_the_draft_charges(world):
     draft = text_of(await sita.tap(pick))
     [line] = [ln for ln in draft.splitlines() if ln.startswith(("1. ", "2. ")) and name in ln]
     assert f"× {price}/kg" in line, (shown, draft)
+
+
+async def test_a_quantity_finer_than_a_gram_is_asked_about_not_a_crash(world):
+    sita = world.phone(SITA)
+    asked = text_of(await sita.say("chini 1.2345 kg"))
+    assert "How many" in asked, asked
+    assert "Sugar — 2 kg" in text_of(await sita.say("2"))

@@ -111,3 +111,12 @@ async def test_a_stranger_without_a_profile_name_is_never_greeted_by_their_numbe
     await world.settle()
     said = text_of(world.phone(STRANGER).inbox())
     assert said and STRANGER not in said and "+977" not in said, said
+
+
+async def test_approval_waits_until_the_registration_is_complete(world):
+    stranger, operator = world.phone(STRANGER), world.phone(OPERATOR)
+    await stranger.say("hello")
+    stranger.inbox()
+    waiting = text_of(await operator.say("approve 9845454545"))
+    assert "not finished registering" in waiting, waiting
+    assert stranger.inbox() == []  # no welcome for someone who has not told us who they are

@@ -49,3 +49,47 @@ async def test_a_unit_the_product_is_not_sold_in_is_explained(world):
     await surkhet.say("hello")
     reply = text_of(await surkhet.say("price chini 100 litre"))
     assert "not in" in reply and "kg" in reply, reply
+
+
+async def test_prices_that_are_not_rupees_are_refused_not_guessed(world):
+    karnali = world.phone(KARNALI)
+    await karnali.say("namaste")
+    before = await _price(world)
+    for typed in ("price chini 112.505", "price chini 1.555", "price chini -5"):
+        assert "price chini" in text_of(await karnali.say(typed)), typed  # the usage hint
+        assert await _price(world) == before, typed
+
+
+async def test_stock_can_run_out_but_not_below_zero(world):
+    karnali = world.phone(KARNALI)
+    await karnali.say("namaste")
+    assert '"stock chini 100"' in text_of(await karnali.say("stock chini -5"))  # the usage hint
+    out = text_of(await karnali.say("stock chini 0"))
+    assert "मौज्दात ० केजी" in out, out
+
+
+async def test_a_pack_price_that_does_not_divide_says_what_a_pack_is_charged(world):
+    surkhet = world.phone(SURKHET)
+    await surkhet.say("hello")
+    said = text_of(await surkhet.say("price current 1000 carton"))  # 24 packets a carton
+    assert "Rs 1,000 per carton = Rs 41.67/packet (so a carton is charged Rs 1,000.08)" in said
+
+
+async def test_a_vendor_asked_why_who_types_accept_accepts(world):
+    from tests.dialogs.conftest import SITA
+
+    sita, karnali = world.phone(SITA), world.phone(KARNALI)
+    await sita.say("chini 1 bora")
+    await sita.say("yes")
+    assert "किन" in text_of(await karnali.tap("order:reject:KH-000001"))
+    assert "KH-000001" in text_of(await karnali.say("accept KH-000001"))
+    async with world.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM orders") == "ACCEPTED"
+
+
+async def test_a_vendor_cannot_learn_who_is_a_retailer_by_recording_a_payment(world):
+    karnali = world.phone(KARNALI)
+    await karnali.say("namaste")
+    stranger = text_of(await karnali.say("paid 9845454599 500"))
+    retailer = text_of(await karnali.say("paid 9820000001 500"))  # a shop Karnali never served
+    assert retailer.replace("9820000001", "X") == stranger.replace("9845454599", "X")

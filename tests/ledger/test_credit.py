@@ -113,3 +113,18 @@ async def test_fifty_simultaneous_confirmations_accept_exactly_as_many_as_fit(
         assert position.exposure_paisa == fit * 24_000 <= position.limit_paisa
         assert await conn.fetchval(
             "SELECT count(*) FROM orders WHERE status = 'VENDOR_ASSIGNED'") == fit
+
+
+async def test_an_override_covers_the_total_it_was_granted_for_not_a_bigger_edit(conn, world):
+    from ledger import credit, orders
+    from ledger.errors import OverCreditLimit
+    from tests.ledger.conftest import line
+
+    await credit.set_limit(conn, world.retailer.id, 10_000, world.admin, "small start")
+    draft = await orders.create_draft(conn, world.retailer, [line("TEL", 1)])  # Rs 240
+    await credit.override_order(conn, draft.id, world.admin, "regular customer")
+    await orders.replace_draft_lines(conn, draft.id, world.retailer, [line("TEL", 3)])
+    with pytest.raises(OverCreditLimit):  # three times what was granted
+        await orders.confirm(conn, draft.id, world.retailer)
+    await credit.override_order(conn, draft.id, world.admin, "yes, all three")
+    assert (await orders.confirm(conn, draft.id, world.retailer)).order.status != "DRAFT"

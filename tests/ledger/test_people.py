@@ -59,9 +59,11 @@ async def test_adding_never_changes_the_role_of_someone_already_here(conn, world
                             role=role)  # type: ignore[arg-type]
         after = await users.by_id(conn, target.id)
         assert after == target  # role, name and activity unchanged
-    renamed = await users.add(conn, world.operator, phone=world.retailer.phone,  # type: ignore[arg-type]
-                              name="Ram Kirana Pasal", role="RETAILER")
-    assert renamed.role == "RETAILER" and renamed.name == "Ram Kirana Pasal"
+    with pytest.raises(AlreadyDone):  # the same role: nothing of theirs is overwritten
+        await users.add(conn, world.operator, phone=world.retailer.phone,  # type: ignore[arg-type]
+                        name="Ram", role="RETAILER")
+    assert await users.by_id(conn, world.retailer.id) == world.retailer
+    assert (await users.shop(conn, world.retailer.id)).shop_name == "Ram Kirana"  # type: ignore[union-attr]
 
 
 async def test_adding_a_stranger_who_wrote_in_approves_them_in_the_role_given(conn, world: World):
@@ -213,3 +215,15 @@ async def test_blocking_a_vendor_passes_its_open_offers_on(conn, world: World):
     done = await registrations.block(conn, world.vendor2.id, world.operator)
     [outcome] = done.passed_on
     assert outcome.kind == "offered" and outcome.vendor_id == world.vendor.id
+
+
+async def test_a_vendor_moved_to_another_role_is_offered_nothing(conn, world: World):
+    from ledger import orders
+    from tests.ledger.conftest import line
+
+    await users.change_role(conn, world.admin, world.vendor.id, "RETAILER", "stopped selling")
+    draft = await orders.create_draft(conn, world.retailer, [line("CHINI", 1)])
+    offered = (await orders.confirm(conn, draft.id, world.retailer)).order
+    assert offered.vendor_id == world.vendor2.id
+    from ledger import pricing
+    assert not (await pricing.quote(conn, [line("TEL", 1)])).fillable  # only it had oil
