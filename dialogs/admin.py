@@ -337,7 +337,10 @@ async def _help(turn: Turn) -> None:
 
 async def _cancel(turn: Turn) -> None:
     """Drop the question asked (a limit's reason), if any."""
-    turn.say("cancelled" if turn.state != "idle" else "nothing_to_cancel")
+    if turn.state != "idle":
+        turn.say("cancelled", what="question")
+    else:
+        turn.say("nothing_to_cancel")
     turn.data.clear()
     turn.move("cancel")
 

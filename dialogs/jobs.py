@@ -78,15 +78,3 @@ JOBS: tuple[Job, ...] = (
     Job("expire unconfirmed drafts", expire_drafts),
     Job("pass on unanswered offers", expire_offers),
 )
-
-
-async def tick(
-    conn: asyncpg.Connection, now: datetime, *, draft_ttl: timedelta, offer_timeout: timedelta
-) -> list[Reply]:
-    """One round of every job in the caller's transaction; the replies, each addressed to a user."""
-    timing = Timing(draft_ttl, offer_timeout)
-    replies = []
-    for job in JOBS:
-        replies.extend(await job.run(conn, now, timing))
-    assert all(r.to_user_id is not None for r in replies)
-    return replies

@@ -355,7 +355,7 @@ async def _cancel(turn: Turn) -> None:
     if turn.state == "rejecting" and isinstance(number, str):
         turn.say("reject_kept", number=number)
     elif turn.state != "idle":
-        turn.say("cancelled")
+        turn.say("cancelled", what="question")
     else:
         turn.say("nothing_to_cancel")
     turn.data.clear()

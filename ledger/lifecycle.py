@@ -53,6 +53,8 @@ STOCK_HELD_STATUSES: tuple[Status, ...] = ("ACCEPTED",)
 # The goods reached the retailer: a vendor's record of fulfilled orders counts these.
 FULFILLED_STATUSES: tuple[Status, ...] = ("DELIVERED", "COMPLETED")
 CLOSED_STATUSES: tuple[Status, ...] = ("COMPLETED", "CANCELLED", "REJECTED")
+# Nothing to repeat: a draft, or an order cancelled before anything was sent.
+NEVER_PLACED: tuple[Status, ...] = ("DRAFT", "CANCELLED")
 # Not billed yet, drafts included: an admin may let such an order past the credit limit, and
 # its retailer may still cancel it.
 OVERRIDABLE_STATUSES: tuple[Status, ...] = ("DRAFT", *UNBILLED_STATUSES)

@@ -24,6 +24,7 @@ from ledger.errors import (
     OrderNotFound,
     OverCreditLimit,
 )
+from ledger.lifecycle import NEVER_PLACED
 from ledger.order_repo import Order
 from ledger.pricing import LineRequest, to_milli
 from locales.replies import Button, Row
@@ -448,11 +449,17 @@ async def confirm(turn: Turn) -> None:
 
 async def cancel(turn: Turn) -> None:
     """Cancel the draft (there is nothing to cancel when idle); a bare "no" on a draft asks
-    whether to change it or cancel it."""
+    whether to change it or cancel it, and to "which one?" means none of those."""
     order = None
-    if turn.state in ("reviewing", "editing") and turn.tap is None and not answers.says_cancel(
-            turn.text):
-        order = await current_draft(turn, asking(turn))
+    soft = turn.tap is None and not answers.says_cancel(turn.text)
+    state = asking(turn)
+    if soft and turn.state == "resolving" and state.questions:
+        turn.say("choose_from_list", none_fit=True)  # name another, or "cancel" drops the order
+        await ask(turn, state)
+        turn.move("ask")
+        return
+    if soft and turn.state in ("reviewing", "editing"):
+        order = await current_draft(turn, state)
     if order is not None:
         ref = f"{order.number}@{draft_revision(order)}"
         turn.say("change_or_cancel", buttons=(buttons.button("order", "edit", ref, "Edit"),
@@ -472,7 +479,7 @@ async def repeat(turn: Turn) -> None:
     """"pahile jastai": the last placed order again, as a new draft."""
     order = None
     for summary in await reports.history(turn.conn, turn.user.id, actor=turn.user, limit=10):
-        if summary.status not in ("DRAFT", "CANCELLED"):
+        if summary.status not in NEVER_PLACED:
             order = await orders.get(turn.conn, summary.id)
             break
     if order is None:

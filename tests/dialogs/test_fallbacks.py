@@ -23,7 +23,7 @@ DATA = {
 HELP_WORDS = ("Khaacho", "खाचो", "Sorry, this number cannot order")
 # A vendor asked why they reject hears the order stays theirs ("not rejected").
 CANCEL_WORDS = ("cancel", "cannot order", "nothing", "रद्द", "केही छैन", "not rejected",
-                "अस्वीकार गरिएन")
+                "अस्वीकार गरिएन", "dropped", "छोडियो")
 
 
 async def _put(world, dialog: str, state: str) -> None:

@@ -67,3 +67,12 @@ async def test_nothing_to_cancel_tells_a_retailer_how_to_cancel_a_placed_order(w
     assert '"cancel KH-000123"' in text_of(await sita.say("cancel"))
     await surkhet.say("hello")
     assert "KH-000123" not in text_of(await surkhet.say("cancel"))  # a vendor has no such thing
+
+
+async def test_a_bare_no_to_which_one_asks_again_and_keeps_the_draft(world):
+    sita = world.phone(SITA)
+    await sita.say("chini 1 kg, chamal 1 bora")
+    again = text_of(await sita.say("hoina"))
+    assert "Not one of these?" in again and "cancel" in again, again
+    async with world.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM orders") == "DRAFT"

@@ -80,7 +80,15 @@ async def test_statement_and_help_list_the_roles_commands(world):
     assert "Statement of Sita Kumari" in statement and "Closing" in statement
 
 
-TIMEOUTS = {"draft_ttl": timedelta(minutes=60), "offer_timeout": timedelta(minutes=30)}
+TIMING = jobs.Timing(draft_ttl=timedelta(minutes=60), offer_timeout=timedelta(minutes=30))
+
+
+async def _round(conn, now):  # type: ignore[no-untyped-def]
+    """One round of every job in the registry, in one transaction, and the replies they owe."""
+    replies = []
+    for job in jobs.JOBS:
+        replies += await job.run(conn, now, TIMING)
+    return replies
 
 
 async def test_unconfirmed_drafts_and_unanswered_offers_expire_with_notices(world):
@@ -88,7 +96,7 @@ async def test_unconfirmed_drafts_and_unanswered_offers_expire_with_notices(worl
     await sita.say("chini 1 kg")
     later = datetime.now(UTC) + timedelta(days=1)
     async with world.pool.acquire() as conn, conn.transaction():
-        replies = await jobs.tick(conn, later, **TIMEOUTS)
+        replies = await _round(conn, later)
         status = await conn.fetchval("SELECT status FROM orders WHERE number = 'D-000001'")
         state = await conn.fetchval(
             "SELECT state FROM conversations c JOIN users u ON u.id = c.user_id "
@@ -99,7 +107,7 @@ async def test_unconfirmed_drafts_and_unanswered_offers_expire_with_notices(worl
     await _place(sita, "chini 1 kg")
     assert karnali.inbox()
     async with world.pool.acquire() as conn, conn.transaction():
-        replies = await jobs.tick(conn, later, **TIMEOUTS)
+        replies = await _round(conn, later)
     templates = sorted(r.template for r in replies)
     assert templates == ["offer_withdrawn", "order_update", "vendor_offer"], templates
 

@@ -81,8 +81,8 @@ SAMPLES: dict[str, list[Context]] = {
         {"text": "chini", "quantity": None, "unit": None, "name_en": "Sugar", "name_ne": "चिनी",
          "base_unit": "kg"},
     ],
-    "cancelled": [{}],
-    "choose_from_list": [{}],
+    "cancelled": [{}, {"what": "question"}],
+    "choose_from_list": [{}, {"none_fit": True}],
     "draft": [
         {"lines": LINES, "count": len(LINES), "order": ORDER, "vendor": "Karnali Wholesale",
          "left_paisa": 1_97_685_25, "unknown": ["kasto"], "fillable": True, "shortfalls": []},
