@@ -84,12 +84,13 @@ async def build(
     seq = itertools.count()
     for i in range(retailers):
         r = rng.betavariate(2.5, 1.4)
-        shop = await users.upsert(conn, phone=f"+977{next(_phones)}", name=f"Sim Shop {i}",
-                                  role="RETAILER", credit_limit_paisa=20_000_000)
-        shock = _shock_day(rng, r, days)
-        town.append(Simulated(shop, r, shock))
         gap = rng.uniform(14, 28)         # days between orders
         size = rng.uniform(0.6, 1.6)      # how big this shop buys
+        monthly = 30 * size * 10_000 * 30 / gap   # paisa a month, at about Rs 100 a kg
+        shop = await users.upsert(conn, phone=f"+977{next(_phones)}", name=f"Sim Shop {i}",
+                                  role="RETAILER", credit_limit_paisa=round(2.5 * monthly))
+        shock = _shock_day(rng, r, days)
+        town.append(Simulated(shop, r, shock))
         day = rng.uniform(0, 40)
         while day < days:
             fading = shock is not None and shock - 60 < day  # buys less before the shock
