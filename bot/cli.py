@@ -1,4 +1,5 @@
-"""The `khaacho` command: serve, migrate, demo, check, catalog import, user add, chat, parse."""
+"""The `khaacho` command: serve, migrate, demo, check, score, catalog import, user add, chat,
+parse."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from bot import logs
 from bot.settings import Settings
 from ledger import db, migrate, roles, users
 from ledger.postings import MAX_AMOUNT_PAISA
+from locales.formats import NEPAL_TIME
 from locales.numbers import PhoneError, mask, normalize_phone, paisa
 
 DEMO_HOW_TO = """\
@@ -49,6 +52,13 @@ def _npr_to_paisa(raw: str) -> int:
     return amount
 
 
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {raw!r}") from exc
+
+
 def _non_negative(raw: str) -> Decimal:
     try:
         value = Decimal(raw)
@@ -70,6 +80,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("demo", help="add the demo catalog, vendors, retailers and staff where missing")
     sub.add_parser("check", help="check the ledger agrees with itself; exit 1 and a line per break")
+
+    score = sub.add_parser("score", help="credit scores of retailers, as of a day (Nepal time)")
+    score.add_argument("--as-of", type=_day, help="YYYY-MM-DD: as of the end of that day "
+                       "(default: now)")
+    score.add_argument("--phone", type=_phone, help="only this retailer")
+    score.add_argument("--json", action="store_true", help="one JSON line per retailer")
 
     catalog = sub.add_parser("catalog", help="catalog commands")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
@@ -132,6 +148,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     commands: dict[str, Callable[[asyncpg.Connection], Awaitable[int]]] = {
         "demo": _demo,
         "check": _check,
+        "score": lambda conn: _score(conn, args),
         "catalog": lambda conn: _catalog_import(conn, args),
         "user": lambda conn: _user_add(conn, args),
     }
@@ -190,6 +207,38 @@ async def _check(conn: asyncpg.Connection) -> int:
         print(line)
     print(f"khaacho: {result.summary()}", file=sys.stderr)
     return 1
+
+
+async def _score(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
+    import json
+
+    from ledger import scores
+
+    as_of = None
+    if args.as_of is not None:  # the end of that day in Nepal: everything of that day counts
+        as_of = (datetime.combine(args.as_of + timedelta(days=1), time(), NEPAL_TIME)
+                 - timedelta(microseconds=1))
+    ids = None
+    if args.phone:
+        retailer = await users.by_phone(conn, args.phone)
+        if retailer is None or retailer.role != "RETAILER":
+            raise UsageError(f"no retailer with phone {mask(args.phone)}")
+        ids = [retailer.id]
+    for found in await scores.town(conn, None, as_of=as_of, retailer_ids=ids):
+        score = found.score
+        if args.json:
+            print(json.dumps({
+                "phone": found.phone, "score": score.score, "band": score.band,
+                "reason": score.reason,
+                "factors": [{"key": f.key, "points": f.points, "en": f.en, "ne": f.ne}
+                            for f in score.factors],
+            }, ensure_ascii=False))
+        elif score.score is None:
+            print(f"{found.phone or '-'}  {found.shop_name}: no score ({score.reason})")
+        else:
+            top = "; ".join(f"{f.points:+d} {f.en}" for f in score.top())
+            print(f"{found.phone or '-'}  {found.shop_name}: {score.score} {score.band} ({top})")
+    return 0
 
 
 async def _catalog_import(conn: asyncpg.Connection, args: argparse.Namespace) -> int:

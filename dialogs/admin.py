@@ -1,14 +1,14 @@
 """Admins and operators run Khaacho by command: approve or block people, add vendors and
 retailers, set credit limits (with a reason), override a limit for one order, today's report,
-a retailer's statement. Operators may do all but the money decisions, which are the admin's —
-the services check that; this dialog reads commands and explains the answers."""
+a retailer's statement and credit score. Operators may do all but the money decisions, which are
+the admin's — the services check that; this dialog reads commands and explains the answers."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
 
-from dialogs import buttons, notify, words
+from dialogs import buttons, notify, scores, words
 from dialogs.machine import Table
 from dialogs.retailer.ordering import draft_revision
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
@@ -40,7 +40,7 @@ STATEMENT_DAYS = 30
 MAX_STATEMENT_LINES = 15
 
 _COMMAND = re.compile(r"^\s*(approve|unblock|block|add|role|limit|override|report|statement|"
-                      r"pending)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+                      r"pending|score)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
 async def _tapped_decision(turn: Turn) -> None:
@@ -316,6 +316,11 @@ async def _statement(turn: Turn, rest: str) -> None:
     turn.move("command")
 
 
+async def _score(turn: Turn, rest: str) -> None:
+    """score <phone>: a retailer's credit score and its factors"""
+    await scores.of_retailer(turn, rest, usage="admin_usage", done="command")
+
+
 async def _pending(turn: Turn, rest: str) -> None:
     """pending: registrations waiting for a decision"""
     turn.say("pending", requests=await registrations.pending(turn.conn, turn.user))
@@ -326,6 +331,7 @@ _COMMANDS = {
     "approve": _approve, "unblock": _unblock, "block": _block, "add": _add, "role": _role,
     "limit": _limit,
     "override": _override, "report": _report, "statement": _statement, "pending": _pending,
+    "score": _score,
 }
 
 

@@ -1,6 +1,7 @@
 """Vendors run their orders by tapping or typing: accept / reject (with a reason), dispatch,
 deliver, "orders", "stock chini 100", "price chini 115", and payments ("paid KH-000123 5000",
-"paid 9820000001 5000 esewa"). Only their own orders; the ledger checks, we explain."""
+"paid 9820000001 5000 esewa"), and the credit score of a retailer they serve ("score 9820000001").
+Only their own orders; the ledger checks, we explain."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from decimal import Decimal
 
 from catalog.quantity import Quantity
-from dialogs import buttons, notify, present, words
+from dialogs import buttons, notify, present, scores, words
 from dialogs.machine import Table
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed, when
 from dialogs.turn import Turn
@@ -30,7 +31,8 @@ TABLE = Table(
          "doc": "Reject tapped: why? (out of stock…)"},
         {"trigger": "check_price", "source": "*", "dest": "confirming",
          "doc": "a price that moved more than 3× either way: is it right?"},
-        {"trigger": "query", "source": "*", "dest": None, "doc": "open orders listed"},
+        {"trigger": "query", "source": "*", "dest": None,
+         "doc": "open orders listed, or a retailer's score"},
         {"trigger": "unclear", "source": "*", "dest": None, "doc": "not a command: hint"},
         {"trigger": "help", "source": "*", "dest": None},
         {"trigger": "cancel", "source": "*", "dest": "idle"},
@@ -50,7 +52,7 @@ _NEGATIVE = re.compile(r"-\s*\d")
 
 _COMMAND = re.compile(
     r"^\s*(accept|swikar|reject|dispatch|pathaye|pathayo|deliver|delivered|orders?|stock|price|"
-    r"paid|payment|bhuktani)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+    r"paid|payment|bhuktani|score)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 _ALIASES = {"swikar": "accept", "pathaye": "dispatch", "pathayo": "dispatch",
             "delivered": "deliver", "order": "orders", "payment": "paid", "bhuktani": "paid"}
 
@@ -77,7 +79,7 @@ async def _tapped_step(turn: Turn) -> None:
 
 
 async def _command(turn: Turn) -> None:
-    """A typed command: accept, reject, dispatch, deliver, orders, stock, price, paid."""
+    """A typed command: accept, reject, dispatch, deliver, orders, stock, price, paid, score."""
     match = _COMMAND.match(turn.text)
     assert match is not None
     command = _ALIASES.get(match.group(1).lower(), match.group(1).lower())
@@ -95,6 +97,8 @@ async def _command(turn: Turn) -> None:
         await _orders(turn)
     elif command in ("stock", "price"):
         await _offer(turn, command, rest)
+    elif command == "score":
+        await scores.of_retailer(turn, rest, usage="vendor_usage", done="query")
     else:
         await _paid(turn, rest)
 
@@ -377,7 +381,7 @@ DIALOG = Dialog(
                                 _is_reason), _reason_given),
         route("*", tapped("order", "reject"), _tapped_reject),
         route("*", tapped("order", "accept", "dispatch", "deliver"), _tapped_step),
-        route("*", typed(_COMMAND, "a command: accept, reject, orders, stock, price, paid…"),
+        route("*", typed(_COMMAND, "a command: accept, reject, orders, stock, price, paid, score…"),
               _command),
     ),
     routes=(

@@ -70,3 +70,8 @@ def day(moment: datetime | date, lang: Language) -> str:
 
 def clock(moment: datetime, lang: Language) -> str:
     return digits(nepal_time(moment).strftime("%H:%M"), lang)
+
+
+def percent(share: float, lang: Language) -> str:
+    """A share 0..1 as a whole percentage: "92%" or "९२%"."""
+    return digits(f"{round(share * 100)}%", lang)

@@ -1,5 +1,6 @@
 """Retailers order in their own words, answer one question per ambiguous word, edit and confirm a
-priced draft, and ask where their orders are, what they owe and what they bought.
+priced draft, and ask where their orders are, what they owe, what they bought and their credit
+score.
 
 The draft's lines are the ledger's DRAFT order, priced at the vendor's prices; the conversation
 holds only which draft it is and what is still asked (`draft.Asking`). The retailer sees the
@@ -8,9 +9,20 @@ draft with Confirm / Edit / Cancel (or types "ho", "hoina", "हो", "रद्
 
 from __future__ import annotations
 
+from dialogs import scores
 from dialogs.machine import Table
 from dialogs.retailer import answers, ordering, prices, queries
-from dialogs.routing import ANY_TAP, ANY_TEXT, ANYTHING, Dialog, route, said, tapped, when
+from dialogs.routing import (
+    ANY_TAP,
+    ANY_TEXT,
+    ANYTHING,
+    Dialog,
+    route,
+    said,
+    tapped,
+    typed,
+    when,
+)
 from dialogs.turn import Turn
 from ledger import choices
 
@@ -35,7 +47,8 @@ TABLE = Table(
         {"trigger": "expire", "source": ["resolving", "reviewing", "editing"], "dest": "idle",
          "doc": "left unconfirmed too long (the jobs tick)"},
         {"trigger": "query", "source": "*", "dest": None,
-         "doc": "status, dues, history, prices or a cancelled order: answered, the draft stays"},
+         "doc": "status, dues, history, prices, score or a cancelled order: answered, the draft "
+                "stays"},
         {"trigger": "unclear", "source": "*", "dest": None,
          "doc": "not understood: said so, with what to type"},
         {"trigger": "help", "source": "*", "dest": None},
@@ -100,6 +113,7 @@ DIALOG = Dialog(
         route("resolving", tapped("product", "pick"), ordering.answer),
         route("*", when("cancel KH-…", lambda turn: not turn.choice
                         and answers.cancels_order(turn.text)), queries.cancel_order),
+        route("*", typed(scores.OWN, "score / mero score"), scores.own),
     ),
     routes=(
         route("*", said("status", "dues", "history"), queries.answer),

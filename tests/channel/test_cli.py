@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -132,3 +133,47 @@ async def test_demo_again_keeps_what_people_changed_and_adds_only_what_is_missin
         assert "SALT-IODIZED" in offers
         again = await users.by_phone(conn, "+9779820000002")
         assert again and again.language == "ne" and again.role == "RETAILER"
+
+
+async def test_score_prints_a_json_line_per_retailer_as_of_a_day(database_url, pool):
+    from datetime import UTC, datetime, timedelta
+
+    from ledger import orders, payments
+    from ledger.pricing import LineRequest
+
+    code, _, err = await khaacho(database_url, "demo")
+    assert code == 0, err
+    start = datetime(2025, 1, 10, 6, tzinfo=UTC)
+    async with pool.acquire() as conn:
+        ram = await users.by_phone(conn, "+9779820000001")
+        admin = await users.by_phone(conn, "+9779800000001")
+        assert ram is not None and admin is not None
+        for i in range(7):
+            at = start + timedelta(days=20 * i)
+            draft = await orders.create_draft(conn, ram, [LineRequest("SUGAR", 5000, "kg")])
+            placed = await orders.confirm(conn, draft.id, ram, now=at)
+            vendor = await users.by_id(conn, placed.order.vendor_id)
+            order = await orders.accept(conn, draft.id, vendor, now=at)
+            await payments.record(conn, retailer_id=ram.id, vendor_id=vendor.id,
+                                  amount_paisa=order.total_paisa, method="cash", actor=admin,
+                                  idempotency_key=f"cli:{i}", now=order.due_at)
+    code, out, err = await khaacho(database_url, "score", "--as-of", "2025-06-30", "--json")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 5 and all(set(x) == {"phone", "score", "band", "reason", "factors"}
+                                   for x in lines)
+    mine = next(x for x in lines if x["phone"] == "+9779820000001")
+    assert 300 <= mine["score"] <= 900 and mine["band"] in "ABCDE" and mine["reason"] is None
+    assert {"key", "points", "en", "ne"} == set(mine["factors"][0])
+    others = [x for x in lines if x["phone"] != "+9779820000001"]
+    assert all(x["score"] is None and x["band"] is None and x["reason"] for x in others)
+    # As of a day before most of it happened: too little history, and it says so.
+    code, out, _ = await khaacho(database_url, "score", "--as-of", "2025-02-01", "--json",
+                                 "--phone", "9820000001")
+    assert code == 0 and json.loads(out)["score"] is None and "history" in json.loads(out)["reason"]
+    code, out, _ = await khaacho(database_url, "score", "--phone", "9820000001")
+    assert code == 0 and "Ram Kirana Pasal" in out
+    code, _, err = await khaacho(database_url, "score", "--phone", "9810000001")
+    assert code == 2 and "no retailer" in err
+    code, _, err = await khaacho(database_url, "score", "--as-of", "2025-13-01")
+    assert code == 2 and "YYYY-MM-DD" in err

@@ -17,7 +17,7 @@ def _understood(reply: str) -> bool:
     "chini 1 bora, nun 10 packet", "मन्सुली चामल २ बोरा",
     "dai, 5 carton wai wai chicken ra 2 bora mansuli pathaidinu hola",
     "chini ko rate kati ho?", "चिनी छ?", "pahile jastai", "status", "baki", "history",
-    "history all",
+    "history all", "score", "mero score",
 ])
 async def test_a_retailers_examples_are_understood(world, text):
     ram = world.phone(RAM)
@@ -42,8 +42,10 @@ async def test_a_vendors_and_an_admins_examples_are_understood(world):
     await karnali.say("namaste")
     for text in ("orders", "accept KH-000001", "dispatch KH-000001", "deliver KH-000001",
                  "paid KH-000001 500", "paid 9820000002 500 esewa", "stock chini 100",
-                 "stock chini 20 bora", "price chini 115", "price chini 5600 bora"):
+                 "stock chini 20 bora", "price chini 115", "price chini 5600 bora",
+                 "score 9820000002"):
         assert _understood(reply := text_of(await karnali.say(text))), (text, reply)
-    for text in ("pending", "report", "statement 9820000002", "limit 9820000002 50000 trusted",
+    for text in ("pending", "report", "statement 9820000002", "score 9820000002",
+                 "limit 9820000002 50000 trusted",
                  "block 9820000003 late", "unblock 9820000003"):
         assert _understood(reply := text_of(await admin.say(text))), (text, reply)

@@ -47,6 +47,29 @@ STATUSES = ["PENDING", "VENDOR_ASSIGNED", "ACCEPTED", "DISPATCHED", "DELIVERED",
             "CANCELLED", "REJECTED"]
 
 
+SCORE_CARD = {
+    "score": 684, "band": "B", "meaning": "low risk", "meaning_ne": "कम जोखिम",
+    "reason": "", "reason_ne": "",
+    "factors": [
+        {"points": -40, "en": "Rs 4,500 overdue now, the oldest 12 days past due",
+         "ne": "अहिले रु ४,५०० भाखा नाघेको, सबैभन्दा पुरानो १२ दिन"},
+        {"points": 24, "en": "Paid 92% of bills on time in the last 3 months",
+         "ne": "पछिल्लो ३ महिनामा ९२% बिल समयमै तिर्नुभयो"},
+        {"points": 15, "en": "Buying on credit through Khaacho for 14 months",
+         "ne": "खाचोमार्फत १४ महिनादेखि उधारो किनमेल"},
+    ],
+    "improvements": [
+        {"en": "Pay the Rs 4,500 overdue", "ne": "भाखा नाघेको रु ४,५०० तिर्नुहोस्"},
+        {"en": "Pay each bill by its due date", "ne": "हरेक बिल भाखाभित्रै तिर्नुहोस्"},
+    ],
+}
+THIN_CARD = {
+    "score": None, "band": None, "meaning": "", "meaning_ne": "",
+    "reason": "Only 3 billed orders; a score needs 5",
+    "reason_ne": "३ बिल मात्र; स्कोरका लागि ५ बिल चाहिन्छ", "factors": [], "improvements": [],
+}
+
+
 def _error(key: str, **params: Any) -> Context:
     return {"key": key, "params": params}
 
@@ -55,7 +78,8 @@ SAMPLES: dict[str, list[Context]] = {
     "admin_ask_reason": [{"name": "Hari Prasad", "amount_paisa": 50_000_00},
                          {"name": None, "amount_paisa": 0}],
     "admin_unknown": [{}],
-    "admin_usage": [{"command": c} for c in ("add", "limit", "override", "role", "statement")],
+    "admin_usage": [{"command": c}
+                    for c in ("add", "limit", "override", "role", "statement", "score")],
     "already_done": [
         {"action": "confirm", "number": "KH-000123", "status": "VENDOR_ASSIGNED", "name": ""},
         {"action": "cancel", "number": "KH-000123", "status": "CANCELLED", "name": ""},
@@ -185,7 +209,9 @@ SAMPLES: dict[str, list[Context]] = {
     "not_allowed": [{"action": "limit"}],
     "not_understood": [{"text": "kasto cha"}],
     "not_a_retailer": [{"name": "Karnali Wholesale", "phone": "+9779810000002", "role": "VENDOR"},
-                       {"name": "Om Operator", "phone": "+9779800000002", "role": "OPERATOR"}],
+                       {"name": "Om Operator", "phone": "+9779800000002", "role": "OPERATOR"},
+                       {"name": "Karnali Wholesale", "phone": "+9779810000002", "role": "VENDOR",
+                        "about": "score"}],
     "nothing_to_cancel": [{}, {"retailer": True}],
     "nothing_to_confirm": [{}],
     "nothing_to_edit": [{}],
@@ -326,7 +352,14 @@ SAMPLES: dict[str, list[Context]] = {
                        "more": 1},
                       {"orders": [], "more": 0}],
     "vendor_unknown": [{}],
-    "vendor_usage": [{"command": c} for c in ("accept", "reject", "stock", "price", "paid")],
+    "vendor_usage": [{"command": c}
+                     for c in ("accept", "reject", "stock", "price", "paid", "score")],
     "vendor_which_product": [{"text": "chamal", "command": "stock", "products": RICE}],
     "welcome": [{}],
+    "score": [
+        {"own": True, "name": "Sita Kumari", "card": SCORE_CARD},
+        {"own": False, "name": "Sita General Store", "card": SCORE_CARD},
+        {"own": True, "name": "Hari Prasad", "card": THIN_CARD},
+        {"own": False, "name": "Hari Khadya Bhandar", "card": {**SCORE_CARD, "improvements": []}},
+    ],
 }
