@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -10,8 +12,12 @@ import asyncpg
 from bot.graph import OUTSIDE_WINDOW
 from bot.whatsapp import STATUS_RANK, Inbound, StatusUpdate
 
+log = logging.getLogger(__name__)
+
 INBOUND_CHANNEL = "khaacho_inbound"
 OUTBOX_CHANNEL = "khaacho_outbox"
+_REFERENCE_PREFIX = "outbox:"
+_REFERENCE = re.compile(r"outbox:[1-9][0-9]{0,17}")
 
 
 async def store_webhook(
@@ -34,19 +40,24 @@ async def store_webhook(
             )
             new += row is not None
         for s in statuses:
+            outbox_id = outbox_reference(s.callback_data)
             changed = await conn.fetchval(
                 """INSERT INTO message_statuses
-                       (wamid, status, rank, recipient, error_code, error_title)
-                   VALUES ($1, $2, $3, $4, $5, $6)
+                       (wamid, status, rank, recipient, error_code, error_title, callback_data)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)
                    ON CONFLICT (wamid) DO UPDATE SET
                        status = EXCLUDED.status, rank = EXCLUDED.rank,
                        error_code = EXCLUDED.error_code, error_title = EXCLUDED.error_title,
+                       callback_data = coalesce(message_statuses.callback_data,
+                                                EXCLUDED.callback_data),
                        updated_at = now()
                    WHERE message_statuses.rank < EXCLUDED.rank
                    RETURNING true""",
                 s.wamid, s.status, STATUS_RANK[s.status], s.recipient, s.error_code,
-                s.error_title,
+                s.error_title, None if outbox_id is None else reference(outbox_id),
             )
+            if outbox_id is not None:
+                await confirm_sent(conn, outbox_id, s.wamid)
             if changed and s.status == "failed":
                 await delivery_failed(conn, s.wamid, s.error_code, s.error_title)
         if new:
@@ -54,11 +65,56 @@ async def store_webhook(
     return new
 
 
+async def lock_wamid(conn: asyncpg.Connection, wamid: str) -> None:
+    """Serialises recording a send with applying its failure status (until commit).
+
+    The sender marks a row sent and then looks for a stored failure; the webhook stores a failure
+    and then looks for the sent row. Each statement only sees what was committed before it began,
+    so without this lock both could look before the other commits, and the failure be lost.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('wamid:' || $1, 0))", wamid)
+
+
+def reference(outbox_id: int) -> str:
+    """What a send carries as `biz_opaque_callback_data`: which outbox row it is."""
+    return f"{_REFERENCE_PREFIX}{outbox_id}"
+
+
+def outbox_reference(callback_data: str | None) -> int | None:
+    """The outbox id in a status's callback data, if it is one of ours."""
+    if callback_data is None or not _REFERENCE.fullmatch(callback_data):
+        return None
+    return int(callback_data.removeprefix(_REFERENCE_PREFIX))
+
+
+async def confirm_sent(conn: asyncpg.Connection, outbox_id: int, wamid: str) -> bool:
+    """A status webhook names this outbox row: Meta has it, so it is sent and never sent again,
+    however its own send ended (timed out, dropped, or the process died before recording).
+
+    Returns whether the row changed. Never raises on a wamid already held by another row.
+    """
+    try:
+        async with conn.transaction():  # a savepoint: the webhook's other rows still commit
+            confirmed = await conn.fetchval(
+                """UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
+                       sending_since = NULL
+                   WHERE id = $1 AND wamid IS NULL AND status <> 'sent'
+                   RETURNING true""", outbox_id, wamid)
+    except asyncpg.UniqueViolationError:
+        log.error("outbox %s: status for wamid %s, already recorded for another message",
+                  outbox_id, wamid)
+        return False
+    if confirmed:
+        await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")  # the recipient's next reply may go now
+    return bool(confirmed)
+
+
 async def delivery_failed(
     conn: asyncpg.Connection, wamid: str, code: int | None, title: str | None
 ) -> None:
     """WhatsApp accepted a message, then could not deliver it: the outbox row becomes failed, for
     operators to see; outside the 24-hour window the same words go again as a template."""
+    await lock_wamid(conn, wamid)
     row = await conn.fetchrow(
         """UPDATE outbox SET status = 'failed', last_error = $2
            WHERE wamid = $1 AND status = 'sent'
@@ -77,10 +133,20 @@ async def enqueue(
     fallback: dict[str, Any] | None = None,
     inbound_id: int | None = None,
 ) -> int:
-    """Write a reply to the outbox inside the caller's transaction; it is sent after commit."""
+    """Write a reply to the outbox inside the caller's transaction; it is sent after commit.
+
+    Its turn (bot/sender.py claims by turn) follows the recipient's last pending reply, and is
+    never earlier than the queue's current turn: a flooded recipient's replies spread out over
+    many turns, while someone with one reply waits at most one round. Two index probes.
+    """
     outbox_id: int = await conn.fetchval(
-        """INSERT INTO outbox (recipient, payload, fallback, inbound_id)
-           VALUES ($1, $2, $3, $4) RETURNING id""",
+        """INSERT INTO outbox (recipient, payload, fallback, inbound_id, turn)
+           VALUES ($1, $2, $3, $4, greatest(
+               (SELECT turn + 1 FROM outbox
+                 WHERE recipient = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1),
+               (SELECT turn FROM outbox WHERE status = 'pending' ORDER BY turn, id LIMIT 1),
+               0))
+           RETURNING id""",
         recipient, payload, fallback, inbound_id,
     )
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")

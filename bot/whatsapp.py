@@ -35,6 +35,7 @@ class StatusUpdate:
     recipient: str | None
     error_code: int | None
     error_title: str | None
+    callback_data: str | None = None  # our biz_opaque_callback_data, echoed by Meta
 
 
 class PayloadError(ValueError):
@@ -134,6 +135,7 @@ def _status(raw: Any) -> StatusUpdate | None:
         recipient=_text(raw.get("recipient_id")) or _text(raw.get("recipient_user_id")),
         error_code=code if isinstance(code, int) and not isinstance(code, bool) else None,
         error_title=_text(first.get("title")),
+        callback_data=_text(raw.get("biz_opaque_callback_data"), 512),
     )
 
 
