@@ -94,6 +94,7 @@ def build_workers(app: web.Application) -> tuple[Inbox, Sender]:
         poll_seconds=settings.worker_poll_seconds,
         send_timeout_seconds=settings.outbox_send_timeout_seconds,
         confirm_seconds=settings.outbox_confirm_seconds,
+        concurrency=settings.outbox_concurrency,
     )
     return inbox, sender
 

@@ -1,8 +1,10 @@
 """Handles stored inbound messages after the webhook acknowledged them, fairly across senders.
 
 Each user's messages are handled one at a time and in order, even with several app processes on
-one database: a transaction-scoped advisory lock per sender guards the oldest unhandled message.
-Messages stored before a crash are still unhandled on restart, so they are simply picked up.
+one database: a transaction-scoped advisory lock per sender guards the oldest unhandled message
+(store_webhook holds the same key shared while it stores that sender's messages, so one stored
+earlier but committed later is not overtaken). Messages stored before a crash are still
+unhandled on restart, so they are simply picked up.
 
 Fairness: each pass takes one message from each waiting sender, the least recently served first,
 so someone who sends one message is handled within about one pass however many messages others

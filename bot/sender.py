@@ -22,6 +22,7 @@ pauses this process's sending; a 131056 (pair rate limit) pauses only that recip
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -85,7 +86,8 @@ class RateLimiter:
         self._paused_until = clock()
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
+    async def acquire(self, max_wait: float = float("inf")) -> bool:
+        """Take the next sending slot; False (nothing taken) if that means waiting > max_wait."""
         while True:
             async with self._lock:
                 now = self._clock()
@@ -93,15 +95,19 @@ class RateLimiter:
                     wait, take = self._paused_until - now, False
                 else:
                     wait, take = self._next - now, True
+                if wait > max_wait:
+                    return False
+                if take:
                     self._next = max(now, self._next) + self._interval
             if wait > 0:
                 await self._sleep(wait)
             if take:
-                return
+                return True
 
-    def refund(self) -> None:
-        """The slot just taken was not used (nothing to send): the next caller need not wait."""
-        self._next = max(self._clock(), self._next - self._interval)
+    async def unpaused(self) -> None:
+        """Return once sending is not paused (without taking a slot)."""
+        while (wait := self._paused_until - self._clock()) > 0:
+            await self._sleep(wait)
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._clock() + seconds)
@@ -171,31 +177,66 @@ class Sender:
     async def drain(self) -> int:
         """Send until nothing is due; returns how many messages were attempted.
 
-        In rounds of `concurrency` claims: a claim that finds nothing because its peers hold the
-        due rows must not retire its worker while the queue is still long.
+        `concurrency` workers claim and send independently (a slow send holds up only its own
+        worker). A worker that finds nothing while a peer is still sending waits for that send to
+        end and looks again (the peer's recipient may have a next message), so it does not retire
+        while the queue is still long; the drain ends when nobody is sending and nothing is due.
         """
         await self._record_unrecorded()
-        total = 0
-        while True:
-            results = await asyncio.gather(
-                *(self.send_one() for _ in range(self._concurrency)), return_exceptions=True)
-            for result in results:  # every send of the round has finished before a raise
-                if isinstance(result, BaseException):
-                    raise result
-            claimed = sum(bool(r) for r in results)
-            if not claimed:
-                return total
-            total += claimed
+        changed = asyncio.Condition()
+        idle = sent = 0
+
+        def moved_on(mark: int) -> bool:
+            return sent > mark or idle >= self._concurrency
+
+        async def worker() -> None:
+            nonlocal idle, sent
+            waiting = False
+            try:
+                while True:
+                    mark = sent
+                    if await self.send_one():
+                        sent += 1
+                        async with changed:
+                            changed.notify_all()
+                        continue
+                    idle, waiting = idle + 1, True
+                    async with changed:
+                        changed.notify_all()
+                        await changed.wait_for(functools.partial(moved_on, mark))
+                    if idle >= self._concurrency:
+                        return  # everyone found nothing, and nobody is sending
+                    idle, waiting = idle - 1, False
+            except BaseException:
+                if not waiting:  # a worker that raised is idle for good; the others may finish
+                    idle += 1
+                async with changed:
+                    changed.notify_all()
+                raise
+
+        results = await asyncio.gather(*(worker() for _ in range(self._concurrency)),
+                                       return_exceptions=True)
+        for result in results:  # every worker has stopped before anything is raised
+            if isinstance(result, BaseException):
+                raise result
+        return sent
 
     async def send_one(self) -> bool:
         """Claim, send and record one message; False when nothing is due."""
-        await self._limiter.acquire()
+        await self._limiter.unpaused()  # while Meta throttles us, claim nothing
         claim = await self._claim()
         if claim is None:
-            self._limiter.refund()
             return False
         if claim == "settled":
-            self._limiter.refund()
+            return True
+        # Only a message about to go takes a slot. A pause that began meanwhile gives the claim
+        # back rather than let its lease run out while it waits.
+        if not await self._limiter.acquire(max_wait=self._lease.total_seconds() / 4):
+            async with self._pool.acquire() as conn:
+                await conn.execute(
+                    """UPDATE outbox SET sending_since = NULL, attempts = attempts - 1,
+                           next_attempt_at = now()
+                       WHERE id = $1 AND sending_since = $2""", claim.row["id"], claim.token)
             return True
         try:
             wamid = await self._transport.send(

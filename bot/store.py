@@ -30,6 +30,7 @@ async def store_webhook(
     new = 0
     async with conn.transaction():
         for m in messages:
+            await lock_sender_shared(conn, m.sender)
             row = await conn.fetchrow(
                 """INSERT INTO inbound_messages
                        (wamid, sender, wa_id, wa_user_id, profile_name, kind, body, sent_at)
@@ -63,6 +64,14 @@ async def store_webhook(
         if new:
             await conn.execute(f"NOTIFY {INBOUND_CHANNEL}")
     return new
+
+
+async def lock_sender_shared(conn: asyncpg.Connection, sender: str) -> None:
+    """Until commit, the inbox leaves this sender alone (bot/inbox.py takes the same key
+    exclusively): a message stored after a later one of the same sender, but committed first,
+    must not let the later one be handled before it."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended('inbound:' || $1, 0))", sender)
 
 
 async def lock_wamid(conn: asyncpg.Connection, wamid: str) -> None:

@@ -94,14 +94,13 @@ async def test_a_throughput_limit_pauses_all_sending():
         clock[0] += seconds
 
     limiter = RateLimiter(10, clock=lambda: clock[0], sleep=sleep)
-    await limiter.acquire()
+    assert await limiter.acquire()
     limiter.pause(30)
-    await limiter.acquire()
+    assert not await limiter.acquire(max_wait=5)  # a claim would rather be given back
+    await limiter.unpaused()
     assert sum(slept) >= 30
-    limiter.refund()  # a slot taken for nothing is given back
-    before = len(slept)
-    await limiter.acquire()
-    assert len(slept) == before
+    assert await limiter.acquire() and await limiter.acquire()
+    assert slept[-1] == pytest.approx(0.1)  # then 10 a second again
 
 
 async def test_a_throughput_error_is_retried_after_a_pause(sender, graph, pool):
