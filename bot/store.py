@@ -68,8 +68,8 @@ async def store_webhook(
 
 async def lock_sender_shared(conn: asyncpg.Connection, sender: str) -> None:
     """Until commit, the inbox leaves this sender alone (bot/inbox.py takes the same key
-    exclusively): a message stored after a later one of the same sender, but committed first,
-    must not let the later one be handled before it."""
+    exclusively): a message given the smaller id but committed after a later one of the same
+    sender must still be handled first."""
     await conn.execute(
         "SELECT pg_advisory_xact_lock_shared(hashtextextended('inbound:' || $1, 0))", sender)
 
