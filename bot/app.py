@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -77,19 +78,29 @@ def transport_for(app: web.Application) -> Transport:
     return GraphClient(
         app[HTTP], settings.whatsapp_api_base, settings.whatsapp_phone_number_id,
         settings.whatsapp_access_token.get_secret_value(),
+        timeout_seconds=settings.outbox_send_timeout_seconds,
     )
 
 
 def build_workers(app: web.Application) -> tuple[Inbox, Sender]:
     settings, pool, handler = app[SETTINGS], app[POOL], app[HANDLER]
+
+    async def throttled(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        await handler.throttled(conn, row, settings.inbound_sender_window_seconds)
+
     inbox = Inbox(
-        pool, handler.handle, handler.give_up,
+        pool, handler.handle, handler.give_up, throttled=throttled,
         max_attempts=settings.inbound_max_attempts, poll_seconds=settings.worker_poll_seconds,
+        max_per_window=settings.inbound_sender_max_per_window,
+        window_seconds=settings.inbound_sender_window_seconds,
     )
     sender = Sender(
         pool, transport_for(app), rate_per_second=settings.outbox_rate_per_second,
         max_attempts=settings.outbox_max_attempts, backoff_seconds=settings.outbox_backoff_seconds,
         poll_seconds=settings.worker_poll_seconds,
+        send_timeout_seconds=settings.outbox_send_timeout_seconds,
+        confirm_seconds=settings.outbox_confirm_seconds,
+        concurrency=settings.outbox_concurrency,
     )
     return inbox, sender
 
@@ -107,19 +118,34 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 
 async def supervise(
-    name: str, run: Callable[[], Awaitable[None]], first_delay: float = 1.0
+    name: str,
+    run: Callable[[], Awaitable[None]],
+    first_delay: float = 1.0,
+    *,
+    max_delay: float = 60.0,
+    healthy_seconds: float = 30.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """Keep a worker alive: a lost database connection must not stop handling for good."""
+    """Keep a worker alive: a lost database connection must not stop handling for good.
+
+    Restarts back off (doubling up to `max_delay`) while the worker keeps failing at once; after
+    it has run for `healthy_seconds`, the next failure is a new incident and starts from
+    `first_delay` again.
+    """
     delay = first_delay
     while True:
+        started = clock()
         try:
             await run()
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - logged, then the worker starts again
-            log.exception("%s worker stopped; restarting in %.0fs", name, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 60.0)
+            if clock() - started >= healthy_seconds:
+                delay = first_delay
+            log.exception("%s worker stopped; restarting in %.1fs", name, delay)
+            await sleep(delay)
+            delay = min(delay * 2, max_delay)
 
 
 async def _metrics_refresh(app: web.Application) -> AsyncIterator[None]:

@@ -19,7 +19,17 @@ class GraphError(Exception):
 
 
 class ThrottledError(GraphError):
-    """130429 and friends: too many messages; back off and slow down."""
+    """130429 and friends: our number sends too fast overall; all sending slows down."""
+
+
+class PairRateLimitError(GraphError):
+    """131056: too many messages to this one recipient (Meta allows about one every 6 seconds,
+    with short bursts); only that recipient's messages wait."""
+
+
+class AmbiguousSendError(GraphError):
+    """No usable answer (a timeout, a dropped connection, an unreadable reply): Meta may have
+    accepted the message, so it must not simply be sent again (see bot/sender.py)."""
 
 
 class OutsideWindowError(GraphError):
@@ -45,7 +55,8 @@ class InvalidRequestError(GraphError):
 
 
 OUTSIDE_WINDOW = 131047
-_THROTTLED = {4, 80007, 130429, 131048, 131056}
+PAIR_RATE_LIMIT = 131056
+_THROTTLED = {4, 80007, 130429, 131048}
 _BY_CODE: dict[int, type[GraphError]] = {
     OUTSIDE_WINDOW: OutsideWindowError,
     131026: UndeliverableError,
@@ -53,11 +64,19 @@ _BY_CODE: dict[int, type[GraphError]] = {
 }
 
 
+MAX_CALLBACK_DATA = 512  # Meta's limit on biz_opaque_callback_data
+
+
 def error_from(http_status: int, body: Any) -> GraphError:
     error = body.get("error") if isinstance(body, dict) else None
     error = error if isinstance(error, dict) else {}
     code = error.get("code") if isinstance(error.get("code"), int) else None
     message = str(error.get("message") or f"HTTP {http_status}")
+    if code == PAIR_RATE_LIMIT:
+        return PairRateLimitError(code, message, http_status)
+    if code is None and http_status >= 500:
+        # No Graph error in the body: a proxy or a crash answered, not the API deciding.
+        return AmbiguousSendError(code, message, http_status)
     if code in _THROTTLED or http_status == 429:
         return ThrottledError(code, message, http_status)
     if code in _BY_CODE:
@@ -87,12 +106,19 @@ class GraphClient:
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
 
-    async def send(self, recipient: str, payload: dict[str, Any]) -> str:
-        """Send one message; return its wamid or raise a GraphError."""
+    async def send(
+        self, recipient: str, payload: dict[str, Any], reference: str | None = None
+    ) -> str:
+        """Send one message; return its wamid or raise a GraphError.
+
+        `reference` goes in `biz_opaque_callback_data`, which Meta echoes in status webhooks.
+        """
+        message = addressed(recipient, payload)
+        if reference is not None:
+            message["biz_opaque_callback_data"] = reference[:MAX_CALLBACK_DATA]
         try:
             async with self._session.post(
-                self._url, json=addressed(recipient, payload), headers=self._headers,
-                timeout=self._timeout,
+                self._url, json=message, headers=self._headers, timeout=self._timeout,
             ) as response:
                 try:
                     body = await response.json(content_type=None)
@@ -100,9 +126,12 @@ class GraphClient:
                     body = None
                 if response.status != 200:
                     raise error_from(response.status, body)
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Never connected: the request did not reach Meta, sending again is safe.
             raise GraphError(None, f"network: {exc!r}", 0) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise AmbiguousSendError(None, f"no answer: {exc!r}", 0) from exc
         try:
             return str(body["messages"][0]["id"])
         except (TypeError, KeyError, IndexError) as exc:
-            raise GraphError(None, f"unexpected answer: {body!r:.200}", 200) from exc
+            raise AmbiguousSendError(None, f"unexpected answer: {body!r:.200}", 200) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import asyncpg
 
@@ -35,6 +36,17 @@ class Handler:
         sender = Address(row["sender"], user.language if user else guess_language(said.text))
         replies = await router.respond(conn, event, self.policy)
         await self.outbound.send(conn, replies, sender=sender, inbound_id=row["id"])
+
+    async def throttled(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, window_seconds: float
+    ) -> None:
+        """A number sending too fast (bot/inbox.py decides who floods) is told once per flood,
+        in their language, that their messages wait."""
+        user = await users.by_address(conn, row["wa_id"], row["wa_user_id"])
+        lang = user.language if user else guess_language(user_input(row["kind"], row["body"]).text)
+        reply = Reply("throttled", {"minutes": max(1, math.ceil(window_seconds / 60))})
+        await self.outbound.send(conn, [reply], sender=Address(row["sender"], lang),
+                                 inbound_id=row["id"])
 
     async def give_up(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         """After the last failed attempt: tell the user, so nothing is silently dropped."""

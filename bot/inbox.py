@@ -1,8 +1,17 @@
-"""Handles stored inbound messages after the webhook acknowledged them.
+"""Handles stored inbound messages after the webhook acknowledged them, fairly across senders.
 
 Each user's messages are handled one at a time and in order, even with several app processes on
-one database: a transaction-scoped advisory lock per sender guards the oldest unhandled message.
-Messages stored before a crash are still unhandled on restart, so they are simply picked up.
+one database: a transaction-scoped advisory lock per sender guards the oldest unhandled message
+(store_webhook holds the same key shared while it stores that sender's messages, so one stored
+earlier but committed later is not overtaken). Messages stored before a crash are still
+unhandled on restart, so they are simply picked up.
+
+Fairness: each pass takes one message from each waiting sender, the least recently served first,
+so someone who sends one message is handled within about one pass however many messages others
+queued. Flooding: a sender's message is throttled when they sent `max_per_window` others in the
+`window_seconds` before it (by WhatsApp's send time). A throttled message is kept, marked
+handled as 'throttled', and not given to the dialogs; the sender is told once per flood (a flood
+ends after two windows without a throttled message).
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import asyncpg
 
@@ -23,7 +33,34 @@ log = logging.getLogger(__name__)
 
 Process = Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]]
 
-_BATCH = 50  # senders looked at per pass; a bound, not a tuning knob
+_BATCH = 100  # senders handled per pass; a new sender waits for at most one pass
+_SCAN = 10_000  # distinct waiting senders looked at per pass; a bound, not a tuning knob
+
+# Distinct senders with unhandled messages (a skip scan of the unhandled index: one probe per
+# sender, not per message), the least recently served first; new senders before everyone.
+_WAITING_SENDERS = """
+WITH RECURSIVE waiting (sender, n) AS (
+    (SELECT sender, 1 FROM inbound_messages WHERE handled_at IS NULL ORDER BY sender LIMIT 1)
+  UNION ALL
+    SELECT (SELECT m.sender FROM inbound_messages m
+             WHERE m.handled_at IS NULL AND m.sender > w.sender ORDER BY m.sender LIMIT 1),
+           w.n + 1
+      FROM waiting w WHERE w.sender IS NOT NULL AND w.n < $2
+)
+SELECT w.sender FROM waiting w LEFT JOIN inbound_senders s ON s.sender = w.sender
+ WHERE w.sender IS NOT NULL
+ ORDER BY s.last_served_at NULLS FIRST, w.sender
+ LIMIT $1
+"""
+
+# How many messages the sender sent in the window before this one, counting to the cap at most.
+_RECENT = """
+SELECT count(*) FROM (
+    SELECT 1 FROM inbound_messages
+     WHERE sender = $1 AND sent_at > $2::timestamptz - $4::interval
+       AND (sent_at, id) < ($2::timestamptz, $3::bigint)
+     LIMIT $5) AS recent
+"""
 
 
 class Inbox:
@@ -33,15 +70,21 @@ class Inbox:
         process: Process,
         give_up: Process,
         *,
+        throttled: Process | None = None,
         max_attempts: int,
         poll_seconds: float,
+        max_per_window: int = 30,
+        window_seconds: float = 60.0,
         concurrency: int = 8,
     ) -> None:
         self._pool = pool
         self._process = process
         self._give_up = give_up
+        self._throttled = throttled
         self._max_attempts = max_attempts
         self._poll = poll_seconds
+        self._max_per_window = max_per_window
+        self._window = timedelta(seconds=window_seconds)
         self._concurrency = concurrency
 
     async def run(self) -> None:
@@ -56,9 +99,7 @@ class Inbox:
     async def drain_once(self) -> int:
         """One pass over the senders with waiting messages; returns how many were handled."""
         async with self._pool.acquire() as conn:
-            senders = [r["sender"] for r in await conn.fetch(
-                """SELECT sender FROM inbound_messages WHERE handled_at IS NULL
-                   GROUP BY sender ORDER BY min(id) LIMIT $1""", _BATCH)]
+            senders = [r["sender"] for r in await conn.fetch(_WAITING_SENDERS, _BATCH, _SCAN)]
         if not senders:
             return 0
         queue: asyncio.Queue[str] = asyncio.Queue()
@@ -90,15 +131,62 @@ class Inbox:
             if row is None:
                 return 0
             with message_context(row["wamid"]):
-                return await self._handle(conn, row)
+                if await self._floods(conn, row):
+                    return await self._throttle(conn, row)
+                handled = await self._handle(conn, row)
+                await conn.execute(
+                    """INSERT INTO inbound_senders (sender, last_served_at)
+                       VALUES ($1, clock_timestamp())
+                       ON CONFLICT (sender) DO UPDATE SET last_served_at = clock_timestamp()""",
+                    sender)
+                return handled
+
+    async def _floods(self, conn: asyncpg.Connection, row: asyncpg.Record) -> bool:
+        recent: int = await conn.fetchval(
+            _RECENT, row["sender"], row["sent_at"], row["id"], self._window,
+            self._max_per_window)
+        return recent >= self._max_per_window
+
+    async def _throttle(self, conn: asyncpg.Connection, row: asyncpg.Record) -> int:
+        """Keep the message, marked, without handling it; tell the sender once per flood."""
+        previous = await conn.fetchval(
+            "SELECT last_throttled_at FROM inbound_senders WHERE sender = $1", row["sender"])
+        await conn.execute(
+            """INSERT INTO inbound_senders AS s (sender, last_served_at, last_throttled_at,
+                                                 throttled)
+               VALUES ($1, clock_timestamp(), $2, 1)
+               ON CONFLICT (sender) DO UPDATE SET
+                   last_served_at = clock_timestamp(), throttled = s.throttled + 1,
+                   last_throttled_at = greatest(s.last_throttled_at, EXCLUDED.last_throttled_at)
+            """, row["sender"], row["sent_at"])
+        await conn.execute(
+            """UPDATE inbound_messages SET handled_at = now(), handled_as = 'throttled'
+               WHERE id = $1""", row["id"])
+        metrics.INBOUND_HANDLED.labels(outcome="throttled").inc()
+        new_flood = previous is None or row["sent_at"] - previous > 2 * self._window
+        if new_flood:
+            log.warning("sender floods: more than %d messages in %ss; skipping until it stops",
+                        self._max_per_window, self._window.total_seconds())
+            if self._throttled is not None:
+                try:
+                    async with conn.transaction():  # a savepoint: the notice is not worth a retry
+                        await self._throttled(conn, row)
+                except Exception:  # noqa: BLE001 - the message stays kept and marked
+                    log.exception("could not queue the throttled notice")
+        return 1
 
     async def _handle(self, conn: asyncpg.Connection, row: asyncpg.Record) -> int:
         started = time.perf_counter()
         if row["attempts"] >= self._max_attempts:
             log.error("giving up after %d attempts: %s", row["attempts"], row["last_error"])
-            await self._give_up(conn, row)
+            try:
+                async with conn.transaction():  # a savepoint: telling the user may fail as well
+                    await self._give_up(conn, row)
+            except Exception:  # noqa: BLE001 - else one message would stop every sender's
+                log.exception("could not tell the user either")
             await conn.execute(
-                "UPDATE inbound_messages SET handled_at = now() WHERE id = $1", row["id"])
+                """UPDATE inbound_messages SET handled_at = now(), handled_as = 'given_up'
+                   WHERE id = $1""", row["id"])
             metrics.INBOUND_HANDLED.labels(outcome="given_up").inc()
             return 1
         try:

@@ -1,46 +1,84 @@
-"""Sends the outbox: bounded retries with backoff, a rate limit, and Graph API errors mapped.
+"""Sends the outbox: each reply once, fairly across recipients, with bounded retries.
 
-Each message is claimed with FOR UPDATE SKIP LOCKED, sent, and marked in one short transaction,
-so several processes can send at once; a message waits while an earlier one to the same
-recipient is unsent, so a user reads replies in order.
+A send is three short steps, each its own transaction, so a crash anywhere can be recovered:
+
+1. Claim: the next message is marked in flight (`sending_since`) with a lease (`next_attempt_at`
+   moves past the send timeout and the confirmation wait) and committed before any HTTP call.
+2. Send, carrying `outbox:<id>` as `biz_opaque_callback_data`; Meta echoes it in status webhooks.
+3. Record the answer: sent with its wamid, or a retry or failure when Meta answered with an error.
+
+A send without an answer (timeout, dropped connection, unreadable reply, or a process killed while
+it was in flight) may have reached Meta. It stays in flight: the status webhook that names it
+marks it sent (bot/store.confirm_sent) and it is never sent again. Only when no status came
+within `confirm_seconds` does the next claim, finding it still in doubt, send it again (the rare
+true loss). A wamid that another row already holds is logged; it never stops the sender.
+
+Fairness: a message waits while an earlier one to the same recipient is unsent (replies arrive in
+order), and claims take the oldest `turn` first (bot/store.enqueue spreads a recipient's replies
+over turns), so one user's reply is not behind a flood of replies to another. A 130429 / HTTP 429
+pauses this process's sending; a 131056 (pair rate limit) pauses only that recipient.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any, Protocol
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
 
 import asyncpg
 
 from bot import metrics
-from bot.graph import GraphError, OutsideWindowError, ThrottledError
-from bot.store import DELIVERED_CHANNEL, OUTBOX_CHANNEL, delivery_failed
+from bot.graph import (
+    AmbiguousSendError,
+    GraphError,
+    OutsideWindowError,
+    PairRateLimitError,
+    ThrottledError,
+)
+from bot.store import (
+    DELIVERED_CHANNEL,
+    OUTBOX_CHANNEL,
+    confirm_sent,
+    delivery_failed,
+    lock_wamid,
+    reference,
+)
 from bot.wakeup import drain_on_notify
 from locales.numbers import mask
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 15 * 60
+# Meta paces one business number to one user at about a message every 6 seconds (short bursts
+# borrow from that); after a 131056 the recipient waits this long, doubling while it repeats.
+PAIR_RATE_SECONDS = 6.0
+_MAX_UNRECORDED = 1000  # answers kept in memory while the database is away; a bound
+_RECORD_TRIES = 20
 
 
 class Transport(Protocol):
-    async def send(self, recipient: str, payload: dict[str, Any]) -> str: ...
+    async def send(
+        self, recipient: str, payload: dict[str, Any], reference: str | None = None
+    ) -> str: ...
 
 
 class LocalTransport:
     """Without WhatsApp credentials a reply is 'delivered' by being marked sent; the terminal chat
     and the web simulator read sent rows from the outbox."""
 
-    async def send(self, recipient: str, payload: dict[str, Any]) -> str:
+    async def send(
+        self, recipient: str, payload: dict[str, Any], reference: str | None = None
+    ) -> str:
         return f"local.{time.time_ns()}"
 
 
 class RateLimiter:
-    """A token bucket: at most `rate` sends a second, with a pause when the API throttles us."""
+    """At most `rate` sends a second, and a pause for all of them when the API throttles us."""
 
     def __init__(
         self,
@@ -52,30 +90,64 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._next = clock()
+        self._paused_until = clock()
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
-        async with self._lock:
-            now = self._clock()
-            wait = self._next - now
-            self._next = max(now, self._next) + self._interval
-        if wait > 0:
+    async def acquire(self, max_wait: float = float("inf")) -> bool:
+        """Take the next sending slot; False (nothing taken) if that means waiting > max_wait."""
+        while True:
+            async with self._lock:
+                now = self._clock()
+                if self._paused_until > now:
+                    wait, take = self._paused_until - now, False
+                else:
+                    wait, take = self._next - now, True
+                if wait > max_wait:
+                    return False
+                if take:
+                    self._next = max(now, self._next) + self._interval
+            if wait > 0:
+                await self._sleep(wait)
+            if take:
+                return True
+
+    async def unpaused(self) -> None:
+        """Return once sending is not paused (without taking a slot)."""
+        while (wait := self._paused_until - self._clock()) > 0:
             await self._sleep(wait)
 
     def pause(self, seconds: float) -> None:
-        self._next = max(self._next, self._clock() + seconds)
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
-# The oldest due message whose recipient has nothing older pending (one index probe each).
+# The oldest-turn due message whose recipient has nothing older pending. Walks the pending
+# (turn, id) index; each candidate costs one probe of the recipient's pending index, and only
+# recipients whose first message is not due (in flight, backing off, paused) are stepped over.
 _CLAIM = """
 SELECT o.* FROM outbox o
 WHERE o.status = 'pending' AND o.next_attempt_at <= now()
   AND o.id = (SELECT min(e.id) FROM outbox e WHERE e.recipient = o.recipient
                                               AND e.status = 'pending')
-ORDER BY o.id
+ORDER BY o.turn, o.id
 LIMIT 1
 FOR UPDATE SKIP LOCKED
 """
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message marked in flight by this sender: `token` is its `sending_since`."""
+
+    row: asyncpg.Record
+    token: datetime
+    attempts: int  # including this one
+
+
+@dataclass
+class _Unrecorded:
+    claim: Claim
+    wamid: str
+    tries: int = 0
 
 
 class Sender:
@@ -88,6 +160,8 @@ class Sender:
         max_attempts: int,
         backoff_seconds: float,
         poll_seconds: float,
+        send_timeout_seconds: float = 15.0,
+        confirm_seconds: float = 30.0,
         concurrency: int = 4,
     ) -> None:
         self._pool = pool
@@ -96,7 +170,12 @@ class Sender:
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._poll = poll_seconds
+        self._confirm = timedelta(seconds=confirm_seconds)
+        # A claim outlives the HTTP call and the wait for its status; a sender killed meanwhile
+        # leaves a row that becomes due again when this lease runs out.
+        self._lease = timedelta(seconds=send_timeout_seconds + confirm_seconds)
         self._concurrency = concurrency
+        self._unrecorded: list[_Unrecorded] = []
 
     async def run(self) -> None:
         """Send until cancelled."""
@@ -105,84 +184,250 @@ class Sender:
     async def drain(self) -> int:
         """Send until nothing is due; returns how many messages were attempted.
 
-        In rounds of `concurrency` claims: a claim that finds nothing because its peers hold the
-        due rows must not retire its worker while the queue is still long.
+        `concurrency` workers claim and send independently (a slow send holds up only its own
+        worker). A worker that finds nothing while a peer is still sending waits for that send to
+        end and looks again (the peer's recipient may have a next message), so it does not retire
+        while the queue is still long; the drain ends when nobody is sending and nothing is due.
         """
-        total = 0
-        while True:
-            claimed = sum(await asyncio.gather(*(self.send_one()
-                                                 for _ in range(self._concurrency))))
-            if not claimed:
-                return total
-            total += claimed
+        await self._record_unrecorded()
+        changed = asyncio.Condition()
+        idle = sent = 0
+
+        def moved_on(mark: int) -> bool:
+            return sent > mark or idle >= self._concurrency
+
+        async def worker() -> None:
+            nonlocal idle, sent
+            waiting = False
+            try:
+                while True:
+                    mark = sent
+                    if await self.send_one():
+                        sent += 1
+                        async with changed:
+                            changed.notify_all()
+                        continue
+                    idle, waiting = idle + 1, True
+                    async with changed:
+                        changed.notify_all()
+                        await changed.wait_for(functools.partial(moved_on, mark))
+                    if idle >= self._concurrency:
+                        return  # everyone found nothing, and nobody is sending
+                    idle, waiting = idle - 1, False
+            except BaseException:
+                if not waiting:  # a worker that raised is idle for good; the others may finish
+                    idle += 1
+                async with changed:
+                    changed.notify_all()
+                raise
+
+        results = await asyncio.gather(*(worker() for _ in range(self._concurrency)),
+                                       return_exceptions=True)
+        for result in results:  # every worker has stopped before anything is raised
+            if isinstance(result, BaseException):
+                raise result
+        return sent
 
     async def send_one(self) -> bool:
+        """Claim, send and record one message; False when nothing is due."""
+        await self._limiter.unpaused()  # while Meta throttles us, claim nothing
+        claim = await self._claim()
+        if claim is None:
+            return False
+        if claim == "settled":
+            return True
+        # Only a message about to go takes a slot. A pause that began meanwhile gives the claim
+        # back rather than let its lease run out while it waits.
+        if not await self._limiter.acquire(max_wait=self._lease.total_seconds() / 4):
+            async with self._pool.acquire() as conn:
+                await conn.execute(
+                    """UPDATE outbox SET sending_since = NULL, attempts = attempts - 1,
+                           next_attempt_at = now()
+                       WHERE id = $1 AND sending_since = $2""", claim.row["id"], claim.token)
+            return True
+        try:
+            wamid = await self._transport.send(
+                claim.row["recipient"], claim.row["payload"], reference(claim.row["id"]))
+        except GraphError as exc:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await self._failed_attempt(conn, claim, exc)
+            return True
+        await self._record_sent(claim, wamid)
+        return True
+
+    async def _claim(self) -> Claim | Literal["settled"] | None:
+        """Mark the next due message in flight; "settled" when it needed no sending after all."""
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(_CLAIM)
             if row is None:
-                return False
-            await self._limiter.acquire()
-            await self._attempt(conn, row)
-            return True
+                return None
+            if row["sending_since"] is not None and await self._settle_in_doubt(conn, row):
+                return "settled"
+            token: datetime = await conn.fetchval(
+                """UPDATE outbox SET sending_since = clock_timestamp(), attempts = attempts + 1,
+                       next_attempt_at = now() + $2
+                   WHERE id = $1 RETURNING sending_since""", row["id"], self._lease)
+            return Claim(row, token, row["attempts"] + 1)
 
-    async def _attempt(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
-        payload = row["payload"]
-        try:
-            wamid = await self._transport.send(row["recipient"], payload)
-        except OutsideWindowError as exc:
-            if row["fallback"] and payload.get("type") != "template":
-                log.info("outbox %s: outside the 24-hour window, sending as template", row["id"])
+    async def _settle_in_doubt(self, conn: asyncpg.Connection, row: asyncpg.Record) -> bool:
+        """An earlier send of `row` got no answer and its wait is over: a status that names it
+        (if the webhook's own confirmation missed it) settles it; so does the attempt limit.
+        Otherwise it is sent again, and False is returned."""
+        status = await conn.fetchrow(
+            """SELECT wamid FROM message_statuses WHERE callback_data = $1
+               ORDER BY rank LIMIT 1""", reference(row["id"]))
+        if status is not None:
+            if not await confirm_sent(conn, row["id"], status["wamid"]):
+                # Its wamid is another row's: sent all the same, and never to be claimed again.
                 await conn.execute(
-                    "UPDATE outbox SET payload = fallback, last_error = $2 WHERE id = $1",
-                    row["id"], str(exc))
-                return
-            await self._fail(conn, row, exc)
+                    """UPDATE outbox SET status = 'sent', sent_at = now(), sending_since = NULL,
+                           last_error = $2 WHERE id = $1 AND status = 'pending'""",
+                    row["id"], f"sent; wamid {status['wamid']} already held by another message")
+            failure = await conn.fetchrow(
+                """SELECT error_code, error_title FROM message_statuses
+                   WHERE wamid = $1 AND status = 'failed'""", status["wamid"])
+            if failure:
+                await delivery_failed(conn, status["wamid"], failure["error_code"],
+                                      failure["error_title"])
+            metrics.OUTBOUND.labels(result="confirmed").inc()
+            return True
+        if row["attempts"] >= self._max_attempts:
+            await self._fail_row(conn, row["id"], row["recipient"],
+                                 "no answer and no status webhook: " + (row["last_error"] or ""))
+            return True
+        log.warning("outbox %s to %s: no status within %ss of an unanswered send; sending again",
+                    row["id"], mask(row["recipient"]), self._confirm.total_seconds())
+        metrics.OUTBOUND.labels(result="resent").inc()
+        return False
+
+    async def _record_sent(self, claim: Claim, wamid: str) -> None:
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await self._sent(conn, claim, wamid)
+        except Exception:
+            # Meta has the message; only our note of it is missing. Keep it and write it when the
+            # database answers again (a status webhook would also settle it) - never resend.
+            if len(self._unrecorded) < _MAX_UNRECORDED:
+                self._unrecorded.append(_Unrecorded(claim, wamid))
+            raise
+
+    async def _record_unrecorded(self) -> None:
+        while self._unrecorded:
+            entry = self._unrecorded[0]
+            entry.tries += 1
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    await self._sent(conn, entry.claim, entry.wamid)
+            except Exception:
+                if entry.tries < _RECORD_TRIES:
+                    raise
+                log.exception("outbox %s: could not record wamid %s", entry.claim.row["id"],
+                              entry.wamid)
+            self._unrecorded.pop(0)
+
+    async def _sent(self, conn: asyncpg.Connection, claim: Claim, wamid: str) -> None:
+        row_id = claim.row["id"]
+        try:
+            async with conn.transaction():  # a savepoint, for the unique violation below
+                await conn.execute(
+                    """UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
+                           sending_since = NULL
+                       WHERE id = $1 AND status = 'pending'""", row_id, wamid)
+        except asyncpg.UniqueViolationError:
+            # Sent, but Meta's id is already on another row: record it sent without the id.
+            log.error("outbox %s: wamid %s is already recorded for another message",
+                      row_id, wamid)
+            await conn.execute(
+                """UPDATE outbox SET status = 'sent', sent_at = now(), sending_since = NULL,
+                       last_error = $2
+                   WHERE id = $1 AND status = 'pending'""",
+                row_id, f"sent; wamid {wamid} already held by another message"[:1000])
+            metrics.OUTBOUND.labels(result="sent").inc()
+            await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
             return
-        except ThrottledError as exc:
-            delay = self._delay(row["attempts"])
-            self._limiter.pause(delay)
-            await self._retry(conn, row, exc, delay)
-            return
-        except GraphError as exc:
-            if exc.retryable:
-                await self._retry(conn, row, exc, self._delay(row["attempts"]))
-            else:
-                await self._fail(conn, row, exc)
-            return
-        await conn.execute(
-            """UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
-                   attempts = attempts + 1 WHERE id = $1""", row["id"], wamid)
-        await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
         metrics.OUTBOUND.labels(result="sent").inc()
-        # A failure callback can outrun this update; it was stored, so apply it now.
+        await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")  # the terminal chat shows it at once
+        # A failure callback can outrun this update; it was stored, so apply it now. The lock
+        # comes after the update (so a failure stored later finds the row) and before the read.
+        await lock_wamid(conn, wamid)
         failure = await conn.fetchrow(
             """SELECT error_code, error_title FROM message_statuses
                WHERE wamid = $1 AND status = 'failed'""", wamid)
         if failure:
             await delivery_failed(conn, wamid, failure["error_code"], failure["error_title"])
 
+    async def _failed_attempt(
+        self, conn: asyncpg.Connection, claim: Claim, exc: GraphError
+    ) -> None:
+        row = claim.row
+        if isinstance(exc, AmbiguousSendError):
+            log.warning("outbox %s to %s: %s; waiting for its status", row["id"],
+                        mask(row["recipient"]), exc)
+            await conn.execute(
+                """UPDATE outbox SET last_error = $3, next_attempt_at = now() + $4
+                   WHERE id = $1 AND sending_since = $2 AND status = 'pending'""",
+                row["id"], claim.token, str(exc)[:1000], self._confirm)
+            metrics.OUTBOUND.labels(result="ambiguous").inc()
+            return
+        if isinstance(exc, OutsideWindowError) and row["fallback"] and (
+                row["payload"].get("type") != "template"):
+            log.info("outbox %s: outside the 24-hour window, sending as template", row["id"])
+            await conn.execute(
+                """UPDATE outbox SET payload = fallback, last_error = $3, sending_since = NULL,
+                       next_attempt_at = now()
+                   WHERE id = $1 AND sending_since = $2""", row["id"], claim.token, str(exc))
+            return
+        if isinstance(exc, PairRateLimitError):
+            # Not the message's fault: it does not use up an attempt. Only this recipient waits.
+            delay = min(PAIR_RATE_SECONDS * 2 ** min(row["pair_hits"], 16), MAX_BACKOFF_SECONDS)
+            log.warning("outbox %s to %s: pair rate limit; this recipient waits %.0fs",
+                        row["id"], mask(row["recipient"]), delay)
+            await conn.execute(
+                """UPDATE outbox SET attempts = attempts - 1, pair_hits = pair_hits + 1,
+                       last_error = $3, sending_since = NULL, next_attempt_at = now() + $4
+                   WHERE id = $1 AND sending_since = $2""",
+                row["id"], claim.token, str(exc)[:1000], timedelta(seconds=delay))
+            metrics.OUTBOUND.labels(result="paused_recipient").inc()
+            return
+        if isinstance(exc, ThrottledError):
+            delay = self._delay(claim.attempts)
+            self._limiter.pause(delay)
+            await self._retry(conn, claim, exc, delay)
+            return
+        if exc.retryable:
+            await self._retry(conn, claim, exc, self._delay(claim.attempts))
+        else:
+            await self._fail(conn, claim, exc)
+
     def _delay(self, attempts: int) -> float:
-        return float(min(self._backoff * 2**attempts, MAX_BACKOFF_SECONDS))
+        return float(min(self._backoff * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
 
     async def _retry(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, exc: GraphError, delay: float
+        self, conn: asyncpg.Connection, claim: Claim, exc: GraphError, delay: float
     ) -> None:
-        if row["attempts"] + 1 >= self._max_attempts:
-            await self._fail(conn, row, exc)
+        if claim.attempts >= self._max_attempts:
+            await self._fail(conn, claim, exc)
             return
+        row = claim.row
         log.warning("outbox %s to %s: %s; retry in %.1fs",
                     row["id"], mask(row["recipient"]), exc, delay)
         await conn.execute(
-            """UPDATE outbox SET attempts = attempts + 1, last_error = $2,
-                   next_attempt_at = now() + $3 WHERE id = $1""",
-            row["id"], str(exc)[:1000], timedelta(seconds=delay))
+            """UPDATE outbox SET last_error = $3, sending_since = NULL,
+                   next_attempt_at = now() + $4
+               WHERE id = $1 AND sending_since = $2""",
+            row["id"], claim.token, str(exc)[:1000], timedelta(seconds=delay))
         metrics.OUTBOUND.labels(result="retry").inc()
 
-    async def _fail(self, conn: asyncpg.Connection, row: asyncpg.Record, exc: GraphError) -> None:
+    async def _fail(self, conn: asyncpg.Connection, claim: Claim, exc: GraphError) -> None:
+        await self._fail_row(conn, claim.row["id"], claim.row["recipient"], str(exc))
+
+    async def _fail_row(
+        self, conn: asyncpg.Connection, row_id: int, recipient: str, error: str
+    ) -> None:
         """Failed for good: the row stays, marked, for operators to see; it is never dropped."""
-        log.error("outbox %s to %s failed for good: %s", row["id"], mask(row["recipient"]), exc)
+        log.error("outbox %s to %s failed for good: %s", row_id, mask(recipient), error)
         await conn.execute(
-            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 "
-            "WHERE id = $1", row["id"], str(exc)[:1000])
+            """UPDATE outbox SET status = 'failed', sending_since = NULL, last_error = $2
+               WHERE id = $1 AND status = 'pending'""", row_id, error[:1000])
         await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
         metrics.OUTBOUND.labels(result="failed").inc()

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     # then owns the tables it is guarded by (simple setups only).
     migrate_database_url: str | None = None
 
+    # Sending once and fairly (bot/sender.py) and flood control (bot/inbox.py).
+    outbox_send_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    outbox_confirm_seconds: float = Field(default=30.0, gt=0, le=3600)
+    outbox_concurrency: int = Field(default=8, ge=1, le=64)
+    inbound_sender_max_per_window: int = Field(default=30, ge=1, le=10_000)
+    inbound_sender_window_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+
     @property
     def whatsapp_enabled(self) -> bool:
         """Send through the Graph API only with credentials; otherwise the local channel."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,8 @@ import asyncpg
 from bot import quarantine
 from bot.graph import OUTSIDE_WINDOW
 from bot.whatsapp import STATUS_RANK, Inbound, Quarantined, StatusUpdate
+
+log = logging.getLogger(__name__)
 
 INBOUND_CHANNEL = "khaacho_inbound"
 OUTBOX_CHANNEL = "khaacho_outbox"
@@ -30,6 +34,9 @@ class Stored:
 # What PostgreSQL (or asyncpg encoding a parameter) says when a value cannot be stored.
 _UNSTORABLE = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError,
                OverflowError)
+
+_REFERENCE_PREFIX = "outbox:"
+_REFERENCE = re.compile(r"outbox:[1-9][0-9]{0,17}")
 
 
 async def store_webhook(
@@ -85,6 +92,7 @@ async def _store(
 
 
 async def _store_message(conn: asyncpg.Connection, m: Inbound) -> bool:
+    await lock_sender_shared(conn, m.sender)
     row = await conn.fetchrow(
         """INSERT INTO inbound_messages
                (wamid, sender, wa_id, wa_user_id, profile_name, kind, body, sent_at)
@@ -96,18 +104,24 @@ async def _store_message(conn: asyncpg.Connection, m: Inbound) -> bool:
 
 
 async def _store_status(conn: asyncpg.Connection, s: StatusUpdate) -> bool:
+    outbox_id = outbox_reference(s.callback_data)
     changed = await conn.fetchval(
         """INSERT INTO message_statuses
-               (wamid, status, rank, recipient, error_code, error_title)
-           VALUES ($1, $2, $3, $4, $5, $6)
+               (wamid, status, rank, recipient, error_code, error_title, callback_data)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (wamid) DO UPDATE SET
                status = EXCLUDED.status, rank = EXCLUDED.rank,
                error_code = EXCLUDED.error_code, error_title = EXCLUDED.error_title,
+               callback_data = coalesce(message_statuses.callback_data,
+                                        EXCLUDED.callback_data),
                updated_at = now()
            WHERE message_statuses.rank < EXCLUDED.rank
            RETURNING true""",
         s.wamid, s.status, STATUS_RANK[s.status], s.recipient, s.error_code, s.error_title,
+        None if outbox_id is None else reference(outbox_id),
     )
+    if outbox_id is not None:
+        await confirm_sent(conn, outbox_id, s.wamid)
     if changed and s.status == "failed":
         await delivery_failed(conn, s.wamid, s.error_code, s.error_title)
     return bool(changed)
@@ -118,11 +132,65 @@ def _item_raw(item: Inbound | StatusUpdate) -> bytes:
     return json.dumps(fields, ensure_ascii=True, default=str).encode("ascii")
 
 
+async def lock_sender_shared(conn: asyncpg.Connection, sender: str) -> None:
+    """Until commit, the inbox leaves this sender alone (bot/inbox.py takes the same key
+    exclusively): a message given the smaller id but committed after a later one of the same
+    sender must still be handled first."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock_shared(hashtextextended('inbound:' || $1, 0))", sender)
+
+
+async def lock_wamid(conn: asyncpg.Connection, wamid: str) -> None:
+    """Serialises recording a send with applying its failure status (until commit).
+
+    The sender marks a row sent and then looks for a stored failure; the webhook stores a failure
+    and then looks for the sent row. Each statement only sees what was committed before it began,
+    so without this lock both could look before the other commits, and the failure be lost.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('wamid:' || $1, 0))", wamid)
+
+
+def reference(outbox_id: int) -> str:
+    """What a send carries as `biz_opaque_callback_data`: which outbox row it is."""
+    return f"{_REFERENCE_PREFIX}{outbox_id}"
+
+
+def outbox_reference(callback_data: str | None) -> int | None:
+    """The outbox id in a status's callback data, if it is one of ours."""
+    if callback_data is None or not _REFERENCE.fullmatch(callback_data):
+        return None
+    return int(callback_data.removeprefix(_REFERENCE_PREFIX))
+
+
+async def confirm_sent(conn: asyncpg.Connection, outbox_id: int, wamid: str) -> bool:
+    """A status webhook names this outbox row: Meta has it, so it is sent and never sent again,
+    however its own send ended (timed out, dropped, or the process died before recording).
+
+    Returns whether the row changed. Never raises on a wamid already held by another row.
+    """
+    try:
+        async with conn.transaction():  # a savepoint: the webhook's other rows still commit
+            confirmed = await conn.fetchval(
+                """UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
+                       sending_since = NULL
+                   WHERE id = $1 AND wamid IS NULL AND status <> 'sent'
+                   RETURNING true""", outbox_id, wamid)
+    except asyncpg.UniqueViolationError:
+        log.error("outbox %s: status for wamid %s, already recorded for another message",
+                  outbox_id, wamid)
+        return False
+    if confirmed:
+        await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")  # the recipient's next reply may go now
+        await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
+    return bool(confirmed)
+
+
 async def delivery_failed(
     conn: asyncpg.Connection, wamid: str, code: int | None, title: str | None
 ) -> None:
     """WhatsApp accepted a message, then could not deliver it: the outbox row becomes failed, for
     operators to see; outside the 24-hour window the same words go again as a template."""
+    await lock_wamid(conn, wamid)
     row = await conn.fetchrow(
         """UPDATE outbox SET status = 'failed', last_error = $2
            WHERE wamid = $1 AND status = 'sent'
@@ -141,10 +209,20 @@ async def enqueue(
     fallback: dict[str, Any] | None = None,
     inbound_id: int | None = None,
 ) -> int:
-    """Write a reply to the outbox inside the caller's transaction; it is sent after commit."""
+    """Write a reply to the outbox inside the caller's transaction; it is sent after commit.
+
+    Its turn (bot/sender.py claims by turn) follows the recipient's last pending reply, and is
+    never earlier than the queue's current turn: a flooded recipient's replies spread out over
+    many turns, while someone with one reply waits at most one round. Two index probes.
+    """
     outbox_id: int = await conn.fetchval(
-        """INSERT INTO outbox (recipient, payload, fallback, inbound_id)
-           VALUES ($1, $2, $3, $4) RETURNING id""",
+        """INSERT INTO outbox (recipient, payload, fallback, inbound_id, turn)
+           VALUES ($1, $2, $3, $4, greatest(
+               (SELECT turn + 1 FROM outbox
+                 WHERE recipient = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1),
+               (SELECT turn FROM outbox WHERE status = 'pending' ORDER BY turn, id LIMIT 1),
+               0))
+           RETURNING id""",
         recipient, payload, fallback, inbound_id,
     )
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")

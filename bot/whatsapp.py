@@ -41,6 +41,7 @@ class StatusUpdate:
     recipient: str | None
     error_code: int | None
     error_title: str | None
+    callback_data: str | None = None  # our biz_opaque_callback_data, echoed by Meta
 
 
 @dataclass(frozen=True)
@@ -283,6 +284,7 @@ def _status(raw: Any, cuts: Mapping[str, safejson.Cut]) -> StatusUpdate | None:
         error_code=code if isinstance(code, int) and not isinstance(code, bool)
         and code in _INT32 else None,
         error_title=_text(_without_nul(first.get("title"))),
+        callback_data=_text(raw.get("biz_opaque_callback_data"), 512),
     )
 
 

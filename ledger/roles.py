@@ -32,6 +32,7 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "outbox": "INSERT, UPDATE",
     "message_statuses": "INSERT, UPDATE",
     "webhook_quarantine": "INSERT",
+    "inbound_senders": "INSERT, UPDATE",   # who was served last (fair inbox), floods
     # People, conversations, the catalog.
     "users": "INSERT, UPDATE",
     "retailers": "INSERT, UPDATE",

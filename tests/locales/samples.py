@@ -286,6 +286,7 @@ SAMPLES: dict[str, list[Context]] = {
                {"orders": [], "more": 0},
                {"orders": [], "more": 0, "draft": ORDER}],
     "thanks": [{"name": "Ram Bahadur"}, {"name": None}],
+    "throttled": [{"minutes": 1}, {"minutes": 5}],
     "unsupported": [{}],
     "user_added": [{"name": n, "phone": "+9779820000009", "role": r}
                    for n, r in (("Shyam Kirana", "RETAILER"), ("Om", "OPERATOR"))],
