@@ -53,6 +53,8 @@ STOCK_HELD_STATUSES: tuple[Status, ...] = ("ACCEPTED",)
 # The goods reached the retailer: a vendor's record of fulfilled orders counts these.
 FULFILLED_STATUSES: tuple[Status, ...] = ("DELIVERED", "COMPLETED")
 CLOSED_STATUSES: tuple[Status, ...] = ("COMPLETED", "CANCELLED", "REJECTED")
+# Billed and not finished: the bills reminders look at (paid ones complete once delivered).
+OPEN_BILL_STATUSES: tuple[Status, ...] = ("ACCEPTED", "DISPATCHED", "DELIVERED")
 # Not billed yet, drafts included: an admin may let such an order past the credit limit, and
 # its retailer may still cancel it.
 OVERRIDABLE_STATUSES: tuple[Status, ...] = ("DRAFT", *UNBILLED_STATUSES)
