@@ -1,4 +1,5 @@
-"""The `khaacho` command: serve, migrate, demo, check, catalog import, user add, chat, parse."""
+"""The `khaacho` command: serve, migrate, demo, check, catalog import, user add, chat, parse,
+reminders run."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from bot import logs
 from bot.settings import Settings
 from ledger import db, migrate, roles, users
 from ledger.postings import MAX_AMOUNT_PAISA
+from locales.formats import NEPAL_TIME
 from locales.numbers import PhoneError, mask, normalize_phone, paisa
 
 DEMO_HOW_TO = """\
@@ -59,6 +62,15 @@ def _non_negative(raw: str) -> Decimal:
     return value
 
 
+def _moment(raw: str) -> datetime:
+    """An ISO date-time; without an offset it is Nepal time, as the reminder rules are."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date-time: {raw!r}") from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=NEPAL_TIME)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="khaacho", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -90,6 +102,15 @@ def parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="chat with the bot in this terminal")
     chat.add_argument("--as", dest="phone", required=True, type=_phone)
+
+    reminders = sub.add_parser("reminders", help="payment reminders and vendors' digests")
+    reminders_sub = reminders.add_subparsers(dest="reminders_command", required=True)
+    rounds = reminders_sub.add_parser("run", help="one round of reminders and digests")
+    rounds.add_argument("--at", type=_moment,
+                        help="as of this ISO date-time (no offset: Nepal time); default now")
+    rounds.add_argument("--dry-run", action="store_true",
+                        help="print what would be sent and why; send and log nothing")
+    rounds.add_argument("--json", action="store_true", help="print the decisions as JSON")
 
     parse = sub.add_parser("parse", help="read JSON lines of messages, write their reading")
     parse.add_argument("--catalog", help="catalog CSV (default: the demo catalog)")
@@ -134,6 +155,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "check": _check,
         "catalog": lambda conn: _catalog_import(conn, args),
         "user": lambda conn: _user_add(conn, args),
+        "reminders": lambda conn: _reminders_run(conn, args, settings),
     }
     return asyncio.run(_with_connection(urls, commands[args.command]))
 
@@ -217,6 +239,18 @@ async def _catalog_import(conn: asyncpg.Connection, args: argparse.Namespace) ->
     result = await import_products(conn, products, vendor_id=vendor_id, stock_milli=stock_milli)
     print(f"imported {result.products} products"
           + (f"; vendor carries {result.vendor_products}" if vendor_id else ""))
+    return 0
+
+
+async def _reminders_run(
+    conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings
+) -> int:
+    from bot import remind
+    from bot.app import reminder_rules
+
+    shown = await remind.run(conn, settings, reminder_rules(settings), args.at,
+                             dry_run=args.dry_run)
+    print(remind.print_round(shown, at=args.at, dry_run=args.dry_run, as_json=args.json))
     return 0
 
 

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ledger.reminders import TEMPLATE_PARAMS
+
 # Pause dates are a few festivals a year; a bound keeps a typo from pausing a decade.
 MAX_PAUSE_DATES = 400
 MAX_PAUSE_RANGE_DAYS = 60
@@ -126,9 +128,11 @@ class Settings(BaseSettings):
     @classmethod
     def _params(cls, value: Any) -> Any:
         """"name,total,vendors": which reminder facts fill the template's parameters, in order."""
-        if isinstance(value, str):
-            return tuple(_parts(value))
-        return value
+        params = tuple(_parts(value)) if isinstance(value, str) else tuple(value)
+        unknown = [p for p in params if p not in TEMPLATE_PARAMS]
+        if unknown:
+            raise ValueError(f"unknown parameters {unknown}: use {', '.join(TEMPLATE_PARAMS)}")
+        return params
 
     @property
     def whatsapp_enabled(self) -> bool:

@@ -98,6 +98,15 @@ async def open_dispute(
     return await get(conn, dispute_id)
 
 
+async def reportable(conn: asyncpg.Connection, order: OrderRef, retailer: Actor) -> Order:
+    """The retailer's own delivered order, which they may confirm or report a problem with."""
+    if retailer.role != "RETAILER":
+        raise NotPermitted(action="order.problem", role=retailer.role)
+    found = await visible(conn, order, retailer)
+    _require_delivered(found)
+    return found
+
+
 async def report_problem(
     conn: asyncpg.Connection, order: OrderRef, retailer: Actor, reason: str, note: str = "",
     *, now: datetime | None = None,

@@ -208,7 +208,7 @@ _BILLS = f"""
           AND o.due_at < (($1::date + 1 - ($4::int[])[1]) AT TIME ZONE 'Asia/Kathmandu')
           {{retailers}}
     )
-    SELECT b.*, {_STEP.format(L="$4::int[]", R="$5::int")} AS step,
+    SELECT b.*, {_STEP.format(L="($4::int[])", R="$5::int")} AS step,
            (SELECT max(rb.step) FROM reminder_bills rb WHERE rb.order_id = b.id) AS reminded,
            CASE WHEN EXISTS (
                     SELECT 1 FROM disputes d WHERE d.status = 'open'

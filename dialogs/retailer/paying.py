@@ -223,12 +223,20 @@ async def answer_delivery(turn: Turn) -> None:
             turn.refuse(error, order=number)
             turn.move("answer")
             return
-        turn.say("order_received", order=order, side="retailer")
+        shop = await users.shop(turn.conn, turn.user.id)
+        name = shop.shop_name if shop else turn.user.name
+        turn.say("order_received", order=order, side="retailer", shop=name)
         if order.vendor_id is not None:
-            turn.tell(order.vendor_id, "order_received", order=order, side="vendor")
+            turn.tell(order.vendor_id, "order_received", order=order, side="vendor", shop=name)
         turn.move("answer")
         return
     if reason not in disputes.PROBLEMS:
+        try:
+            await disputes.reportable(turn.conn, number, turn.user)
+        except LedgerError as error:
+            turn.refuse(error, order=number)
+            turn.move("answer")
+            return
         turn.say("problem_which", order=number, buttons=tuple(
             buttons.button("order", "problem", f"{number}@{r}", title)
             for r, title in _PROBLEM_TITLES.items()))
