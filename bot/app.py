@@ -150,6 +150,7 @@ def reminder_rules(settings: Settings) -> reminders.Rules:
         ladder=settings.reminder_days, repeat_days=settings.reminder_repeat_days,
         quiet_from=quiet_from, quiet_until=quiet_until,
         pause_days=settings.reminder_pause_dates, digest_at=settings.vendor_digest_at,
+        claim_hold_days=settings.reminder_claim_hold_days,
         templates={
             "due_soon": reminders.TemplateSpec(settings.reminder_template_due_soon,
                                                settings.reminder_template_due_soon_params),

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     reminder_quiet_hours: Annotated[tuple[time, time], NoDecode] = (time(20, 0), time(8, 0))
     reminder_pause_dates: Annotated[frozenset[date], NoDecode] = frozenset()
     vendor_digest_at: time = time(8, 0)
+    reminder_claim_hold_days: int = Field(default=3, ge=0, le=90)
     reminder_template_due_soon: str = Field(default="khaacho_due_soon", min_length=1)
     reminder_template_due_soon_params: Annotated[tuple[str, ...], NoDecode] = (
         "name", "total", "due_date", "vendors")

@@ -77,6 +77,9 @@ class Rules:
     quiet_until: time = time(8, 0)  # ... until here (deferred to the morning)
     pause_days: frozenset[date] = frozenset()  # Nepal days nothing is sent (Dashain, Tihar)
     digest_at: time = time(8, 0)  # a vendor's morning digest goes from this time on
+    # A claim waiting for the vendor holds that account's reminders for this many days (then
+    # they go on: a claim nobody answers must not stop them for good).
+    claim_hold_days: int = 3
     templates: Mapping[ReminderKind, TemplateSpec] = field(
         default_factory=lambda: dict(DEFAULT_TEMPLATES))
     batch: int = BATCH
@@ -88,6 +91,8 @@ class Rules:
             raise ValueError(f"reminder days out of range: {self.ladder}")
         if not 0 <= self.repeat_days <= 365:
             raise ValueError(f"repeat every 0..365 days, not {self.repeat_days}")
+        if not 0 <= self.claim_hold_days <= 90:
+            raise ValueError(f"a claim holds reminders 0..90 days, not {self.claim_hold_days}")
         if set(self.templates) != set(KINDS):
             raise ValueError(f"a template for each of {KINDS}")
         if not 1 <= self.batch <= 10_000:
@@ -192,9 +197,12 @@ _STEP = """CASE WHEN b.days < {L}[1] THEN NULL
      THEN {L}[array_upper({L}, 1)] + ((b.days - {L}[array_upper({L}, 1)]) / {R}) * {R}
      ELSE (SELECT max(s) FROM unnest({L}) s WHERE s <= b.days) END"""
 
+# (A Nepal day's start is `(day)::timestamp AT TIME ZONE 'Asia/Kathmandu'`: a bare date would
+# be cast to the session's time zone first.)
 # Bills with something owed that reached the ladder's first step by `today` ($1), with the step
 # reached, the last step reminded, and whether they are held. $2 open bill statuses, $3 billed
-# and closed ones (reopened by a bounced payment), $4 the ladder, $5 the repeat interval.
+# and closed ones (reopened by a bounced payment), $4 the ladder, $5 the repeat interval, $6 the
+# days a claim holds its account (counting today).
 _BILLS = f"""
     WITH bills AS (
         SELECT o.id, o.number, o.retailer_id, o.vendor_id, v.shop_name AS vendor_name,
@@ -205,7 +213,8 @@ _BILLS = f"""
                OR (o.status = ANY($3::text[]) AND o.id IN (
                    SELECT pa.order_id FROM payment_allocations pa
                    JOIN payments p ON p.id = pa.payment_id WHERE p.reversed)))
-          AND o.due_at < (($1::date + 1 - ($4::int[])[1]) AT TIME ZONE 'Asia/Kathmandu')
+          AND o.due_at < (($1::date + 1 - ($4::int[])[1])::timestamp
+                          AT TIME ZONE 'Asia/Kathmandu')
           {{retailers}}
     )
     SELECT b.*, {_STEP.format(L="($4::int[])", R="$5::int")} AS step,
@@ -217,15 +226,17 @@ _BILLS = f"""
                 THEN 'disputed'
                 WHEN EXISTS (
                     SELECT 1 FROM payment_claims c WHERE c.status = 'pending'
-                      AND c.retailer_id = b.retailer_id AND c.vendor_id = b.vendor_id)
+                      AND c.retailer_id = b.retailer_id AND c.vendor_id = b.vendor_id
+                      AND c.created_at
+                          >= (($1::date + 1 - $6::int)::timestamp AT TIME ZONE 'Asia/Kathmandu'))
                 THEN 'claim_pending'
                 ELSE '' END AS held
-    FROM bills b WHERE b.outstanding > 0"""
+    FROM bills b WHERE b.outstanding > 0 AND b.days >= ($4::int[])[1]"""
 
 
 def _bill_args(rules: Rules, today: date) -> list[Any]:
     return [today, list(OPEN_BILL_STATUSES), _BILLED_CLOSED, list(rules.ladder),
-            rules.repeat_days]
+            rules.repeat_days, rules.claim_hold_days]
 
 
 async def _candidates(
@@ -239,8 +250,8 @@ async def _candidates(
               AND NOT EXISTS (
                   SELECT 1 FROM reminder_log l
                   WHERE l.user_id = s.retailer_id AND l.kind = 'reminder' AND l.day = $1
-                    AND ($6 OR l.outcome = 'sent' OR l.reason <> $7))
-            GROUP BY s.retailer_id ORDER BY s.retailer_id LIMIT $8""",
+                    AND ($7 OR l.outcome = 'sent' OR l.reason <> $8))
+            GROUP BY s.retailer_id ORDER BY s.retailer_id LIMIT $9""",
         *_bill_args(rules, today), quiet, QUIET, limit)
     return [r["retailer_id"] for r in rows]
 
@@ -249,8 +260,8 @@ async def _bills(
     conn: asyncpg.Connection, rules: Rules, today: date, retailer_id: int
 ) -> list[Bill]:
     rows = await conn.fetch(
-        f"""{_BILLS.format(retailers="AND o.retailer_id = $6")}
-            ORDER BY b.vendor_name, b.vendor_id, b.due_at, b.id LIMIT $7""",
+        f"""{_BILLS.format(retailers="AND o.retailer_id = $7")}
+            ORDER BY b.vendor_name, b.vendor_id, b.due_at, b.id LIMIT $8""",
         *_bill_args(rules, today), retailer_id, MAX_BILLS)
     return [Bill(r["id"], r["number"], r["vendor_id"], r["vendor_name"], int(r["outstanding"]),
                  r["due_at"], r["days"], r["step"], r["reminded"], r["held"]) for r in rows]

@@ -171,7 +171,7 @@ async def test_disputed_bills_and_accounts_with_a_claim_waiting_are_never_remind
     assert [b.number for v in mixed.vendors for b in v.bills] == [other.number]
     assert [b.number for b in mixed.left_out] == [problem.number]
 
-    # A claim waiting for the vendor holds that account until the vendor answers.
+    # A claim waiting for the vendor holds that account while the vendor has not answered.
     waiting_bill = await bill(conn, world.retailer2, world.vendor2, "CHINI", 1, due=day(1))
     await claims.claim(conn, world.retailer2, vendor_id=world.vendor2.id, amount_paisa=1_000,
                        method="cash", request_key="said-paid", now=at(day(-1)))
@@ -185,6 +185,11 @@ async def test_disputed_bills_and_accounts_with_a_claim_waiting_are_never_remind
                if e.outcome == "skipped" and e.day == day(1)]
     assert skipped == [(world.retailer2.id, "claim_pending",
                         [{"order": waiting_bill.number, "why": "claim_pending"}])]
+    # Unanswered for three days (the day it was made, and two more), it holds them no longer.
+    assert await round_at(conn, at(day(1), 14)) == []
+    going_on = {d.retailer_id: d for d in await round_at(conn, at(day(2)))}
+    assert (going_on[world.retailer2.id].outcome, going_on[world.retailer2.id].reason) == (
+        "send", "overdue")
 
 
 async def test_the_window_is_read_from_the_retailers_last_message(
@@ -250,3 +255,22 @@ async def test_a_vendor_gets_one_morning_digest_of_ages_and_yesterdays_payments(
     assert [d.shop_name for d in digest.debtors] == ["Sita Store", "Ram Kirana"]
     assert await digests.run(conn, RULES, at(DUE, 11)) == []  # once a day
     assert await digests.run(conn, Rules(pause_days=frozenset({day(1)})), at(day(1))) == []
+
+
+async def test_steps_count_nepal_days_whatever_the_hour_a_bill_was_billed(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    always = Rules(quiet_from=time(0, 0), quiet_until=time(0, 0))
+    early = await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)],
+                                 now=at(day(-30), 0, 30))  # due 00:30 on DUE, Nepal time
+    late = await accepted_order(conn, world.retailer2, world.vendor, [line("TEL", 1)],
+                                now=at(day(-31), 23, 50))  # due 23:50 the day before DUE
+    assert sent(await round_at(conn, at(day(-5), 23, 59), always)) == []
+    assert sent(await round_at(conn, at(day(-4), 0, 1), always)) == [
+        (world.retailer2.id, "due_soon")]
+    assert sent(await round_at(conn, at(day(-4), 23, 59), always)) == []
+    [first] = await round_at(conn, at(day(-3), 0, 1), always)  # the late bill is at -2 now
+    assert first.retailer_id == world.retailer.id
+    assert [(b.number, b.days) for v in first.vendors for b in v.bills] == [(early.number, -3)]
+    assert [e.orders for e in await reminders.logged(conn) if e.outcome == "sent"] == [
+        (early.number,), (late.number,)]
