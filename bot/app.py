@@ -23,7 +23,7 @@ from bot.sender import LocalTransport, Sender, Transport
 from bot.settings import Settings
 from dialogs import jobs
 from dialogs.io import Policy
-from ledger import check, db, migrate
+from ledger import check, db, migrate, reminders
 from locales.render import Messages
 
 log = logging.getLogger(__name__)
@@ -165,12 +165,33 @@ async def _metrics_refresh(app: web.Application) -> AsyncIterator[None]:
 
 
 def policy(settings: Settings) -> Policy:
-    return Policy(starter_limit_paisa=settings.starter_credit_limit_npr * 100)
+    return Policy(starter_limit_paisa=settings.starter_credit_limit_npr * 100,
+                  payment_dispute_window=timedelta(days=settings.payment_dispute_days))
+
+
+def reminder_rules(settings: Settings) -> reminders.Rules:
+    """When and how reminders and digests go (README: Reminders)."""
+    quiet_from, quiet_until = settings.reminder_quiet_hours
+    return reminders.Rules(
+        ladder=settings.reminder_days, repeat_days=settings.reminder_repeat_days,
+        quiet_from=quiet_from, quiet_until=quiet_until,
+        pause_days=settings.reminder_pause_dates, digest_at=settings.vendor_digest_at,
+        claim_hold_days=settings.reminder_claim_hold_days,
+        templates={
+            "due_soon": reminders.TemplateSpec(settings.reminder_template_due_soon,
+                                               settings.reminder_template_due_soon_params),
+            "due_today": reminders.TemplateSpec(settings.reminder_template_due_today,
+                                                settings.reminder_template_due_today_params),
+            "overdue": reminders.TemplateSpec(settings.reminder_template_overdue,
+                                              settings.reminder_template_overdue_params),
+        })
 
 
 def job_timing(settings: Settings) -> jobs.Timing:
     return jobs.Timing(draft_ttl=timedelta(minutes=settings.draft_expiry_minutes),
-                       offer_timeout=timedelta(minutes=settings.vendor_response_minutes))
+                       offer_timeout=timedelta(minutes=settings.vendor_response_minutes),
+                       reminders=reminder_rules(settings) if settings.reminders_enabled
+                       else None)
 
 
 async def run_jobs(

@@ -1,5 +1,5 @@
 """The `khaacho` command: serve, migrate, demo, check, score, catalog import, user add, chat,
-parse."""
+parse, reminders run."""
 
 from __future__ import annotations
 
@@ -69,6 +69,15 @@ def _non_negative(raw: str) -> Decimal:
     return value
 
 
+def _moment(raw: str) -> datetime:
+    """An ISO date-time; without an offset it is Nepal time, as the reminder rules are."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date-time: {raw!r}") from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=NEPAL_TIME)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="khaacho", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -106,6 +115,15 @@ def parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="chat with the bot in this terminal")
     chat.add_argument("--as", dest="phone", required=True, type=_phone)
+
+    reminders = sub.add_parser("reminders", help="payment reminders and vendors' digests")
+    reminders_sub = reminders.add_subparsers(dest="reminders_command", required=True)
+    rounds = reminders_sub.add_parser("run", help="one round of reminders and digests")
+    rounds.add_argument("--at", type=_moment,
+                        help="as of this ISO date-time (no offset: Nepal time); default now")
+    rounds.add_argument("--dry-run", action="store_true",
+                        help="print what would be sent and why; send and log nothing")
+    rounds.add_argument("--json", action="store_true", help="print the decisions as JSON")
 
     parse = sub.add_parser("parse", help="read JSON lines of messages, write their reading")
     parse.add_argument("--catalog", help="catalog CSV (default: the demo catalog)")
@@ -151,6 +169,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "score": lambda conn: _score(conn, args),
         "catalog": lambda conn: _catalog_import(conn, args),
         "user": lambda conn: _user_add(conn, args),
+        "reminders": lambda conn: _reminders_run(conn, args, settings),
     }
     return asyncio.run(_with_connection(urls, commands[args.command]))
 
@@ -266,6 +285,18 @@ async def _catalog_import(conn: asyncpg.Connection, args: argparse.Namespace) ->
     result = await import_products(conn, products, vendor_id=vendor_id, stock_milli=stock_milli)
     print(f"imported {result.products} products"
           + (f"; vendor carries {result.vendor_products}" if vendor_id else ""))
+    return 0
+
+
+async def _reminders_run(
+    conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings
+) -> int:
+    from bot import remind
+    from bot.app import reminder_rules
+
+    shown = await remind.run(conn, settings, reminder_rules(settings), args.at,
+                             dry_run=args.dry_run)
+    print(remind.print_round(shown, at=args.at, dry_run=args.dry_run, as_json=args.json))
     return 0
 
 

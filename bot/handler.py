@@ -31,7 +31,7 @@ class Handler:
             inbound_id=row["id"], address=row["sender"], wa_id=row["wa_id"],
             wa_user_id=row["wa_user_id"], profile_name=row["profile_name"], user=user,
             text=said.text, choice_id=said.choice_id, supported=said.supported,
-            received_at=row["received_at"],
+            received_at=row["received_at"], media_id=said.media_id,
         )
         sender = Address(row["sender"], user.language if user else guess_language(said.text))
         replies = await router.respond(conn, event, self.policy)

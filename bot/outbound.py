@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -63,6 +64,13 @@ class Outbound:
             self._settings.whatsapp_template_language_ne if to.language == "ne"
             else self._settings.whatsapp_template_language_en
         )
-        fallback = outgoing.template_fallback(
-            payload, self._settings.whatsapp_template_name, template_lang)
+        fallback: dict[str, Any] | None
+        if reply.whatsapp_template is not None:
+            fallback = outgoing.named_template(self._messages, to.language, reply,
+                                               reply.whatsapp_template, template_lang)
+            if reply.window_closed:  # the text could not go: the template is the message
+                payload, fallback = fallback, None
+        else:
+            fallback = outgoing.template_fallback(
+                payload, self._settings.whatsapp_template_name, template_lang)
         return await enqueue(conn, to.address, payload, fallback=fallback, inbound_id=inbound_id)

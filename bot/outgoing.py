@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from bot.store import payload_text
-from locales import Language
+from locales import Language, formats
 from locales.render import Messages
-from locales.replies import Reply
+from locales.replies import Param, Reply, Template
 
 MAX_BODY = 4096
 MAX_INTERACTIVE_BODY = 1024
@@ -63,22 +64,45 @@ def build(messages: Messages, lang: Language, reply: Reply) -> dict[str, Any]:
     return {"type": "text", "text": {"body": _cut(text, MAX_BODY), "preview_url": False}}
 
 
+def _flat(text: str) -> str:
+    """Template parameters may not hold new lines, tabs or long runs of spaces."""
+    flat = re.sub(r"\s*\n\s*", " · ", text.strip())
+    return _cut(re.sub(r"[\t ]{2,}", " ", flat), MAX_TEMPLATE_PARAM)
+
+
+def _template(name: str, template_lang: str, texts: list[str]) -> dict[str, Any]:
+    template: dict[str, Any] = {"name": name, "language": {"code": template_lang}}
+    if texts:
+        template["components"] = [{"type": "body", "parameters": [
+            {"type": "text", "text": text} for text in texts]}]
+    return {"type": "template", "template": template}
+
+
 def template_fallback(
     payload: dict[str, Any], template_name: str, template_lang: str
 ) -> dict[str, Any]:
-    """The same words as one parameter of an approved template, for outside the 24-hour window.
+    """The same words as one parameter of an approved template, for outside the 24-hour window."""
+    return _template(template_name, template_lang, [_flat(payload_text(payload))])
 
-    Template parameters may not hold new lines, tabs or long runs of spaces.
-    """
-    flat = re.sub(r"\s*\n\s*", " · ", payload_text(payload))
-    flat = re.sub(r"[\t ]{2,}", " ", flat)
-    return {
-        "type": "template",
-        "template": {
-            "name": template_name,
-            "language": {"code": template_lang},
-            "components": [{"type": "body", "parameters": [
-                {"type": "text", "text": _cut(flat, MAX_TEMPLATE_PARAM)},
-            ]}],
-        },
-    }
+
+def named_template(
+    messages: Messages, lang: Language, reply: Reply, template: Template, template_lang: str
+) -> dict[str, Any]:
+    """The template a reply names for itself, its parameters formatted in `lang`."""
+    return _template(template.name, template_lang,
+                     [_flat(_param(messages, lang, reply, p)) or "-" for p in template.params])
+
+
+def _param(messages: Messages, lang: Language, reply: Reply, param: Param) -> str:
+    value = param.value
+    if param.kind == "money" and isinstance(value, int):
+        return formats.money(value, lang)
+    if param.kind == "number" and isinstance(value, int):
+        return formats.number(value, lang)
+    if param.kind == "day" and isinstance(value, date):
+        return formats.day(value, lang)
+    if param.kind == "message" and isinstance(value, str):
+        return messages.render(lang, value, **reply.context)
+    if param.kind == "text":
+        return str(value)
+    raise TypeError(f"{reply.template}: a {param.kind} parameter cannot be {value!r}")

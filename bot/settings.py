@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date, time, timedelta
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ledger.reminders import TEMPLATE_PARAMS
+
+# Pause dates are a few festivals a year; a bound keeps a typo from pausing a decade.
+MAX_PAUSE_DATES = 400
+MAX_PAUSE_RANGE_DAYS = 60
 
 
 class Settings(BaseSettings):
@@ -39,6 +48,28 @@ class Settings(BaseSettings):
     starter_credit_limit_npr: int = Field(default=10_000, ge=0, le=10_000_000)
     ledger_check_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
 
+    # Payment reminders (README: Reminders): the ladder of days from a bill's due date, then
+    # every REMINDER_REPEAT_DAYS; quiet hours and pause dates in Nepal time; the approved
+    # templates used outside the 24-hour window, with the parameters each takes in order.
+    reminders_enabled: bool = True
+    reminder_days: Annotated[tuple[int, ...], NoDecode] = (-3, 0, 1, 7, 15, 30)
+    reminder_repeat_days: int = Field(default=7, ge=0, le=365)
+    reminder_quiet_hours: Annotated[tuple[time, time], NoDecode] = (time(20, 0), time(8, 0))
+    reminder_pause_dates: Annotated[frozenset[date], NoDecode] = frozenset()
+    vendor_digest_at: time = time(8, 0)
+    reminder_claim_hold_days: int = Field(default=3, ge=0, le=90)
+    reminder_template_due_soon: str = Field(default="khaacho_due_soon", min_length=1)
+    reminder_template_due_soon_params: Annotated[tuple[str, ...], NoDecode] = (
+        "name", "total", "due_date", "vendors")
+    reminder_template_due_today: str = Field(default="khaacho_due_today", min_length=1)
+    reminder_template_due_today_params: Annotated[tuple[str, ...], NoDecode] = (
+        "name", "total", "vendors")
+    reminder_template_overdue: str = Field(default="khaacho_overdue", min_length=1)
+    reminder_template_overdue_params: Annotated[tuple[str, ...], NoDecode] = (
+        "name", "overdue", "total", "vendors")
+    # A retailer may tap "Not mine" on a payment a vendor recorded for this many days.
+    payment_dispute_days: int = Field(default=3, ge=0, le=90)
+
     # The web chat simulator lets anyone speak as any number: only on request, for local use.
     simulator_enabled: bool = False
     # Bearer token for /metrics; without one, /metrics is served to this machine only.
@@ -57,6 +88,58 @@ class Settings(BaseSettings):
     outbox_concurrency: int = Field(default=8, ge=1, le=64)
     inbound_sender_max_per_window: int = Field(default=30, ge=1, le=10_000)
     inbound_sender_window_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+    @field_validator("reminder_days", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        """"-3,0,1,7,15,30": days from the due date, in order."""
+        if isinstance(value, str):
+            value = tuple(int(part) for part in _parts(value))
+        days = tuple(value)
+        if not days or list(days) != sorted(set(days)) or days[0] < -60 or days[-1] > 3650:
+            raise ValueError("distinct days in increasing order, from -60 to 3650")
+        return days
+
+    @field_validator("reminder_quiet_hours", mode="before")
+    @classmethod
+    def _quiet(cls, value: Any) -> Any:
+        """"20:00-08:00" (may span midnight); "00:00-00:00" for none."""
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*", value)
+            if match is None:
+                raise ValueError("quiet hours as HH:MM-HH:MM, e.g. 20:00-08:00")
+            return (time.fromisoformat(match.group(1).zfill(5)),
+                    time.fromisoformat(match.group(2).zfill(5)))
+        return value
+
+    @field_validator("reminder_pause_dates", mode="before")
+    @classmethod
+    def _pauses(cls, value: Any) -> Any:
+        """"2026-10-17..2026-10-26,2026-11-08": days (AD) and inclusive ranges of days."""
+        if not isinstance(value, str):
+            return value
+        days: set[date] = set()
+        for part in _parts(value):
+            first, _, last = part.partition("..")
+            start = date.fromisoformat(first.strip())
+            end = date.fromisoformat(last.strip()) if last else start
+            if not 0 <= (end - start).days < MAX_PAUSE_RANGE_DAYS:
+                raise ValueError(f"{part}: a range goes forward, at most "
+                                 f"{MAX_PAUSE_RANGE_DAYS} days")
+            days.update(start + timedelta(days=n) for n in range((end - start).days + 1))
+        if len(days) > MAX_PAUSE_DATES:
+            raise ValueError(f"at most {MAX_PAUSE_DATES} pause dates")
+        return frozenset(days)
+
+    @field_validator("reminder_template_due_soon_params", "reminder_template_due_today_params",
+                     "reminder_template_overdue_params", mode="before")
+    @classmethod
+    def _params(cls, value: Any) -> Any:
+        """"name,total,vendors": which reminder facts fill the template's parameters, in order."""
+        params = tuple(_parts(value)) if isinstance(value, str) else tuple(value)
+        unknown = [p for p in params if p not in TEMPLATE_PARAMS]
+        if unknown:
+            raise ValueError(f"unknown parameters {unknown}: use {', '.join(TEMPLATE_PARAMS)}")
+        return params
 
     @property
     def whatsapp_enabled(self) -> bool:
@@ -101,3 +184,7 @@ def _given(value: object) -> bool:
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     return isinstance(value, str) and bool(value.strip())
+
+
+def _parts(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]

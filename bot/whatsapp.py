@@ -290,11 +290,13 @@ def _status(raw: Any, cuts: Mapping[str, safejson.Cut]) -> StatusUpdate | None:
 
 @dataclass(frozen=True)
 class UserInput:
-    """What the dialogs see of a message: the text, or the id of a tapped button / list row."""
+    """What the dialogs see of a message: the text, or the id of a tapped button / list row; a
+    photo's caption is its text (a receipt: "tiriye 5000 esewa"), with the photo's media id."""
 
     text: str
     choice_id: str | None
     supported: bool
+    media_id: str | None = None
 
 
 def user_input(kind: str, body: dict[str, Any]) -> UserInput:
@@ -311,4 +313,9 @@ def user_input(kind: str, body: dict[str, Any]) -> UserInput:
         button = _dict(body.get("button"))
         return UserInput(text=_text(button.get("text"), 100) or "",
                          choice_id=_text(button.get("payload")), supported=True)
+    if kind in ("image", "document"):  # only its caption can be read
+        media = _dict(body.get(kind))
+        caption = _text(media.get("caption"), MAX_TEXT)
+        return UserInput(text=caption or "", choice_id=None, supported=caption is not None,
+                         media_id=_id(media.get("id")))
     return UserInput(text="", choice_id=None, supported=False)

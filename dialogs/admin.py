@@ -1,7 +1,8 @@
 """Admins and operators run Khaacho by command: approve or block people, add vendors and
 retailers, set credit limits (with a reason), override a limit for one order, today's report,
-a retailer's statement and credit score. Operators may do all but the money decisions, which are
-the admin's — the services check that; this dialog reads commands and explains the answers."""
+a retailer's statement and credit score, the disputes waiting for them. Operators may do all but
+the money decisions, which are the admin's — the services check that; this dialog reads commands
+and explains the answers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dialogs.machine import Table
 from dialogs.retailer.ordering import draft_revision
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
 from dialogs.turn import Turn
-from ledger import credit, orders, registrations, reports, users
+from ledger import credit, disputes, orders, registrations, reports, users
 from ledger.errors import LedgerError
 from ledger.users import User
 from locales import numbers
@@ -40,7 +41,7 @@ STATEMENT_DAYS = 30
 MAX_STATEMENT_LINES = 15
 
 _COMMAND = re.compile(r"^\s*(approve|unblock|block|add|role|limit|override|report|statement|"
-                      r"pending|score)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+                      r"pending|score|disputes?)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
 async def _tapped_decision(turn: Turn) -> None:
@@ -327,11 +328,19 @@ async def _pending(turn: Turn, rest: str) -> None:
     turn.move("command")
 
 
+async def _disputes(turn: Turn, rest: str) -> None:
+    """disputes: what retailers and vendors do not agree on, oldest first"""
+    found, count = await disputes.open_disputes(turn.conn, turn.user)
+    turn.say("disputes", disputes=found, more=max(0, count - len(found)))
+    turn.move("command")
+
+
 _COMMANDS = {
     "approve": _approve, "unblock": _unblock, "block": _block, "add": _add, "role": _role,
     "limit": _limit,
     "override": _override, "report": _report, "statement": _statement, "pending": _pending,
     "score": _score,
+    "disputes": _disputes, "dispute": _disputes,
 }
 
 

@@ -6,7 +6,7 @@ language and writes them to the outbox in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ledger.users import User
 
@@ -16,6 +16,8 @@ class Policy:
     """The business rules a deployment sets (from settings) that conversations apply."""
 
     starter_limit_paisa: int = 0  # a newly approved shop's credit limit until an admin sets one
+    # How long a retailer may tap "Not mine" on a payment a vendor recorded.
+    payment_dispute_window: timedelta = timedelta(days=3)
 
 
 @dataclass(frozen=True)
@@ -28,5 +30,6 @@ class Event:
     user: User | None
     text: str
     choice_id: str | None  # id of a tapped reply button or list row
-    supported: bool  # False for images, audio, locations…
+    supported: bool  # False for audio, locations, and images without a caption
     received_at: datetime
+    media_id: str | None = None  # a photo's WhatsApp media id (its caption is the text)

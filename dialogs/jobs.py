@@ -1,5 +1,6 @@
 """The periodic jobs, in one registry: drafts left unconfirmed expire with a notice; vendors who
-do not answer lose the offer to the next vendor, and everyone involved is told.
+do not answer lose the offer to the next vendor, and everyone involved is told; retailers are
+reminded of what is due (at most once a day) and vendors get their morning digest.
 
 Every app process runs every job; each is safe to run at once in several processes (the rows it
 works on are claimed with SKIP LOCKED and re-checked under their lock) and idempotent (a second
@@ -17,8 +18,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from dialogs import notify
-from ledger import assignment, catalog_store, conversations, orders, users
+from dialogs import notify, reminders
+from ledger import assignment, catalog_store, conversations, digests, orders, users
+from ledger import reminders as reminder_round
 from ledger.errors import LedgerError
 from locales.replies import Reply
 
@@ -31,6 +33,7 @@ BATCH = 100
 class Timing:
     draft_ttl: timedelta      # an unconfirmed draft is cancelled after this long
     offer_timeout: timedelta  # a vendor who does not answer loses the offer after this long
+    reminders: reminder_round.Rules | None = None  # None: no reminders or digests
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,28 @@ async def expire_offers(conn: asyncpg.Connection, now: datetime, timing: Timing)
     return replies
 
 
+async def remind(conn: asyncpg.Connection, now: datetime, timing: Timing) -> list[Reply]:
+    """Retailers with a bill at a new step of the ladder: one message each, listing what is due
+    or overdue per vendor (skips are logged by the round)."""
+    if timing.reminders is None:
+        return []
+    decisions = await reminder_round.run(conn, timing.reminders, now)
+    sent = [reminders.reminder(d) for d in decisions if d.outcome == "send"]
+    if sent:
+        log.info("queued %d payment reminders", len(sent))
+    return sent
+
+
+async def digest(conn: asyncpg.Connection, now: datetime, timing: Timing) -> list[Reply]:
+    """Vendors' morning digests, once a day each."""
+    if timing.reminders is None:
+        return []
+    return [reminders.digest(d) for d in await digests.run(conn, timing.reminders, now)]
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire unconfirmed drafts", expire_drafts),
     Job("pass on unanswered offers", expire_offers),
+    Job("remind retailers of what is due", remind),
+    Job("send vendors their morning digest", digest),
 )

@@ -1,5 +1,6 @@
 """Turns what the ledger did into messages for the other people involved: the vendor gets a new
-offer, the retailer hears at each step of their order, operators hear when nobody can take one."""
+offer, the retailer hears at each step of their order (and can confirm a delivery or report a
+problem), operators hear when nobody can take one and when people disagree."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from catalog.parser import OrderParser
 from dialogs import buttons, present
 from ledger import credit, users
 from ledger.assignment import Outcome
+from ledger.disputes import Dispute
+from ledger.lifecycle import FULFILLED_STATUSES
 from ledger.order_repo import Order
 from locales.replies import Button, Reply
 
@@ -57,6 +60,20 @@ async def outcome(conn: asyncpg.Connection, parser: OrderParser, result: Outcome
 
 
 def step(order: Order, what: str, reason: str = "") -> Reply:
-    """Tell the retailer where their order is: accepted, reassigned, dispatched, delivered…"""
+    """Tell the retailer where their order is: accepted, reassigned, dispatched, delivered…
+    Delivered, they can confirm it arrived or say what is wrong."""
+    received: tuple[Button, ...] = ()
+    if what == "delivered" and order.status in FULFILLED_STATUSES:
+        received = (buttons.button("order", "received", order.number, "Received"),
+                    buttons.button("order", "problem", order.number, "Problem"))
     return Reply("order_update", {"order": order, "step": what, "reason": reason},
-                 to_user_id=order.retailer_id)
+                 to_user_id=order.retailer_id, buttons=received)
+
+
+async def dispute(conn: asyncpg.Connection, found: Dispute, raised_by: int) -> list[Reply]:
+    """A new dispute: the other side hears of it, and every operator (they sort it out)."""
+    other = found.vendor_id if raised_by == found.retailer_id else found.retailer_id
+    replies = [Reply("dispute", {"dispute": found, "side": "other"}, to_user_id=other)]
+    replies += [Reply("dispute", {"dispute": found, "side": "staff"}, to_user_id=staff_id)
+                for staff_id in await users.staff_ids(conn)]
+    return replies

@@ -37,7 +37,8 @@ async def respond(
     conn: asyncpg.Connection, event: Event, policy: Policy = DEFAULT_POLICY
 ) -> list[Reply]:
     """Answer one inbound event with replies; runs inside the handling transaction."""
-    if not event.supported:
+    if not event.supported or (event.media_id is not None and (
+            event.user is None or not dialog_of(event.user).takes_photos)):
         return [Reply("unsupported")]
     user = event.user
     if user is None:

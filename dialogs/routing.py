@@ -90,6 +90,7 @@ class Dialog:
     thanks: Handler | None = say_thanks  # None: "thank you" is not a fallback here
     after_language: Handler | None = None  # after a switch, e.g. ask the open question again
     look_up: Handler | None = None  # reads what the routes look at (runs first)
+    takes_photos: bool = False  # a photo's caption is read (else: "please type")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Vendors run their orders by tapping or typing: accept / reject (with a reason), dispatch,
 deliver, "orders", "stock chini 100", "price chini 115", and payments ("paid KH-000123 5000",
-"paid 9820000001 5000 esewa"), and the credit score of a retailer they serve ("score 9820000001").
-Only their own orders; the ledger checks, we explain."""
+"paid 9820000001 5000 esewa"), how they want to be paid ("payinfo esewa 98XXXXXXXX"), Confirm /
+Not received on a payment a retailer says they made, and the credit score of a retailer they serve
+("score 9820000001"). Only their own orders; the ledger checks, we explain."""
 
 from __future__ import annotations
 
@@ -13,7 +14,18 @@ from dialogs import buttons, notify, present, scores, words
 from dialogs.machine import Table
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed, when
 from dialogs.turn import Turn
-from ledger import access, orders, payments, pricing, reports, stock, users
+from ledger import (
+    access,
+    claims,
+    disputes,
+    orders,
+    payinfo,
+    payments,
+    pricing,
+    reports,
+    stock,
+    users,
+)
 from ledger.errors import IllegalTransition, LedgerError
 from ledger.pricing import to_milli
 from locales import numbers
@@ -26,7 +38,8 @@ TABLE = Table(
     doc="A vendor's orders, stock, prices and payments, by button or by command.",
     transitions=[
         {"trigger": "act", "source": "*", "dest": "idle",
-         "doc": "accept, reject, dispatch, deliver, payment, stock or price: done or explained"},
+         "doc": "accept, reject, dispatch, deliver, payment, a retailer's claim, stock, price or "
+                "payment details: done or explained"},
         {"trigger": "ask_reason", "source": "*", "dest": "rejecting",
          "doc": "Reject tapped: why? (out of stock…)"},
         {"trigger": "check_price", "source": "*", "dest": "confirming",
@@ -52,7 +65,7 @@ _NEGATIVE = re.compile(r"-\s*\d")
 
 _COMMAND = re.compile(
     r"^\s*(accept|swikar|reject|dispatch|pathaye|pathayo|deliver|delivered|orders?|stock|price|"
-    r"paid|payment|bhuktani|score)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+    r"paid|payment|bhuktani|score|payinfo)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 _ALIASES = {"swikar": "accept", "pathaye": "dispatch", "pathayo": "dispatch",
             "delivered": "deliver", "order": "orders", "payment": "paid", "bhuktani": "paid"}
 
@@ -99,6 +112,8 @@ async def _command(turn: Turn) -> None:
         await _offer(turn, command, rest)
     elif command == "score":
         await scores.of_retailer(turn, rest, usage="vendor_usage", done="query")
+    elif command == "payinfo":
+        await _payinfo(turn, rest)
     else:
         await _paid(turn, rest)
 
@@ -342,8 +357,57 @@ async def _paid(turn: Turn, rest: str) -> None:
     shop = await users.shop(turn.conn, retailer_id)
     turn.say("payment_recorded", amount_paisa=amount, method=method, result=result,
              shop=shop.shop_name if shop else "", vendor=turn.user.name)
+    # Recorded at once; the retailer agrees, or says it is not theirs within a few days.
+    ref = disputes.payment_ref(result.payment_id)
     turn.tell(retailer_id, "payment_received", amount_paisa=amount, method=method, result=result,
-              vendor=turn.user.name)
+              vendor=turn.user.name, answer=not result.replayed,
+              buttons=(buttons.button("payment", "ack", ref, "Correct"),
+                       buttons.button("payment", "dispute", ref, "Not mine"))
+              if not result.replayed else ())
+    turn.move("act")
+
+
+_REMOVE = frozenset(("off", "remove", "delete", "none", "hatau", "hataunu", "-", "हटाउ"))
+
+
+async def _payinfo(turn: Turn, rest: str) -> None:
+    """"payinfo esewa 98XXXXXXXX": how retailers should pay you (shown in their reminders);
+    "payinfo esewa off" drops it; "payinfo" shows what is set."""
+    method_word, _, details = rest.partition(" ")
+    method = METHODS.get(method_word.lower()) if method_word else None
+    if (rest and method is None) or (method is not None and not details.strip()):
+        turn.say("payinfo", usage=True, lines=await payinfo.of_vendor(turn.conn, turn.user.id))
+        turn.move("unclear")
+        return
+    if method is None:
+        lines = await payinfo.of_vendor(turn.conn, turn.user.id)
+    elif details.strip().lower() in _REMOVE:
+        lines = await payinfo.remove(turn.conn, turn.user, turn.user.id, method)
+    else:
+        lines = await payinfo.set_details(turn.conn, turn.user, turn.user.id, method, details)
+    turn.say("payinfo", usage=False, lines=lines)
+    turn.move("act")
+
+
+async def _tapped_claim(turn: Turn) -> None:
+    """Confirm or Not received tapped under a retailer's claim: posted as their payment, or a
+    dispute operators see; the retailer is told either way."""
+    tap = turn.tap
+    assert tap is not None
+    try:
+        if tap.action == "confirm":
+            done = await claims.confirm(turn.conn, tap.ref, turn.user)
+            claim, result = done.claim, done.payment
+            turn.say("payment_recorded", amount_paisa=claim.amount_paisa, method=claim.method,
+                     result=result, shop=claim.shop_name, vendor=turn.user.name)
+            turn.tell(claim.retailer_id, "payment_received", amount_paisa=claim.amount_paisa,
+                      method=claim.method, result=result, vendor=turn.user.name, answer=False)
+        else:
+            rejected = await claims.reject(turn.conn, tap.ref, turn.user)
+            turn.say("dispute", dispute=rejected.dispute, side="raiser")
+            turn.replies.extend(await notify.dispute(turn.conn, rejected.dispute, turn.user.id))
+    except LedgerError as error:
+        turn.refuse(error, claim=tap.ref)
     turn.move("act")
 
 
@@ -381,7 +445,9 @@ DIALOG = Dialog(
                                 _is_reason), _reason_given),
         route("*", tapped("order", "reject"), _tapped_reject),
         route("*", tapped("order", "accept", "dispatch", "deliver"), _tapped_step),
-        route("*", typed(_COMMAND, "a command: accept, reject, orders, stock, price, paid, score…"),
+        route("*", tapped("claim", "confirm", "reject"), _tapped_claim),
+        route("*", typed(_COMMAND,
+                         "a command: accept, reject, orders, stock, price, paid, score, payinfo…"),
               _command),
     ),
     routes=(

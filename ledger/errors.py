@@ -146,3 +146,32 @@ class AlreadyDone(LedgerError):
     """The action was taken before (a second tap on a button): nothing is repeated."""
 
     key = "action.already_done"
+
+
+class ClaimNotFound(LedgerError):
+    """No payment claim by that reference (or not one this person may see)."""
+
+    key = "claim.not_found"
+
+
+class PaymentNotFound(LedgerError):
+    key = "payment.not_found"
+
+
+class TooManyClaims(LedgerError):
+    """A bound on claims waiting for the vendor: the vendor should answer the first ones."""
+
+    key = "claim.too_many"
+
+
+class DisputeTooLate(LedgerError):
+    """A payment a vendor recorded can be disputed by chat only for a few days; after that an
+    operator looks at it."""
+
+    key = "dispute.too_late"
+
+
+class NotDelivered(LedgerError):
+    """Receipt is confirmed, and problems reported, only once an order is on its way or there."""
+
+    key = "order.not_delivered"

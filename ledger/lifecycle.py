@@ -55,6 +55,8 @@ FULFILLED_STATUSES: tuple[Status, ...] = ("DELIVERED", "COMPLETED")
 CLOSED_STATUSES: tuple[Status, ...] = ("COMPLETED", "CANCELLED", "REJECTED")
 # Nothing to repeat: a draft, or an order cancelled before anything was sent.
 NEVER_PLACED: tuple[Status, ...] = ("DRAFT", "CANCELLED")
+# Billed and not finished: the bills reminders look at (paid ones complete once delivered).
+OPEN_BILL_STATUSES: tuple[Status, ...] = ("ACCEPTED", "DISPATCHED", "DELIVERED")
 # Not billed yet, drafts included: an admin may let such an order past the credit limit, and
 # its retailer may still cancel it.
 OVERRIDABLE_STATUSES: tuple[Status, ...] = ("DRAFT", *UNBILLED_STATUSES)

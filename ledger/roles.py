@@ -55,6 +55,14 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "payment_allocations": "INSERT",
     "credit_overrides": "INSERT",
     "audit_log": "INSERT",
+    # Collecting: claims and disputes change only as their guards (016) allow; a vendor may
+    # drop a way of being paid.
+    "payment_claims": "INSERT, UPDATE (status, payment_id, decided_by, decided_at)",
+    "disputes": "INSERT, UPDATE (status, resolved_by, resolved_at, resolution)",
+    "order_receipts": "INSERT",
+    "vendor_payment_details": "INSERT, UPDATE, DELETE",
+    "reminder_log": "INSERT",
+    "reminder_bills": "INSERT",
     # Read only.
     "order_status_transitions": "",
     "schema_migrations": "",

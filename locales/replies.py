@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,25 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Param:
+    """One body parameter of a WhatsApp template, formatted in the recipient's language when the
+    reply is rendered: text as it is, money from paisa, a day, a number, or `message`: the
+    message template named by `value` rendered with the reply's context, on one line."""
+
+    value: str | int | date | datetime
+    kind: Literal["text", "money", "day", "number", "message"] = "text"
+
+
+@dataclass(frozen=True)
+class Template:
+    """An approved WhatsApp template a reply names for itself, used outside the 24-hour window
+    instead of the one generic template every other reply falls back to."""
+
+    name: str
+    params: tuple[Param, ...] = ()
+
+
+@dataclass(frozen=True)
 class Reply:
     template: str  # locales/<lang>/messages/<template>.j2
     context: Mapping[str, Any] = field(default_factory=dict)
@@ -31,3 +51,11 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     rows: tuple[Row, ...] = ()
     list_button: str = "Choose"  # gettext msgid of the button that opens a list
+    # Outside the 24-hour window: this template instead of the generic one (bot/outgoing.py).
+    whatsapp_template: Template | None = None
+    # The recipient has not written for a day: send `whatsapp_template` at once, not the text.
+    window_closed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.window_closed and self.whatsapp_template is None:
+            raise ValueError(f"{self.template}: a closed window needs a template to send")

@@ -147,6 +147,9 @@ def settings(database_url: str, owner_url: str) -> Settings:
         worker_poll_seconds=0.05,
         outbox_backoff_seconds=0.01,
         metrics_refresh_seconds=0.05,
+        # Reminders and digests follow the wall clock; tests that want them turn them on and
+        # pass the moment themselves, so no other test gets a digest at 08:00 Nepal time.
+        reminders_enabled=False,
     )
 
 

@@ -1,6 +1,7 @@
 """Retailers order in their own words, answer one question per ambiguous word, edit and confirm a
 priced draft, and ask where their orders are, what they owe, what they bought and their credit
-score.
+score. They say what they paid (a claim the vendor confirms, a receipt photo too), and answer what
+others did: a payment a vendor recorded (Correct / Not mine), a delivery (Received / Problem).
 
 The draft's lines are the ledger's DRAFT order, priced at the vendor's prices; the conversation
 holds only which draft it is and what is still asked (`draft.Asking`). The retailer sees the
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dialogs import scores
 from dialogs.machine import Table
-from dialogs.retailer import answers, ordering, prices, queries
+from dialogs.retailer import answers, ordering, paying, prices, queries
 from dialogs.routing import (
     ANY_TAP,
     ANY_TEXT,
@@ -49,6 +50,9 @@ TABLE = Table(
         {"trigger": "query", "source": "*", "dest": None,
          "doc": "status, dues, history, prices, score or a cancelled order: answered, the draft "
                 "stays"},
+        {"trigger": "answer", "source": "*", "dest": None,
+         "doc": "a payment they made, an answer to a vendor's payment or a delivery: recorded "
+                "or explained, the draft stays"},
         {"trigger": "unclear", "source": "*", "dest": None,
          "doc": "not understood: said so, with what to type"},
         {"trigger": "help", "source": "*", "dest": None},
@@ -114,6 +118,17 @@ DIALOG = Dialog(
         route("*", when("cancel KH-…", lambda turn: not turn.choice
                         and answers.cancels_order(turn.text)), queries.cancel_order),
         route("*", typed(scores.OWN, "score / mero score"), scores.own),
+        route("*", tapped("claim", "to"), paying.vendor_chosen),
+        route("*", tapped("payment", "ack", "dispute"), paying.answer_payment),
+        route("*", tapped("order", "received", "problem"), paying.answer_delivery),
+        route("*", when("says they paid, with an amount (a photo's caption too)",
+                        lambda turn: not turn.choice and paying.says_paid(turn.text)
+                        and (turn.event.media_id is not None
+                             or paying.read(turn.text).amount_paisa is not None)),
+              paying.claim),
+        route("*", when("any other photo", lambda turn: turn.event.media_id is not None),
+              paying.photo),
+        route("*", typed(paying.PROBLEM, "problem KH-… what is wrong"), paying.problem_typed),
     ),
     routes=(
         route("*", said("status", "dues", "history"), queries.answer),
@@ -130,5 +145,5 @@ DIALOG = Dialog(
         route("*", ANY_TAP, _stale),
         route("*", ANYTHING, _not_understood),
     ),
-    help=_help, cancel=ordering.cancel, look_up=_look_up,
+    help=_help, cancel=ordering.cancel, look_up=_look_up, takes_photos=True,
 )

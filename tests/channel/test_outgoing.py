@@ -67,3 +67,27 @@ async def test_the_rate_limiter_spaces_sends_and_pauses_when_throttled():
     limiter.pause(5)
     await limiter.acquire()
     assert slept[-1] == 5.0
+
+
+def test_a_reply_names_its_own_template_with_parameters_in_the_readers_language():
+    from datetime import UTC, datetime
+
+    from bot.outgoing import named_template
+    from locales.replies import Param, Template
+
+    vendors = [{"vendor_name": "Bheri Traders", "total_paisa": 500_000,
+                "pay": [{"method": "esewa", "details": "9810000001"}]}]
+    reply = Reply("reminder_summary", {"vendors": vendors, "more_vendors": 0},
+                  whatsapp_template=Template("khaacho_overdue", (
+                      Param("Ram"), Param(500_000, "money"), Param(12, "number"),
+                      Param(datetime(2027, 1, 1, 6, tzinfo=UTC), "day"),
+                      Param("reminder_summary", "message"))))
+    body = named_template(MESSAGES, "ne", reply, reply.whatsapp_template, "ne")["template"]
+    assert (body["name"], body["language"]["code"]) == ("khaacho_overdue", "ne")
+    assert [p["text"] for p in body["components"][0]["parameters"]] == [
+        "Ram", "रु ५,०००", "१२", "२०८३ पुस १७ (२०२७-०१-०१)",
+        "Bheri Traders रु ५,००० (इसेवा 9810000001)"]
+    with pytest.raises(TypeError):
+        named_template(MESSAGES, "en", reply, Template("t", (Param("x", "money"),)), "en")
+    with pytest.raises(ValueError, match="closed window"):
+        Reply("help", window_closed=True)

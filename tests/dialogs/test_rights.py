@@ -10,8 +10,9 @@ from tests.dialogs.conftest import BHERI, KARNALI, RAM, SITA, text_of
 VENDOR_PROBES = ("accept {n}", "reject {n} no stock", "dispatch {n}", "deliver {n}",
                  "paid {n} 100", "paid {n} 100 esewa")
 VENDOR_TAPS = ("order:accept:{n}", "order:reject:{n}", "order:dispatch:{n}", "order:deliver:{n}")
-RETAILER_PROBES = ("cancel {n}", "{n} radda")
-RETAILER_TAPS = ("order:confirm:{n}", "order:cancel:{n}", "order:edit:{n}")
+RETAILER_PROBES = ("cancel {n}", "{n} radda", "problem {n} torn", "tiriye 100 {n}")
+RETAILER_TAPS = ("order:confirm:{n}", "order:cancel:{n}", "order:edit:{n}", "order:received:{n}",
+                 "order:problem:{n}", "order:problem:{n}@missing")
 
 
 async def _answers(phone, typed, tapped, number: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -46,6 +47,8 @@ async def test_another_vendors_and_another_retailers_orders_read_as_missing(worl
     async with world.pool.acquire() as conn:  # and nothing happened to it
         row = await conn.fetchrow("SELECT status, vendor_id FROM orders WHERE number = 'KH-000001'")
         payments = await conn.fetchval("SELECT count(*) FROM payments")
-    assert payments == 0
+        said = await conn.fetchval("SELECT (SELECT count(*) FROM payment_claims) + "
+                                   "(SELECT count(*) FROM disputes)")
+    assert payments == 0 and said == 0
     assert row["status"] == {(): "VENDOR_ASSIGNED", ("accept",): "ACCEPTED"}.get(
         steps, "DISPATCHED" if len(steps) == 2 else "DELIVERED")

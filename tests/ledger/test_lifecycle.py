@@ -123,6 +123,8 @@ def test_status_sets_partition_the_lifecycle() -> None:
     assert not set(lifecycle.UNBILLED_STATUSES) & set(lifecycle.BILLED_STATUSES)
     assert set(lifecycle.STOCK_HELD_STATUSES) <= set(lifecycle.BILLED_STATUSES)
     assert set(lifecycle.FULFILLED_STATUSES) <= set(lifecycle.BILLED_STATUSES)
+    assert set(lifecycle.OPEN_BILL_STATUSES) == (
+        set(lifecycle.BILLED_STATUSES) - set(lifecycle.CLOSED_STATUSES))
     # Billing happens on one transition only, so "billed" is a state, not a history.
     into_billed = {(a, b) for a, b in lifecycle.TRANSITIONS
                    if b in lifecycle.BILLED_STATUSES and a not in lifecycle.BILLED_STATUSES}
@@ -132,6 +134,7 @@ def test_status_sets_partition_the_lifecycle() -> None:
 @pytest.mark.parametrize(("index", "statuses"), [
     ("orders_unbilled", lifecycle.UNBILLED_STATUSES),
     ("orders_vendor_open", tuple(s for s in lifecycle.OPEN_STATUSES if s != "PENDING")),
+    ("orders_open_bills_due", lifecycle.OPEN_BILL_STATUSES),
 ])
 async def test_partial_indexes_cover_the_named_sets(
     conn: asyncpg.Connection, index: str, statuses: tuple[str, ...]

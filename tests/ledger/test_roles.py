@@ -25,6 +25,7 @@ _names = itertools.count()
 FINANCIAL_TABLES = {
     "ledger_accounts", "ledger_entries", "payments", "payment_allocations", "orders",
     "order_lines", "order_transitions", "stock_reservations", "credit_overrides", "audit_log",
+    "payment_claims", "disputes", "order_receipts",
 }
 
 

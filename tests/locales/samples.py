@@ -68,6 +68,27 @@ THIN_CARD = {
     "reason": "Only 3 billed orders; a score needs 5",
     "reason_ne": "३ बिल मात्र; स्कोरका लागि ५ बिल चाहिन्छ", "factors": [], "improvements": [],
 }
+PAY = [{"method": "esewa", "details": "9810000001"},
+       {"method": "bank", "details": "NIC Asia 0123456789 Bheri Traders"}]
+_BILL = {"number": "KH-000123", "outstanding_paisa": 2_314_75, "due_at": _DUE}
+REMINDER_VENDORS = [
+    {"vendor_name": "Bheri Traders", "total_paisa": 14_314_75, "overdue_paisa": 12_000_00,
+     "bills": [{**_BILL, "days": 8}, {**_BILL, "number": "KH-000130", "days": 1},
+               {**_BILL, "number": "KH-000131", "days": 0}], "more_bills": 2, "pay": PAY},
+    {"vendor_name": "Karnali Wholesale", "total_paisa": 2_314_75, "overdue_paisa": 0,
+     "bills": [{**_BILL, "days": -3}], "more_bills": 0, "pay": []},
+]
+CLAIM = {"ref": "C-000001", "vendor_name": "Bheri Traders", "shop_name": "Ram Kirana Pasal",
+         "amount_paisa": 5_000_00, "method": "esewa", "media_id": None}
+_DISPUTE = {"ref": "DS-000001", "shop_name": "Ram Kirana Pasal", "vendor_name": "Bheri Traders",
+            "amount_paisa": 5_000_00, "claim_ref": "C-000001", "payment_ref": "P-000004",
+            "order_number": "KH-000123", "reason": "", "note": "", "created_at": _AT}
+DISPUTES = [{**_DISPUTE, "kind": "claim_not_received"},
+            {**_DISPUTE, "kind": "payment_not_mine"},
+            {**_DISPUTE, "kind": "order_problem", "reason": "missing", "note": "2 bora kam"},
+            {**_DISPUTE, "kind": "order_problem", "reason": "other", "note": ""}]
+AGEING = {"d0_30": 12_000_00, "d31_60": 2_314_75, "d61_90": 0, "d90_plus": 50_000,
+          "total": 14_814_75}
 
 
 def _error(key: str, **params: Any) -> Context:
@@ -89,6 +110,13 @@ SAMPLES: dict[str, list[Context]] = {
         {"action": "unblock", "number": None, "status": "APPROVED", "name": "Shyam Thapa"},
         {"action": "role", "number": None, "status": "VENDOR", "name": "Hari Prasad"},
         {"action": "add", "number": None, "status": "RETAILER", "name": "Sita Kumari"},
+        {"action": "claim.confirm", "number": None, "status": "confirmed", "name": "C-000001"},
+        {"action": "claim.reject", "number": None, "status": "rejected", "name": "C-000001"},
+        {"action": "payment.dispute", "number": None, "status": "open", "name": "P-000004"},
+        {"action": "payment.dispute", "number": None, "status": "REVERSED", "name": "P-000004"},
+        {"action": "payment.acknowledge", "number": None, "status": "", "name": "P-000004"},
+        {"action": "order.received", "number": None, "status": "DELIVERED", "name": "KH-000123"},
+        {"action": "order.problem", "number": None, "status": "open", "name": "KH-000123"},
         {"action": "other", "number": None, "status": "", "name": ""},
     ],
     "ask_choice": [
@@ -187,6 +215,11 @@ SAMPLES: dict[str, list[Context]] = {
         _error("retailer.blocked"),
         _error("registration.incomplete", name="Gopal"),
         _error("retailer.unknown"),
+        _error("claim.not_found", claim="C-000099"),
+        _error("payment.not_found", payment="P-000099"),
+        _error("claim.too_many", pending=10),
+        _error("dispute.too_late", payment="P-000012", days=3),
+        _error("order.not_delivered", order="KH-000123", status="DISPATCHED"),
         _error("something.new"),
     ],
     "failed": [{}],
@@ -237,7 +270,11 @@ SAMPLES: dict[str, list[Context]] = {
                           "order_paisa": 6_000_00}],
     "override_set": [{"number": "KH-000123", "reason": "regular customer"}],
     "payment_received": [{"vendor": "Karnali Wholesale", "amount_paisa": 1_000_00, "method": m,
-                          "result": {"balance_paisa": 1_314_75}} for m in ("cash", "esewa")],
+                          "result": {"balance_paisa": 1_314_75}, "answer": a}
+                         for m, a in (("cash", False), ("esewa", True))],
+    "payment_agreed": [{"payment": "P-000004"}],
+    "payinfo": [{"usage": True, "lines": []}, {"usage": False, "lines": PAY},
+                {"usage": True, "lines": PAY[:1]}, {"usage": False, "lines": []}],
     "payment_recorded": [{"amount_paisa": 1_000_00, "method": "cash", "shop": "Ram Kirana Pasal",
                           "result": {"balance_paisa": 1_314_75, "allocations": [
                               {"order_number": "KH-000123", "amount_paisa": 1_000_00,
@@ -363,4 +400,37 @@ SAMPLES: dict[str, list[Context]] = {
         {"own": True, "name": "Hari Prasad", "card": THIN_CARD},
         {"own": False, "name": "Hari Khadya Bhandar", "card": {**SCORE_CARD, "improvements": []}},
     ],
+    "reminder": [
+        {"kind": k, "name": "Ram Bahadur", "vendors": v, "more_vendors": more,
+         "total_paisa": 16_629_50, "overdue_paisa": 12_000_00, "first_due_at": _DUE}
+        for k, v, more in (("overdue", REMINDER_VENDORS, 2), ("due_today", REMINDER_VENDORS[:1], 0),
+                           ("due_soon", REMINDER_VENDORS[1:], 1))],
+    "reminder_summary": [{"vendors": REMINDER_VENDORS, "more_vendors": 0},
+                         {"vendors": REMINDER_VENDORS[1:], "more_vendors": 3}],
+    "vendor_digest": [
+        {"name": "Bheri Traders", "ageing": AGEING, "more_debtors": 4, "received_count": 3,
+         "received_paisa": 7_500_00, "pending_claims": 1, "open_disputes": 2,
+         "debtors": [{"shop_name": "Ram Kirana Pasal", "balance_paisa": 12_000_00,
+                      "overdue_paisa": 2_000_00},
+                     {"shop_name": "Sita General Store", "balance_paisa": 2_814_75,
+                      "overdue_paisa": 0}]},
+        {"name": "Karnali Wholesale", "ageing": {**AGEING, "total": 0, "d0_30": 0,
+                                                 "d31_60": 0, "d90_plus": 0},
+         "debtors": [], "more_debtors": 0, "received_count": 1, "received_paisa": 1_000_00,
+         "pending_claims": 2, "open_disputes": 1},
+        {"name": "Surkhet Suppliers", "ageing": AGEING, "debtors": [], "more_debtors": 0,
+         "received_count": 0, "received_paisa": 0, "pending_claims": 0, "open_disputes": 0},
+    ],
+    "claim_recorded": [{"claim": CLAIM}, {"claim": {**CLAIM, "media_id": "1493571161466011",
+                                                    "method": "cash"}}],
+    "claim_received": [{"claim": CLAIM}, {"claim": {**CLAIM, "media_id": "1493571161466011"}}],
+    "claim_which_vendor": [{"amount_paisa": 5_000_00}],
+    "claim_usage": [{"owes_nobody": False}, {"owes_nobody": True}],
+    "dispute": [{"dispute": d, "side": side} for d in DISPUTES
+                for side in ("raiser", "other", "staff")],
+    "disputes": [{"disputes": DISPUTES, "more": 3}, {"disputes": DISPUTES[:1], "more": 0},
+                 {"disputes": [], "more": 0}],
+    "order_received": [{"order": ORDER, "side": "retailer", "shop": "Ram Kirana Pasal"},
+                       {"order": ORDER, "side": "vendor", "shop": "Ram Kirana Pasal"}],
+    "problem_which": [{"order": "KH-000123"}, {"order": None}],
 }
