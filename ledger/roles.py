@@ -32,6 +32,7 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "outbox": "INSERT, UPDATE",
     "message_statuses": "INSERT, UPDATE",
     "webhook_quarantine": "INSERT",
+    "outbox_documents": "INSERT, UPDATE (media_id, uploaded_at)",
     # People, conversations, the catalog.
     "users": "INSERT, UPDATE",
     "retailers": "INSERT, UPDATE",
@@ -54,6 +55,7 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "payment_allocations": "INSERT",
     "credit_overrides": "INSERT",
     "audit_log": "INSERT",
+    "khata_import_rows": "INSERT",         # what each imported book said; append-only
     # Read only.
     "order_status_transitions": "",
     "schema_migrations": "",
