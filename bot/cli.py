@@ -1,4 +1,5 @@
-"""The `khaacho` command: serve, migrate, demo, check, catalog import, user add, chat, parse."""
+"""The `khaacho` command: serve, migrate, demo, check, catalog import, khata import, statement,
+user add, chat, parse."""
 
 from __future__ import annotations
 
@@ -78,6 +79,13 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--vendor", type=_phone, help="also set this vendor's prices and stock")
     imp.add_argument("--stock", type=_non_negative, help="stock per product, in base units")
 
+    khata = sub.add_parser("khata", help="a vendor's existing book")
+    khata_sub = khata.add_subparsers(dest="khata_command", required=True)
+    book = khata_sub.add_parser("import", help="import a vendor's book (khata) from a CSV file")
+    book.add_argument("file", type=Path)
+    book.add_argument("--dry-run", action="store_true",
+                      help="check every line and say what would be imported; change nothing")
+
     user = sub.add_parser("user", help="user commands")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="add or update a user")
@@ -133,6 +141,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "demo": _demo,
         "check": _check,
         "catalog": lambda conn: _catalog_import(conn, args),
+        "khata": lambda conn: _khata_import(conn, args, settings),
         "user": lambda conn: _user_add(conn, args),
     }
     return asyncio.run(_with_connection(urls, commands[args.command]))
@@ -217,6 +226,38 @@ async def _catalog_import(conn: asyncpg.Connection, args: argparse.Namespace) ->
     result = await import_products(conn, products, vendor_id=vendor_id, stock_milli=stock_milli)
     print(f"imported {result.products} products"
           + (f"; vendor carries {result.vendor_products}" if vendor_id else ""))
+    return 0
+
+
+async def _khata_import(
+    conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings
+) -> int:
+    from ledger import khata
+
+    try:
+        with args.file.open(encoding="utf-8-sig", newline="") as lines:
+            result = await khata.import_book(
+                conn, lines, starter_limit_paisa=settings.starter_credit_limit_npr * 100,
+                dry_run=args.dry_run, name=args.file.name)
+    except FileNotFoundError as exc:
+        raise UsageError(f"no such file: {args.file}") from exc
+    except UnicodeDecodeError as exc:
+        print(f"khaacho: {args.file}: nothing imported: not UTF-8 text (byte {exc.start})",
+              file=sys.stderr)
+        return 1
+    if not result.ok:
+        print(f"khaacho: {args.file}: nothing imported.", file=sys.stderr)
+        for problem in result.problems:
+            print(f"  {problem}", file=sys.stderr)
+        if result.errors > len(result.problems):
+            print(f"  ... and {result.errors - len(result.problems)} more", file=sys.stderr)
+        return 1
+    verb = "would import" if result.dry_run else "imported"
+    print(f"{args.file.name}: {result.rows} lines; {verb} {result.sales} bills and "
+          f"{result.payments} payments ({result.replayed} imported before, unchanged); "
+          f"{'would add' if result.dry_run else 'added'} {result.retailers_added} retailers"
+          + ("" if result.dry_run else f"; {result.completed} bills paid in full")
+          + ("; nothing changed (dry run)" if result.dry_run else ""))
     return 0
 
 

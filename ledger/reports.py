@@ -204,11 +204,12 @@ async def open_orders(
     conn: asyncpg.Connection, *, actor: Actor, retailer_id: int | None = None,
     vendor_id: int | None = None, limit: int = 50,
 ) -> list[OrderSummary]:
-    """Confirmed orders not finished yet, oldest first (a vendor's queue, a retailer's status)."""
+    """Confirmed orders not finished yet, oldest first (a vendor's queue, a retailer's status).
+    Bills imported from a vendor's book were never placed here: they are dues, not orders."""
     await access.require_sees(conn, actor, retailer_id=retailer_id, vendor_id=vendor_id)
     rows = await conn.fetch(
         f"""{_SUMMARY}
-            WHERE o.status = ANY($4::text[])
+            WHERE o.status = ANY($4::text[]) AND o.source = 'live'
               AND ($1::bigint IS NULL OR o.retailer_id = $1)
               AND ($2::bigint IS NULL OR o.vendor_id = $2)
             ORDER BY o.created_at, o.id LIMIT $3""",
