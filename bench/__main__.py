@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-BENCHMARKS = ("parser_bench", "ledger_bench", "channel_bench")
+BENCHMARKS = ("parser_bench", "ledger_bench", "channel_bench", "khata_bench")
 RESULTS = Path(__file__).parent / "results.json"
 
 

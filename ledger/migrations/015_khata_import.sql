@@ -244,14 +244,18 @@ BEGIN
                AS credits,
            (SELECT t.to_status FROM order_transitions t
             WHERE t.order_id = o.id ORDER BY t.id DESC LIMIT 1) AS logged,
+           -- An imported bill never holds stock (no lines; never ACCEPTED): not looked for, as
+           -- this runs for each of a book's bills at commit (CASE evaluates lazily).
+           CASE WHEN o.source = 'import' THEN 0 ELSE
            (SELECT count(*) FROM stock_reservations s
-            WHERE s.order_id = o.id AND s.state = 'RESERVED') AS holds,
+            WHERE s.order_id = o.id AND s.state = 'RESERVED') END AS holds,
+           CASE WHEN o.source = 'import' THEN 0 ELSE
            (SELECT count(*) FROM order_lines l
             WHERE l.order_id = o.id AND NOT EXISTS (
                 SELECT 1 FROM stock_reservations s
                 WHERE s.order_id = l.order_id AND s.sku = l.sku AND s.state = 'RESERVED'
                   AND s.quantity_milli = l.quantity_milli AND s.vendor_id = o.vendor_id))
-               AS unheld
+           END AS unheld
     INTO ord FROM orders o WHERE o.id = wanted;
     IF ord.source = 'import' AND ord.lines > 0 THEN
         RAISE EXCEPTION 'orders %: refused at commit: an imported bill has no lines (it has %)',
