@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -50,6 +51,13 @@ def _npr_to_paisa(raw: str) -> int:
     return amount
 
 
+def _date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date as YYYY-MM-DD: {raw!r}") from exc
+
+
 def _non_negative(raw: str) -> Decimal:
     try:
         value = Decimal(raw)
@@ -85,6 +93,16 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("file", type=Path)
     book.add_argument("--dry-run", action="store_true",
                       help="check every line and say what would be imported; change nothing")
+
+    statement = sub.add_parser("statement", help="a retailer's statement as a PDF or CSV file")
+    statement.add_argument("--retailer", required=True, type=_phone)
+    statement.add_argument("--vendor", type=_phone, help="only the account with this vendor")
+    statement.add_argument("--from", dest="start", type=_date, help="YYYY-MM-DD (AD)")
+    statement.add_argument("--to", dest="end", type=_date, help="YYYY-MM-DD (AD), inclusive")
+    statement.add_argument("--format", required=True, choices=("pdf", "csv"))
+    statement.add_argument("--out", required=True, type=Path)
+    statement.add_argument("--language", choices=("en", "ne"),
+                           help="the reader's (default: the retailer's)")
 
     user = sub.add_parser("user", help="user commands")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -142,6 +160,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "check": _check,
         "catalog": lambda conn: _catalog_import(conn, args),
         "khata": lambda conn: _khata_import(conn, args, settings),
+        "statement": lambda conn: _statement(conn, args),
         "user": lambda conn: _user_add(conn, args),
     }
     return asyncio.run(_with_connection(urls, commands[args.command]))
@@ -258,6 +277,32 @@ async def _khata_import(
           f"{'would add' if result.dry_run else 'added'} {result.retailers_added} retailers"
           + ("" if result.dry_run else f"; {result.completed} bills paid in full")
           + ("; nothing changed (dry run)" if result.dry_run else ""))
+    return 0
+
+
+async def _statement(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
+    from bot import statement_doc
+    from ledger import statements
+    from locales.render import Messages
+
+    retailer = await users.by_phone(conn, args.retailer)
+    if retailer is None or retailer.role != "RETAILER":
+        raise UsageError(f"no retailer with phone {mask(args.retailer)}")
+    vendor_id = None
+    if args.vendor:
+        vendor = await users.by_phone(conn, args.vendor)
+        if vendor is None or vendor.role != "VENDOR":
+            raise UsageError(f"no vendor with phone {mask(args.vendor)}")
+        vendor_id = vendor.id
+    if args.start and args.end and args.start > args.end:
+        raise UsageError("--from is after --to")
+    found = await statements.statement(conn, None, retailer_id=retailer.id,
+                                       vendor_id=vendor_id, start=args.start, end=args.end)
+    content = statement_doc.render(found, args.format, args.language or retailer.language,
+                                   Messages())
+    args.out.write_bytes(content)
+    print(f"{args.out}: statement of {found.retailer.name}, {len(found.lines)} entries, "
+          f"closing balance {found.closing_paisa / 100:,.2f} NPR")
     return 0
 
 
