@@ -30,6 +30,8 @@ MAX_BACKOFF_SECONDS = 15 * 60
 class Transport(Protocol):
     async def send(self, recipient: str, payload: dict[str, Any]) -> str: ...
 
+    async def upload(self, content: bytes, mime_type: str, filename: str) -> str: ...
+
 
 class LocalTransport:
     """Without WhatsApp credentials a reply is 'delivered' by being marked sent; the terminal chat
@@ -37,6 +39,30 @@ class LocalTransport:
 
     async def send(self, recipient: str, payload: dict[str, Any]) -> str:
         return f"local.{time.time_ns()}"
+
+    async def upload(self, content: bytes, mime_type: str, filename: str) -> str:
+        return f"local-media.{time.time_ns()}"
+
+
+async def with_media(
+    conn: asyncpg.Connection, transport: Transport, row: asyncpg.Record
+) -> dict[str, Any]:
+    """The payload to send: a document message gets the media id of its file, uploaded first
+    (once: the id is kept for the message's retries, in the sender's transaction)."""
+    payload: dict[str, Any] = row["payload"]
+    if payload.get("type") != "document" or row["document_id"] is None:
+        return payload
+    document = await conn.fetchrow(
+        "SELECT filename, mime_type, content, media_id FROM outbox_documents WHERE id = $1",
+        row["document_id"])
+    media_id = document["media_id"]
+    if media_id is None:
+        media_id = await transport.upload(bytes(document["content"]), document["mime_type"],
+                                          document["filename"])
+        await conn.execute(
+            "UPDATE outbox_documents SET media_id = $2, uploaded_at = now() WHERE id = $1",
+            row["document_id"], media_id)
+    return {**payload, "document": {**payload["document"], "id": media_id}}
 
 
 class RateLimiter:
@@ -128,7 +154,8 @@ class Sender:
     async def _attempt(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         payload = row["payload"]
         try:
-            wamid = await self._transport.send(row["recipient"], payload)
+            wamid = await self._transport.send(row["recipient"],
+                                               await with_media(conn, self._transport, row))
         except OutsideWindowError as exc:
             if row["fallback"] and payload.get("type") != "template":
                 log.info("outbox %s: outside the 24-hour window, sending as template", row["id"])

@@ -171,10 +171,12 @@ def pdf(statement: Statement, lang: Language, messages: Messages) -> bytes:
     page.ln(3)
 
     every_vendor = vendor is None
+    vendor_column: list[tuple[str, float, Literal["L", "R", "C"]]] = (
+        [("Vendor", 28, "L")] if every_vendor else [])
     columns: list[tuple[str, float, Literal["L", "R", "C"]]] = [
         ("Date (AD)", 22, "L"), ("Date (BS)", 30, "L"), ("What", 40, "L"),
         ("Reference", 34 if every_vendor else 62, "L"),
-        *([("Vendor", 28, "L")] if every_vendor else []),
+        *vendor_column,
         ("Debit", 30, "R"), ("Credit", 30, "R"), ("Balance", 34, "R"),
         ("Acknowledged", 22, "C"),
     ]
@@ -224,9 +226,7 @@ def pdf(statement: Statement, lang: Language, messages: Messages) -> bytes:
     text(10, words("Owed now, by days since the bill"), bold=True)
     aged = statement.ageing
     page.set_font(style="", size=9)
-    for label, paisa in (("0-30 days", aged.d0_30), ("31-60 days", aged.d31_60),
-                         ("61-90 days", aged.d61_90), ("over 90 days", aged.d90_plus),
-                         ("Total", aged.total)):
+    for label in ("0-30 days", "31-60 days", "61-90 days", "over 90 days", "Total"):
         page.cell(40, 6, words(label), border="B")
     page.ln(6)
     for paisa in (aged.d0_30, aged.d31_60, aged.d61_90, aged.d90_plus, aged.total):

@@ -140,15 +140,27 @@ async def enqueue(
     *,
     fallback: dict[str, Any] | None = None,
     inbound_id: int | None = None,
+    document_id: int | None = None,
 ) -> int:
-    """Write a reply to the outbox inside the caller's transaction; it is sent after commit."""
+    """Write a reply to the outbox inside the caller's transaction; it is sent after commit.
+    A document message names its file (`save_document`), uploaded when it is sent."""
     outbox_id: int = await conn.fetchval(
-        """INSERT INTO outbox (recipient, payload, fallback, inbound_id)
-           VALUES ($1, $2, $3, $4) RETURNING id""",
-        recipient, payload, fallback, inbound_id,
+        """INSERT INTO outbox (recipient, payload, fallback, inbound_id, document_id)
+           VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+        recipient, payload, fallback, inbound_id, document_id,
     )
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
     return outbox_id
+
+
+async def save_document(
+    conn: asyncpg.Connection, filename: str, mime_type: str, content: bytes
+) -> int:
+    """Keep a document's bytes for the outbox row that sends it (same transaction)."""
+    document_id: int = await conn.fetchval(
+        """INSERT INTO outbox_documents (filename, mime_type, content) VALUES ($1, $2, $3)
+           RETURNING id""", filename, mime_type, content)
+    return document_id
 
 
 def payload_text(payload: dict[str, Any]) -> str:
@@ -158,4 +170,7 @@ def payload_text(payload: dict[str, Any]) -> str:
         return str(payload["text"]["body"])
     if kind == "interactive":
         return str(payload["interactive"]["body"]["text"])
+    if kind == "document":
+        document = payload["document"]
+        return f"[{document.get('filename', 'document')}] {document.get('caption', '')}".strip()
     return json.dumps(payload.get(kind or "", payload), ensure_ascii=False)

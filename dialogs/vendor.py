@@ -1,6 +1,7 @@
 """Vendors run their orders by tapping or typing: accept / reject (with a reason), dispatch,
-deliver, "orders", "stock chini 100", "price chini 115", and payments ("paid KH-000123 5000",
-"paid 9820000001 5000 esewa"). Only their own orders; the ledger checks, we explain."""
+deliver, "orders", "stock chini 100", "price chini 115", payments ("paid KH-000123 5000",
+"paid 9820000001 5000 esewa") and a retailer's statement ("statement 9820000001"). Only their
+own orders and retailers; the ledger checks, we explain."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from decimal import Decimal
 
 from catalog.quantity import Quantity
-from dialogs import buttons, notify, present, words
+from dialogs import buttons, notify, present, statement, words
 from dialogs.machine import Table
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed, when
 from dialogs.turn import Turn
@@ -30,7 +31,8 @@ TABLE = Table(
          "doc": "Reject tapped: why? (out of stock…)"},
         {"trigger": "check_price", "source": "*", "dest": "confirming",
          "doc": "a price that moved more than 3× either way: is it right?"},
-        {"trigger": "query", "source": "*", "dest": None, "doc": "open orders listed"},
+        {"trigger": "query", "source": "*", "dest": None,
+         "doc": "open orders listed, or a retailer's statement sent"},
         {"trigger": "unclear", "source": "*", "dest": None, "doc": "not a command: hint"},
         {"trigger": "help", "source": "*", "dest": None},
         {"trigger": "cancel", "source": "*", "dest": "idle"},
@@ -45,9 +47,10 @@ _STATUS_AFTER = {"accept": "ACCEPTED", "reject": "REJECTED", "dispatch": "DISPAT
 
 _COMMAND = re.compile(
     r"^\s*(accept|swikar|reject|dispatch|pathaye|pathayo|deliver|delivered|orders?|stock|price|"
-    r"paid|payment|bhuktani)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+    r"paid|payment|bhuktani|statement|bibaran)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 _ALIASES = {"swikar": "accept", "pathaye": "dispatch", "pathayo": "dispatch",
-            "delivered": "deliver", "order": "orders", "payment": "paid", "bhuktani": "paid"}
+            "delivered": "deliver", "order": "orders", "payment": "paid", "bhuktani": "paid",
+            "bibaran": "statement"}
 
 
 async def _tapped_reject(turn: Turn) -> None:
@@ -63,7 +66,8 @@ async def _tapped_step(turn: Turn) -> None:
 
 
 async def _command(turn: Turn) -> None:
-    """A typed command: accept, reject, dispatch, deliver, orders, stock, price, paid."""
+    """A typed command: accept, reject, dispatch, deliver, orders, stock, price, paid,
+    statement."""
     match = _COMMAND.match(turn.text)
     assert match is not None
     command = _ALIASES.get(match.group(1).lower(), match.group(1).lower())
@@ -81,6 +85,8 @@ async def _command(turn: Turn) -> None:
         await _orders(turn)
     elif command in ("stock", "price"):
         await _offer(turn, command, rest)
+    elif command == "statement":
+        await statement.for_vendor(turn, rest)
     else:
         await _paid(turn, rest)
 
@@ -351,7 +357,8 @@ DIALOG = Dialog(
               _reason_given),
         route("*", tapped("order", "reject"), _tapped_reject),
         route("*", tapped("order", "accept", "dispatch", "deliver"), _tapped_step),
-        route("*", typed(_COMMAND, "a command: accept, reject, orders, stock, price, paid…"),
+        route("*", typed(_COMMAND, "a command: accept, reject, orders, stock, price, paid, "
+                         "statement…"),
               _command),
     ),
     routes=(

@@ -232,7 +232,7 @@ class _Run:
                RETURNING line""",
             *[list(c) for c in columns], self.run_id)
         taken = {r["line"] for r in staged}
-        for _, _, line, _, kind, *_ in (r for r in rows if r[2] in taken):
+        for *_, kind, _, _, _, _ in (r for r in rows if r[2] in taken):
             if kind == "sale":
                 self.sales += 1
             else:

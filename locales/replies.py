@@ -24,6 +24,16 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A document sent with a reply, made for each recipient in their language when it is queued
+    (`bot.documents`): `kind` names the renderer, `data` is what it draws (a statement)."""
+
+    kind: str            # "statement"
+    data: Any
+    format: str = "pdf"  # "pdf" or "csv"
+
+
+@dataclass(frozen=True)
 class Reply:
     template: str  # locales/<lang>/messages/<template>.j2
     context: Mapping[str, Any] = field(default_factory=dict)
@@ -31,3 +41,5 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     rows: tuple[Row, ...] = ()
     list_button: str = "Choose"  # gettext msgid of the button that opens a list
+    # Sent as a WhatsApp document; the rendered template is its caption (≤ 1024 characters).
+    attachment: Attachment | None = None

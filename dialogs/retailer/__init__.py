@@ -8,9 +8,20 @@ draft with Confirm / Edit / Cancel (or types "ho", "hoina", "हो", "रद्
 
 from __future__ import annotations
 
+from dialogs import statement
 from dialogs.machine import Table
 from dialogs.retailer import answers, ordering, prices, queries
-from dialogs.routing import ANY_TAP, ANY_TEXT, ANYTHING, Dialog, route, said, tapped, when
+from dialogs.routing import (
+    ANY_TAP,
+    ANY_TEXT,
+    ANYTHING,
+    Dialog,
+    route,
+    said,
+    tapped,
+    typed,
+    when,
+)
 from dialogs.turn import Turn
 from ledger import choices
 
@@ -35,7 +46,8 @@ TABLE = Table(
         {"trigger": "expire", "source": ["resolving", "reviewing", "editing"], "dest": "idle",
          "doc": "left unconfirmed too long (the jobs tick)"},
         {"trigger": "query", "source": "*", "dest": None,
-         "doc": "status, dues, history, prices or a cancelled order: answered, the draft stays"},
+         "doc": "status, dues, history, prices, a statement or a cancelled order: answered, "
+                "the draft stays"},
         {"trigger": "unclear", "source": "*", "dest": None,
          "doc": "not understood: said so, with what to type"},
         {"trigger": "help", "source": "*", "dest": None},
@@ -100,6 +112,8 @@ DIALOG = Dialog(
         route("resolving", tapped("product", "pick"), ordering.answer),
         route("*", when("cancel KH-…", lambda turn: not turn.choice
                         and answers.cancels_order(turn.text)), queries.cancel_order),
+        route("*", typed(statement.COMMAND, "statement [vendor] [days]"), statement.for_retailer),
+        route("*", tapped("statement", "vendor"), statement.tapped_vendor),
     ),
     routes=(
         route("*", said("status", "dues", "history"), queries.answer),

@@ -134,7 +134,7 @@ async def test_every_error_is_named_by_line_and_column_and_nothing_is_written(
         f"2026-03-01,{v},{r},,payment,100,R-1,,bitcoin", # method
         f"2026-03-01,{v},{r},,sale,500,B-10,,cash",      # a sale has no method
         f"2026-12-01,{v},{r},,sale,500,B-11,,",          # the future (today is 2026-11-20)
-        f"2026-03-01,{v},9822222222,,sale,500,B-12,,",   # a new retailer without a name
+        f"2026-03-01,{v},9822222222,,sale,500,B-12,,",   # a new retailer never named
         f"2026-03-01,{v},{r},,sale,500,B-13,,",          # right, but the file is refused
         f"2026-03-02,{v},{r},,sale,700,B-13,,",          # the same reference twice
         f"2026-03-01,{v},{r},,sale",                     # cells missing
