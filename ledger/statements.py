@@ -147,7 +147,9 @@ async def statement(
             debit_paisa=max(amount, 0), credit_paisa=max(-amount, 0), balance_paisa=running,
             acknowledged=r["acknowledged_by"] is not None, imported=r["source"] == "import"))
     truncated = len(rows) > MAX_LINES
-    ageing = await reports.ageing(conn, actor=actor or _SYSTEM, retailer_id=retailer_id,
+    # Rights were checked above for exactly this account (reports.ageing alone would not let a
+    # retailer narrow to one vendor).
+    ageing = await reports.ageing(conn, actor=_SYSTEM, retailer_id=retailer_id,
                                   vendor_id=vendor_id, now=now)
     return Statement(retailer=retailer, vendor=vendor, start=start, end=end,
                      opening_paisa=opening, lines=tuple(lines),
@@ -170,7 +172,7 @@ def _what(r: asyncpg.Record) -> tuple[What, str]:
 
 @dataclass(frozen=True)
 class _System:
-    """The command line reads as the system: the ageing report's rights check passes."""
+    """Who reads the ageing of an account whose rights `statement` checked itself."""
 
     id: int = 0
     role: str = "ADMIN"

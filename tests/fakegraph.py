@@ -36,6 +36,7 @@ class Media:
 class FakeGraph:
     sent: list[dict[str, Any]] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
+    upload_failures: deque[tuple[int, Any]] = field(default_factory=deque)
     failures: deque[tuple[int, Any]] = field(default_factory=deque)
     requests: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -43,6 +44,10 @@ class FakeGraph:
     def fail_next(self, times: int, status: int, body: Any) -> None:
         for _ in range(times):
             self.failures.append((status, body))
+
+    def fail_next_upload(self, times: int, status: int, body: Any) -> None:
+        for _ in range(times):
+            self.upload_failures.append((status, body))
 
     def texts_to(self, recipient: str) -> list[str]:
         return [body_text(m) for m in self.sent if m.get("to", m.get("recipient")) == recipient]
@@ -79,8 +84,8 @@ class FakeGraph:
                                                 "type": "GraphMethodException"}}, status=400)
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return web.json_response(fixture("graph_error_190_token"), status=401)
-        if self.failures:
-            status, body = self.failures.popleft()
+        if self.upload_failures:
+            status, body = self.upload_failures.popleft()
             return web.json_response(body, status=status)
         form = await request.post()
         upload = form.get("file")
