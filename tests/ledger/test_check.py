@@ -370,7 +370,8 @@ async def acknowledged_by_a_stranger(conn: asyncpg.Connection, book: Book) -> st
 async def imported_bill_given_a_line(conn: asyncpg.Connection, book: Book) -> str:
     await conn.execute(
         """INSERT INTO order_lines (order_id, line_no, sku, quantity_milli, unit_price_paisa,
-                                    line_total_paisa) VALUES ($1, 1, 'CHINI', 1000, 30000, 30000)""",
+                                    line_total_paisa)
+           VALUES ($1, 1, 'CHINI', 1000, 30000, 30000)""",
         book.bill)
     return (f"orders {await number(conn, book.bill)} (id {book.bill}): imported bill DELIVERED "
             f"with 1 lines")

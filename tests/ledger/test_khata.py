@@ -263,3 +263,18 @@ async def test_a_retailer_with_an_imported_balance_is_still_held_to_the_limit(
     with pytest.raises(Exception, match="credit") as refused:
         await orders.confirm(conn, draft.id, retailer, now=datetime.now().astimezone())
     assert refused.value.key == "credit.over_limit"  # type: ignore[attr-defined]
+
+
+async def test_staff_statements_count_imported_entries_on_their_own_dates(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    v, r = local(world.vendor.phone), local(world.retailer.phone)
+    assert (await run(conn, book(f"2026-03-01,{v},{r},,sale,500,B-1,,",
+                                 f"2026-05-01,{v},{r},,sale,200,B-2,,"))).ok
+    march = await reports.statement(conn, world.retailer.id, happened_at(date(2026, 3, 1)),
+                                    happened_at(date(2026, 4, 1)), actor=world.admin)
+    assert (march.opening_paisa, [x.amount_paisa for x in march.lines], march.closing_paisa) == (
+        0, [50_000], 50_000)
+    may = await reports.statement(conn, world.retailer.id, happened_at(date(2026, 4, 1)),
+                                  happened_at(date(2026, 6, 1)), actor=world.admin)
+    assert (may.opening_paisa, may.closing_paisa) == (50_000, 70_000)
