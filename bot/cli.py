@@ -252,6 +252,7 @@ async def _khata_import(
     conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings
 ) -> int:
     from ledger import khata
+    from ledger.errors import LedgerError
 
     try:
         with args.file.open(encoding="utf-8-sig", newline="") as lines:
@@ -260,6 +261,10 @@ async def _khata_import(
                 dry_run=args.dry_run, name=args.file.name)
     except FileNotFoundError as exc:
         raise UsageError(f"no such file: {args.file}") from exc
+    except LedgerError as exc:  # a live payment raced the import: nothing was kept
+        print(f"khaacho: {args.file}: nothing imported: {exc}; try again",
+              file=sys.stderr)
+        return 1
     except UnicodeDecodeError as exc:
         print(f"khaacho: {args.file}: nothing imported: not UTF-8 text (byte {exc.start})",
               file=sys.stderr)
