@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-BENCHMARKS = ("parser_bench", "ledger_bench", "channel_bench", "score_bench", "burst_bench")
+BENCHMARKS = ("parser_bench", "ledger_bench", "channel_bench", "score_bench", "burst_bench",
+              "khata_bench")
 RESULTS = Path(__file__).parent / "results.json"
 
 

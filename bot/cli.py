@@ -1,5 +1,5 @@
-"""The `khaacho` command: serve, migrate, demo, check, score, catalog import, user add, chat,
-parse, reminders run."""
+"""The `khaacho` command: serve, migrate, demo, check, score, catalog import, khata import,
+statement, user add, chat, parse, reminders run."""
 
 from __future__ import annotations
 
@@ -103,6 +103,23 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--vendor", type=_phone, help="also set this vendor's prices and stock")
     imp.add_argument("--stock", type=_non_negative, help="stock per product, in base units")
 
+    khata = sub.add_parser("khata", help="a vendor's existing book")
+    khata_sub = khata.add_subparsers(dest="khata_command", required=True)
+    book = khata_sub.add_parser("import", help="import a vendor's book (khata) from a CSV file")
+    book.add_argument("file", type=Path)
+    book.add_argument("--dry-run", action="store_true",
+                      help="check every line and say what would be imported; change nothing")
+
+    statement = sub.add_parser("statement", help="a retailer's statement as a PDF or CSV file")
+    statement.add_argument("--retailer", required=True, type=_phone)
+    statement.add_argument("--vendor", type=_phone, help="only the account with this vendor")
+    statement.add_argument("--from", dest="start", type=_day, help="YYYY-MM-DD (AD)")
+    statement.add_argument("--to", dest="end", type=_day, help="YYYY-MM-DD (AD), inclusive")
+    statement.add_argument("--format", required=True, choices=("pdf", "csv"))
+    statement.add_argument("--out", required=True, type=Path)
+    statement.add_argument("--language", choices=("en", "ne"),
+                           help="the reader's (default: the retailer's)")
+
     user = sub.add_parser("user", help="user commands")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="add or update a user")
@@ -168,6 +185,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "check": _check,
         "score": lambda conn: _score(conn, args),
         "catalog": lambda conn: _catalog_import(conn, args),
+        "khata": lambda conn: _khata_import(conn, args, settings),
+        "statement": lambda conn: _statement(conn, args),
         "user": lambda conn: _user_add(conn, args),
         "reminders": lambda conn: _reminders_run(conn, args, settings),
     }
@@ -297,6 +316,69 @@ async def _reminders_run(
     shown = await remind.run(conn, settings, reminder_rules(settings), args.at,
                              dry_run=args.dry_run)
     print(remind.print_round(shown, at=args.at, dry_run=args.dry_run, as_json=args.json))
+    return 0
+
+
+async def _khata_import(
+    conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings
+) -> int:
+    from ledger import khata
+    from ledger.errors import LedgerError
+
+    try:
+        with args.file.open(encoding="utf-8-sig", newline="") as lines:
+            result = await khata.import_book(
+                conn, lines, starter_limit_paisa=settings.starter_credit_limit_npr * 100,
+                dry_run=args.dry_run, name=args.file.name)
+    except FileNotFoundError as exc:
+        raise UsageError(f"no such file: {args.file}") from exc
+    except LedgerError as exc:  # a live payment raced the import: nothing was kept
+        print(f"khaacho: {args.file}: nothing imported: {exc}; try again",
+              file=sys.stderr)
+        return 1
+    except UnicodeDecodeError as exc:
+        print(f"khaacho: {args.file}: nothing imported: not UTF-8 text (byte {exc.start})",
+              file=sys.stderr)
+        return 1
+    if not result.ok:
+        print(f"khaacho: {args.file}: nothing imported.", file=sys.stderr)
+        for problem in result.problems:
+            print(f"  {problem}", file=sys.stderr)
+        if result.errors > len(result.problems):
+            print(f"  ... and {result.errors - len(result.problems)} more", file=sys.stderr)
+        return 1
+    verb = "would import" if result.dry_run else "imported"
+    print(f"{args.file.name}: {result.rows} lines; {verb} {result.sales} bills and "
+          f"{result.payments} payments ({result.replayed} imported before, unchanged); "
+          f"{'would add' if result.dry_run else 'added'} {result.retailers_added} retailers"
+          + ("" if result.dry_run else f"; {result.completed} bills paid in full")
+          + ("; nothing changed (dry run)" if result.dry_run else ""))
+    return 0
+
+
+async def _statement(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
+    from bot import statement_doc
+    from ledger import statements
+    from locales.render import Messages
+
+    retailer = await users.by_phone(conn, args.retailer)
+    if retailer is None or retailer.role != "RETAILER":
+        raise UsageError(f"no retailer with phone {mask(args.retailer)}")
+    vendor_id = None
+    if args.vendor:
+        vendor = await users.by_phone(conn, args.vendor)
+        if vendor is None or vendor.role != "VENDOR":
+            raise UsageError(f"no vendor with phone {mask(args.vendor)}")
+        vendor_id = vendor.id
+    if args.start and args.end and args.start > args.end:
+        raise UsageError("--from is after --to")
+    found = await statements.statement(conn, None, retailer_id=retailer.id,
+                                       vendor_id=vendor_id, start=args.start, end=args.end)
+    content = statement_doc.render(found, args.format, args.language or retailer.language,
+                                   Messages())
+    args.out.write_bytes(content)
+    print(f"{args.out}: statement of {found.retailer.name}, {len(found.lines)} entries, "
+          f"closing balance {found.closing_paisa / 100:,.2f} NPR")
     return 0
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import asyncpg
 
-from bot import outgoing
+from bot import documents, outgoing
 from bot.settings import Settings
-from bot.store import enqueue
+from bot.store import enqueue, save_document
 from ledger import users
 from locales import Language
 from locales.render import Messages
@@ -60,6 +60,12 @@ class Outbound:
         self, conn: asyncpg.Connection, reply: Reply, to: Address, inbound_id: int | None
     ) -> int:
         payload = outgoing.build(self._messages, to.language, reply)
+        document_id = None
+        if reply.attachment is not None:
+            # The document is drawn in the recipient's language; the reply's words caption it.
+            made = documents.render(reply.attachment, to.language, self._messages)
+            document_id = await save_document(conn, made.filename, made.mime_type, made.content)
+            payload = outgoing.document(payload, made.filename)
         template_lang = (
             self._settings.whatsapp_template_language_ne if to.language == "ne"
             else self._settings.whatsapp_template_language_en
@@ -73,4 +79,5 @@ class Outbound:
         else:
             fallback = outgoing.template_fallback(
                 payload, self._settings.whatsapp_template_name, template_lang)
-        return await enqueue(conn, to.address, payload, fallback=fallback, inbound_id=inbound_id)
+        return await enqueue(conn, to.address, payload, fallback=fallback, inbound_id=inbound_id,
+                             document_id=document_id)

@@ -16,6 +16,7 @@ MAX_INTERACTIVE_BODY = 1024
 MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20
 MAX_ROWS, MAX_ROW_TITLE, MAX_ROW_DESCRIPTION = 10, 24, 72
 MAX_TEMPLATE_PARAM = 1000
+MAX_CAPTION = 1024
 
 
 def _cut(text: str, limit: int) -> str:
@@ -76,6 +77,14 @@ def _template(name: str, template_lang: str, texts: list[str]) -> dict[str, Any]
         template["components"] = [{"type": "body", "parameters": [
             {"type": "text", "text": text} for text in texts]}]
     return {"type": "template", "template": template}
+
+
+def document(text_payload: dict[str, Any], filename: str) -> dict[str, Any]:
+    """A document message whose caption is the reply's words; the sender adds the media id it
+    gets by uploading the file (`bot.sender.with_media`)."""
+    caption = payload_text(text_payload)
+    return {"type": "document",
+            "document": {"filename": filename, "caption": _cut(caption, MAX_CAPTION)}}
 
 
 def template_fallback(

@@ -66,6 +66,8 @@ class Transport(Protocol):
         self, recipient: str, payload: dict[str, Any], reference: str | None = None
     ) -> str: ...
 
+    async def upload(self, content: bytes, mime_type: str, filename: str) -> str: ...
+
 
 class LocalTransport:
     """Without WhatsApp credentials a reply is 'delivered' by being marked sent; the terminal chat
@@ -75,6 +77,30 @@ class LocalTransport:
         self, recipient: str, payload: dict[str, Any], reference: str | None = None
     ) -> str:
         return f"local.{time.time_ns()}"
+
+    async def upload(self, content: bytes, mime_type: str, filename: str) -> str:
+        return f"local-media.{time.time_ns()}"
+
+
+async def with_media(
+    conn: asyncpg.Connection, transport: Transport, row: asyncpg.Record
+) -> dict[str, Any]:
+    """The payload to send: a document message gets the media id of its file, uploaded first
+    (once: the id is kept for the message's retries, in the sender's transaction)."""
+    payload: dict[str, Any] = row["payload"]
+    if payload.get("type") != "document" or row["document_id"] is None:
+        return payload
+    document = await conn.fetchrow(
+        "SELECT filename, mime_type, content, media_id FROM outbox_documents WHERE id = $1",
+        row["document_id"])
+    media_id = document["media_id"]
+    if media_id is None:
+        media_id = await transport.upload(bytes(document["content"]), document["mime_type"],
+                                          document["filename"])
+        await conn.execute(
+            "UPDATE outbox_documents SET media_id = $2, uploaded_at = now() WHERE id = $1",
+            row["document_id"], media_id)
+    return {**payload, "document": {**payload["document"], "id": media_id}}
 
 
 class RateLimiter:
@@ -246,8 +272,10 @@ class Sender:
                        WHERE id = $1 AND sending_since = $2""", claim.row["id"], claim.token)
             return True
         try:
+            async with self._pool.acquire() as conn:  # a document is uploaded first, once
+                payload = await with_media(conn, self._transport, claim.row)
             wamid = await self._transport.send(
-                claim.row["recipient"], claim.row["payload"], reference(claim.row["id"]))
+                claim.row["recipient"], payload, reference(claim.row["id"]))
         except GraphError as exc:
             async with self._pool.acquire() as conn, conn.transaction():
                 await self._failed_attempt(conn, claim, exc)

@@ -208,25 +208,37 @@ async def enqueue(
     *,
     fallback: dict[str, Any] | None = None,
     inbound_id: int | None = None,
+    document_id: int | None = None,
 ) -> int:
     """Write a reply to the outbox inside the caller's transaction; it is sent after commit.
 
     Its turn (bot/sender.py claims by turn) follows the recipient's last pending reply, and is
     never earlier than the queue's current turn: a flooded recipient's replies spread out over
     many turns, while someone with one reply waits at most one round. Two index probes.
+    A document message names its file (`save_document`), uploaded when it is sent.
     """
     outbox_id: int = await conn.fetchval(
-        """INSERT INTO outbox (recipient, payload, fallback, inbound_id, turn)
-           VALUES ($1, $2, $3, $4, greatest(
+        """INSERT INTO outbox (recipient, payload, fallback, inbound_id, document_id, turn)
+           VALUES ($1, $2, $3, $4, $5, greatest(
                (SELECT turn + 1 FROM outbox
                  WHERE recipient = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1),
                (SELECT turn FROM outbox WHERE status = 'pending' ORDER BY turn, id LIMIT 1),
                0))
            RETURNING id""",
-        recipient, payload, fallback, inbound_id,
+        recipient, payload, fallback, inbound_id, document_id,
     )
     await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
     return outbox_id
+
+
+async def save_document(
+    conn: asyncpg.Connection, filename: str, mime_type: str, content: bytes
+) -> int:
+    """Keep a document's bytes for the outbox row that sends it (same transaction)."""
+    document_id: int = await conn.fetchval(
+        """INSERT INTO outbox_documents (filename, mime_type, content) VALUES ($1, $2, $3)
+           RETURNING id""", filename, mime_type, content)
+    return document_id
 
 
 def payload_text(payload: dict[str, Any]) -> str:
@@ -236,4 +248,7 @@ def payload_text(payload: dict[str, Any]) -> str:
         return str(payload["text"]["body"])
     if kind == "interactive":
         return str(payload["interactive"]["body"]["text"])
+    if kind == "document":
+        document = payload["document"]
+        return f"[{document.get('filename', 'document')}] {document.get('caption', '')}".strip()
     return json.dumps(payload.get(kind or "", payload), ensure_ascii=False)

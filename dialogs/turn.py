@@ -17,7 +17,7 @@ from dialogs.machine import Table
 from ledger.conversations import Conversation
 from ledger.errors import AlreadyDone, LedgerError, NotPermitted
 from ledger.users import User
-from locales.replies import Button, Reply, Row
+from locales.replies import Attachment, Button, Reply, Row
 
 
 @dataclass
@@ -80,12 +80,14 @@ class Turn:
         return (tap is not None and tap.action == "cancel") or self.intent() == "cancel"
 
     def say(self, template: str, *, buttons: Sequence[Button] = (), rows: Sequence[Row] = (),
-            list_button: str = "Choose", **context: Any) -> None:
+            list_button: str = "Choose", attachment: Attachment | None = None,
+            **context: Any) -> None:
         """Reply to the sender, in their current language (read again when rendering, so a
-        language switch in this very turn is honoured)."""
+        language switch in this very turn is honoured); with an attachment, the words caption
+        a document drawn in that language."""
         self.replies.append(Reply(template, context, to_user_id=self.user.id,
                                   buttons=tuple(buttons), rows=tuple(rows),
-                                  list_button=list_button))
+                                  list_button=list_button, attachment=attachment))
 
     def tell(self, user_id: int, template: str, *, buttons: Sequence[Button] = (),
              **context: Any) -> None:

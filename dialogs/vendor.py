@@ -1,8 +1,9 @@
 """Vendors run their orders by tapping or typing: accept / reject (with a reason), dispatch,
 deliver, "orders", "stock chini 100", "price chini 115", and payments ("paid KH-000123 5000",
 "paid 9820000001 5000 esewa"), how they want to be paid ("payinfo esewa 98XXXXXXXX"), Confirm /
-Not received on a payment a retailer says they made, and the credit score of a retailer they serve
-("score 9820000001"). Only their own orders; the ledger checks, we explain."""
+Not received on a payment a retailer says they made, a retailer's statement ("statement
+9820000001") and the credit score of a retailer they serve ("score 9820000001"). Only their own
+orders and retailers; the ledger checks, we explain."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 from decimal import Decimal
 
 from catalog.quantity import Quantity
-from dialogs import buttons, notify, present, scores, words
+from dialogs import buttons, notify, present, scores, statement, words
 from dialogs.machine import Table
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed, when
 from dialogs.turn import Turn
@@ -45,7 +46,7 @@ TABLE = Table(
         {"trigger": "check_price", "source": "*", "dest": "confirming",
          "doc": "a price that moved more than 3× either way: is it right?"},
         {"trigger": "query", "source": "*", "dest": None,
-         "doc": "open orders listed, or a retailer's score"},
+         "doc": "open orders listed, a retailer's statement sent, or a retailer's score"},
         {"trigger": "unclear", "source": "*", "dest": None, "doc": "not a command: hint"},
         {"trigger": "help", "source": "*", "dest": None},
         {"trigger": "cancel", "source": "*", "dest": "idle"},
@@ -65,9 +66,11 @@ _NEGATIVE = re.compile(r"-\s*\d")
 
 _COMMAND = re.compile(
     r"^\s*(accept|swikar|reject|dispatch|pathaye|pathayo|deliver|delivered|orders?|stock|price|"
-    r"paid|payment|bhuktani|score|payinfo)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+    r"paid|payment|bhuktani|score|payinfo|statement|bibaran)\b\s*(.*)$",
+    re.IGNORECASE | re.DOTALL)
 _ALIASES = {"swikar": "accept", "pathaye": "dispatch", "pathayo": "dispatch",
-            "delivered": "deliver", "order": "orders", "payment": "paid", "bhuktani": "paid"}
+            "delivered": "deliver", "order": "orders", "payment": "paid", "bhuktani": "paid",
+            "bibaran": "statement"}
 
 
 def _is_reason(turn: Turn) -> bool:
@@ -92,7 +95,8 @@ async def _tapped_step(turn: Turn) -> None:
 
 
 async def _command(turn: Turn) -> None:
-    """A typed command: accept, reject, dispatch, deliver, orders, stock, price, paid, score."""
+    """A typed command: accept, reject, dispatch, deliver, orders, stock, price, paid, score,
+    payinfo, statement."""
     match = _COMMAND.match(turn.text)
     assert match is not None
     command = _ALIASES.get(match.group(1).lower(), match.group(1).lower())
@@ -114,6 +118,8 @@ async def _command(turn: Turn) -> None:
         await scores.of_retailer(turn, rest, usage="vendor_usage", done="query")
     elif command == "payinfo":
         await _payinfo(turn, rest)
+    elif command == "statement":
+        await statement.for_vendor(turn, rest)
     else:
         await _paid(turn, rest)
 
@@ -446,8 +452,8 @@ DIALOG = Dialog(
         route("*", tapped("order", "reject"), _tapped_reject),
         route("*", tapped("order", "accept", "dispatch", "deliver"), _tapped_step),
         route("*", tapped("claim", "confirm", "reject"), _tapped_claim),
-        route("*", typed(_COMMAND,
-                         "a command: accept, reject, orders, stock, price, paid, score, payinfo…"),
+        route("*", typed(_COMMAND, "a command: accept, reject, orders, stock, price, paid, "
+                         "score, payinfo, statement…"),
               _command),
     ),
     routes=(

@@ -119,6 +119,33 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
         WHERE r.amount_paisa <> -o.amount_paisa OR r.account_id <> o.account_id
            OR o.kind = 'REVERSAL'
         ORDER BY r.id LIMIT $1""", ()),
+    # What an entry says about itself (migration 015): a live entry happened when it was
+    # written, an imported one before, and only an imported bill or receipt is imported; an
+    # acknowledgement comes from the other side of the account.
+    ("entry_meta", """
+        SELECT count(*) OVER () AS found,
+               format('ledger_entries %s: %s', e.id, CASE
+                   WHEN e.source = 'live' AND e.happened_at <> e.created_at THEN
+                       format('live, but happened %s, written %s', e.happened_at, e.created_at)
+                   WHEN e.happened_at > e.created_at THEN
+                       format('imported, but happened %s, after it was written %s',
+                              e.happened_at, e.created_at)
+                   WHEN e.source <> COALESCE(o.source, p.source, 'live') THEN
+                       format('%s, for a %s %s', e.source, COALESCE(o.source, p.source, 'live'),
+                              CASE WHEN o.id IS NOT NULL THEN 'order' ELSE 'payment' END)
+                   ELSE format('acknowledged by user %s, stated by %s, on the account of '
+                               'retailer %s and vendor %s', e.acknowledged_by, e.stated_by,
+                               a.retailer_id, a.vendor_id) END) AS line
+        FROM ledger_entries e
+        JOIN ledger_accounts a ON a.id = e.account_id
+        LEFT JOIN orders o ON o.id = e.order_id AND e.kind = 'ORDER_CREDIT'
+        LEFT JOIN payments p ON p.id = e.payment_id AND e.kind = 'PAYMENT_DEBIT'
+        WHERE (e.source = 'live' AND e.happened_at <> e.created_at)
+           OR e.happened_at > e.created_at
+           OR e.source <> COALESCE(o.source, p.source, 'live')
+           OR e.acknowledged_by NOT IN (a.retailer_id, a.vendor_id)
+           OR e.acknowledged_by = e.stated_by
+        ORDER BY e.id LIMIT $1""", ()),
     ("order_total", """
         SELECT count(*) OVER () AS found,
                format('orders %s (id %s): total %s paisa, its lines sum to %s',
@@ -126,8 +153,19 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
         FROM orders o
         LEFT JOIN (SELECT order_id, sum(line_total_paisa) AS amount
                    FROM order_lines GROUP BY order_id) l ON l.order_id = o.id
-        WHERE o.total_paisa <> COALESCE(l.amount, 0)
+        WHERE o.source = 'live' AND o.total_paisa <> COALESCE(l.amount, 0)
         ORDER BY o.id LIMIT $1""", ()),
+    # An imported bill (migration 015) names no goods, arrived delivered, and is delivered or,
+    # once paid, completed.
+    ("import_bill", """
+        SELECT count(*) OVER () AS found,
+               format('orders %s (id %s): imported bill %s with %s lines', o.number, o.id,
+                      o.status, COALESCE(l.n, 0)) AS line
+        FROM orders o
+        LEFT JOIN (SELECT order_id, count(*) AS n FROM order_lines GROUP BY order_id) l
+               ON l.order_id = o.id
+        WHERE o.source = 'import' AND (l.n > 0 OR o.status <> ALL($2::text[]))
+        ORDER BY o.id LIMIT $1""", (list(lifecycle.FULFILLED_STATUSES),)),
     # A standing ORDER_CREDIT is one no REVERSAL undid. Billed orders have exactly one, of their
     # total, on their retailer x vendor account; other orders (cancelled ones too) have none.
     ("order_credit", """
@@ -266,17 +304,18 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
         WHERE NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS legal (f, s)
                           WHERE legal.f = t.from_status AND legal.s = t.to_status)
         ORDER BY t.id LIMIT $1""", (_LEGAL_FROM, _LEGAL_TO)),
-    # Each logged move starts where the one before it ended; the first starts at DRAFT.
+    # Each logged move starts where the one before it ended; the first where the order was
+    # born (DRAFT; an imported bill DELIVERED).
     ("transition_chain", """
         SELECT count(*) OVER () AS found,
                format('order_transitions %s: order %s moved from %s, but it was %s',
                       id, order_id, from_status, previous) AS line
-        FROM (SELECT id, order_id, from_status,
-                     lag(to_status, 1, $2::text) OVER (PARTITION BY order_id ORDER BY id)
-                         AS previous
-              FROM order_transitions) t
+        FROM (SELECT t.id, t.order_id, t.from_status,
+                     lag(t.to_status, 1, order_origin_status(o.source))
+                         OVER (PARTITION BY t.order_id ORDER BY t.id) AS previous
+              FROM order_transitions t JOIN orders o ON o.id = t.order_id) t
         WHERE from_status <> previous
-        ORDER BY id LIMIT $1""", ("DRAFT",)),
+        ORDER BY id LIMIT $1""", ()),
     ("status_unlogged", """
         SELECT count(*) OVER () AS found,
                format('orders %s (id %s): status %s, %s', o.number, o.id, o.status,
@@ -286,8 +325,8 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
         FROM orders o
         LEFT JOIN (SELECT DISTINCT ON (order_id) order_id, to_status FROM order_transitions
                    ORDER BY order_id, id DESC) l ON l.order_id = o.id
-        WHERE o.status <> COALESCE(l.to_status, $2::text)
-        ORDER BY o.id LIMIT $1""", ("DRAFT",)),
+        WHERE o.status <> COALESCE(l.to_status, order_origin_status(o.source))
+        ORDER BY o.id LIMIT $1""", ()),
 )
 
 KINDS: tuple[str, ...] = tuple(kind for kind, _, _ in _CHECKS)

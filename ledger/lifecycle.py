@@ -113,3 +113,34 @@ async def move(
            VALUES ($1, $2, $3, $4, $5, COALESCE($6, now()))""",
         order_id, from_status, to_status, actor_id, reason, now,
     )
+
+
+async def move_many(
+    conn: asyncpg.Connection,
+    moves: list[tuple[int, datetime]],
+    from_status: str,
+    to_status: Status,
+    actor_id: int | None,
+    reason: str = "",
+) -> list[int]:
+    """`move` for many locked orders at once, each at its own time: (order id, when). Only those
+    still in `from_status` move; their ids are returned (the caller checks they all did)."""
+    if not allowed(from_status, to_status):
+        raise IllegalTransition(order=str(len(moves)), from_status=from_status,
+                                to_status=to_status)
+    if not moves:
+        return []
+    stamp = _STAMP.get(to_status)
+    extra = f", {stamp} = COALESCE(o.{stamp}, m.at)" if stamp else ""
+    rows = await conn.fetch(
+        f"""UPDATE orders o SET status = $3, updated_at = m.at{extra}
+            FROM unnest($1::bigint[], $2::timestamptz[]) AS m (id, at)
+            WHERE o.id = m.id AND o.status = $4 RETURNING o.id, m.at""",
+        [order_id for order_id, _ in moves], [at for _, at in moves], to_status, from_status)
+    await conn.execute(
+        """INSERT INTO order_transitions (order_id, from_status, to_status, actor_id, reason, at)
+           SELECT m.id, $3, $4, $5, $6, m.at
+           FROM unnest($1::bigint[], $2::timestamptz[]) AS m (id, at) ORDER BY m.id""",
+        [r["id"] for r in rows], [r["at"] for r in rows], from_status, to_status, actor_id,
+        reason)
+    return [r["id"] for r in rows]

@@ -216,10 +216,16 @@ async def accept(
         )
         await lifecycle.move(conn, order_id, row["number"], "VENDOR_ASSIGNED", "ACCEPTED",
                              vendor.id, "accepted", now)
+        # The vendor states the debt by accepting; the retailer acknowledged it by placing this
+        # very order at this total (unless staff placed it for them).
+        placed_by = await conn.fetchval(
+            """SELECT actor_id FROM order_transitions WHERE order_id = $1 AND from_status = $2
+               ORDER BY id LIMIT 1""", order_id, "DRAFT")
         await postings.post(conn, Posting(
             idempotency_key=_credit_key(order_id), retailer_id=retailer_id,
             vendor_id=row["vendor_id"], kind="ORDER_CREDIT", amount_paisa=row["total_paisa"],
             actor_id=vendor.id, reason=f"order {row['number']}", order_id=order_id,
+            acknowledged_by=retailer_id if placed_by == retailer_id != vendor.id else None,
         ), now=now)
         return await get(conn, order_id)
 

@@ -8,6 +8,7 @@ refused: an advance has nothing to be allocated to.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
@@ -35,7 +36,7 @@ from ledger.order_repo import (
 )
 from ledger.postings import MAX_AMOUNT_PAISA, Entry, Posting, is_paisa
 
-Method = Literal["cash", "bank", "esewa", "khalti", "fonepay", "cheque"]
+Method = Literal["cash", "bank", "esewa", "khalti", "fonepay", "cheque", "other"]
 METHODS: tuple[str, ...] = get_args(Method)
 MAX_REFERENCE = 100
 MAX_PAYMENT_KEY = postings.MAX_KEY_LENGTH - len("payment:")
@@ -73,8 +74,14 @@ async def record(
     actor: Actor,
     idempotency_key: str,
     now: datetime | None = None,
+    stated_by: int | None = None,
+    acknowledged_by: int | None = None,
 ) -> PaymentResult:
-    """Record a payment (vendor for itself, operator or admin), post it and allocate it."""
+    """Record a payment (vendor for itself, operator or admin), post it and allocate it.
+
+    The entry says who stated the payment (`stated_by`, by default the actor: a retailer whose
+    claim the vendor confirms states it, and the vendor acknowledges it) and who acknowledged it.
+    """
     if not is_staff(actor) and not (actor.role == "VENDOR" and actor.id == vendor_id):
         raise NotPermitted(action="payment.record", role=actor.role)
     if not is_paisa(amount_paisa) or not 0 < amount_paisa <= MAX_AMOUNT_PAISA:
@@ -113,6 +120,7 @@ async def record(
             idempotency_key=_entry_key(idempotency_key), retailer_id=retailer_id,
             vendor_id=vendor_id, kind="PAYMENT_DEBIT", amount_paisa=-amount_paisa,
             actor_id=actor.id, reason=f"{method} {reference}".strip(), payment_id=payment_id,
+            stated_by=stated_by, acknowledged_by=acknowledged_by,
         ), now=now)
         await _allocate(conn, payment_id, retailer_id, vendor_id, amount_paisa)
         await _complete_paid(conn, payment_id, actor.id, now)
@@ -171,31 +179,53 @@ async def reverse_payment(
         return entry
 
 
-async def _allocate(
-    conn: asyncpg.Connection, payment_id: int, retailer_id: int, vendor_id: int, amount: int
-) -> None:
-    """Oldest billed order first; the account lock (held) keeps two payments from racing."""
+@dataclass(frozen=True)
+class Bill:
+    """A billed order still owed on, as allocation sees it: oldest billed first."""
+
+    order_id: int
+    billed_at: datetime
+    outstanding_paisa: int
+
+
+async def open_bills(conn: asyncpg.Connection, retailer_id: int, vendor_id: int) -> list[Bill]:
+    """The account's billed orders with something still owed, oldest billed first."""
     rows = await conn.fetch(
-        f"""SELECT o.id, o.total_paisa - {PAID_SQL} AS outstanding
+        f"""SELECT o.id, o.accepted_at, o.total_paisa - {PAID_SQL} AS outstanding
             FROM orders o
             WHERE o.retailer_id = $1 AND o.vendor_id = $2 AND o.status = ANY($3::text[])
             ORDER BY o.accepted_at, o.id""",
         retailer_id, vendor_id, list(BILLED_STATUSES),
     )
+    return [Bill(r["id"], r["accepted_at"], int(r["outstanding"])) for r in rows
+            if r["outstanding"] > 0]
+
+
+def plan_allocation(bills: Iterable[Bill], amount: int) -> list[tuple[int, int]]:
+    """(order id, share) of a payment of `amount`: oldest bill first, each paid off before the
+    next gets anything. The one rule both live payments and imported books follow."""
     left = amount
-    plan: list[tuple[int, int, int]] = []
-    for row in rows:
+    plan: list[tuple[int, int]] = []
+    for bill in bills:
         if left == 0:
             break
-        share = min(left, int(row["outstanding"]))
+        share = min(left, bill.outstanding_paisa)
         if share > 0:
-            plan.append((payment_id, row["id"], share))
+            plan.append((bill.order_id, share))
             left -= share
+    return plan
+
+
+async def _allocate(
+    conn: asyncpg.Connection, payment_id: int, retailer_id: int, vendor_id: int, amount: int
+) -> None:
+    """Oldest billed order first; the account lock (held) keeps two payments from racing."""
+    plan = plan_allocation(await open_bills(conn, retailer_id, vendor_id), amount)
     if plan:
         await conn.executemany(
             """INSERT INTO payment_allocations (payment_id, order_id, amount_paisa)
                VALUES ($1, $2, $3)""",
-            plan,
+            [(payment_id, order_id, share) for order_id, share in plan],
         )
 
 

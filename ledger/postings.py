@@ -7,6 +7,9 @@ account version it made, so the chain can be audited. TigerBeetle's rule: every 
 idempotency key; the same key with the same content returns the original entry, with other
 content it is refused.
 Sign: a positive amount means the retailer owes the vendor more.
+Every entry also says who stated it (`stated_by`: by default whoever posts it), who of the other
+side acknowledged it (`acknowledged_by`, or nobody yet), when it happened (`happened_at`: when it
+was written, unless it comes from a vendor's old book) and where it came from (`source`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ledger.errors import (
 )
 
 EntryKind = Literal["ORDER_CREDIT", "PAYMENT_DEBIT", "REVERSAL", "ADJUSTMENT"]
+Source = Literal["live", "import"]
 
 # Bounds (TIGER_STYLE: put a limit on everything). 10^13 paisa is 100 billion rupees per entry.
 MAX_AMOUNT_PAISA = 10**13
@@ -54,6 +58,14 @@ class Posting:
     order_id: int | None = None
     payment_id: int | None = None
     reverses_entry_id: int | None = None
+    stated_by: int | None = None         # None: the actor
+    acknowledged_by: int | None = None   # the other side of the account, when it agreed
+    happened_at: datetime | None = None  # None: when it is written (an import gives its date)
+    source: Source = "live"
+
+    @property
+    def stater(self) -> int | None:
+        return self.actor_id if self.stated_by is None else self.stated_by
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,10 @@ class Entry:
     reason: str
     idempotency_key: str
     created_at: datetime
+    stated_by: int | None
+    acknowledged_by: int | None
+    happened_at: datetime
+    source: Source
     # True when this call found the entry an earlier call with the same key had posted.
     replayed: bool = field(default=False, compare=False)
 
@@ -87,12 +103,23 @@ class Account:
 
 
 def request_hash(posting: Posting) -> bytes:
-    """What "the same request" means: every field but the key itself."""
-    content = [
+    """What "the same request" means: every field but the key itself.
+
+    The fields added with `stated_by` count only when they say more than a posting before them
+    did, so a request made before they existed hashes as it did then.
+    """
+    content: list[object] = [
         posting.retailer_id, posting.vendor_id, posting.kind, posting.amount_paisa,
         posting.actor_id, posting.reason, posting.order_id, posting.payment_id,
         posting.reverses_entry_id,
     ]
+    if (posting.stater != posting.actor_id or posting.acknowledged_by is not None
+            or posting.happened_at is not None or posting.source != "live"):
+        content.append({
+            "stated_by": posting.stater, "acknowledged_by": posting.acknowledged_by,
+            "happened_at": posting.happened_at.isoformat() if posting.happened_at else None,
+            "source": posting.source,
+        })
     return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).digest()
 
 
@@ -107,6 +134,12 @@ def _validate(posting: Posting) -> None:
     key = posting.idempotency_key
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValueError(f"idempotency key must be 1..{MAX_KEY_LENGTH} characters")
+    if posting.source == "live" and posting.happened_at is not None:
+        raise ValueError("a live entry happens when it is written; only imports give a date")
+    if posting.source == "import" and posting.happened_at is None:
+        raise ValueError("an imported entry keeps the date it happened")
+    if posting.acknowledged_by is not None and posting.acknowledged_by == posting.stater:
+        raise ValueError("an entry is acknowledged by the other side, not by who stated it")
 
 
 _KEY_CONSTRAINT = "ledger_entries_idempotency_key_key"
@@ -117,7 +150,8 @@ def _columns(account_alias: str = "a") -> str:
     """The entry columns, with retailer and vendor read from the account aliased so."""
     return f"""e.id, e.account_id, e.account_version, {account_alias}.retailer_id,
         {account_alias}.vendor_id, e.kind, e.amount_paisa, e.balance_after_paisa, e.order_id,
-        e.payment_id, e.reverses_entry_id, e.actor_id, e.reason, e.idempotency_key, e.created_at"""
+        e.payment_id, e.reverses_entry_id, e.actor_id, e.reason, e.idempotency_key, e.created_at,
+        e.stated_by, e.acknowledged_by, e.happened_at, e.source"""
 
 
 _ENTRY_COLUMNS = _columns()
@@ -131,7 +165,9 @@ def _entry(row: asyncpg.Record, replayed: bool = False) -> Entry:
         order_id=row["order_id"], payment_id=row["payment_id"],
         reverses_entry_id=row["reverses_entry_id"], actor_id=row["actor_id"],
         reason=row["reason"], idempotency_key=row["idempotency_key"],
-        created_at=row["created_at"], replayed=replayed,
+        created_at=row["created_at"], stated_by=row["stated_by"],
+        acknowledged_by=row["acknowledged_by"], happened_at=row["happened_at"],
+        source=row["source"], replayed=replayed,
     )
 
 
@@ -259,10 +295,11 @@ async def _post(
 ) -> Entry:
     args = (posting.idempotency_key, posting.reverses_entry_id, posting.amount_paisa, now,
             posting.retailer_id, posting.vendor_id, posting.kind, posting.order_id,
-            posting.payment_id, digest, posting.actor_id, posting.reason)
+            posting.payment_id, digest, posting.actor_id, posting.reason, posting.stater,
+            posting.acknowledged_by, posting.happened_at, posting.source)
     row = await conn.fetchrow(_POST, *args)
     assert row is not None, "the statement always returns one row"
-    if row["source"] is None and row["reversed_by"] is None:
+    if row["posted"] is None and row["reversed_by"] is None:
         # The account's first posting: create it, then post again.
         await conn.execute(
             """INSERT INTO ledger_accounts (retailer_id, vendor_id) VALUES ($1, $2)
@@ -271,11 +308,11 @@ async def _post(
         )
         row = await conn.fetchrow(_POST, *args)
         assert row is not None
-    if row["source"] == "existing":
+    if row["posted"] == "existing":
         return _replay(row, posting, digest)
-    if row["source"] is None:
+    if row["posted"] is None:
         raise AlreadyReversed(entry_id=posting.reverses_entry_id, reversal_id=row["reversed_by"])
-    assert row["source"] == "new", row
+    assert row["posted"] == "new", row
     entry = _entry(row)
     assert entry.amount_paisa == posting.amount_paisa and entry.account_version > 0, entry
     return entry
@@ -284,13 +321,13 @@ async def _post(
 # Look the key up; unless found (or the target already reversed), move the balance and append.
 # The UPDATE takes the account row lock and re-reads the newest balance after any wait, so the
 # entry's balance_after and version continue the chain; UNIQUE (account_id, account_version)
-# backs that up. Always one row: `source` is 'new', 'existing' or NULL (nothing posted).
+# backs that up. Always one row: `posted` is 'new', 'existing' or NULL (nothing posted).
 _POST = """
     WITH existing AS (
         SELECT e.request_hash, e.id, e.account_id, e.account_version, a.retailer_id,
                a.vendor_id, e.kind, e.amount_paisa, e.balance_after_paisa, e.order_id,
                e.payment_id, e.reverses_entry_id, e.actor_id, e.reason, e.idempotency_key,
-               e.created_at
+               e.created_at, e.stated_by, e.acknowledged_by, e.happened_at, e.source
         FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
         WHERE e.idempotency_key = $1),
     reversed AS (
@@ -305,16 +342,19 @@ _POST = """
     ins AS (
         INSERT INTO ledger_entries (account_id, account_version, kind, amount_paisa,
             balance_after_paisa, order_id, payment_id, reverses_entry_id, idempotency_key,
-            request_hash, actor_id, reason, created_at)
+            request_hash, actor_id, reason, created_at, stated_by, acknowledged_by, happened_at,
+            source)
         SELECT acc.id, acc.version, $7, $3, acc.balance_paisa, $8, $9, $2, $1, $10, $11, $12,
-               COALESCE($4, now())
+               COALESCE($4, now()), $13::bigint, $14::bigint,
+               COALESCE($15::timestamptz, $4, now()), $16::text
         FROM acc
         RETURNING *),
     result AS (
-        SELECT 'new' AS source, ins.request_hash, ins.id, ins.account_id, ins.account_version,
+        SELECT 'new' AS posted, ins.request_hash, ins.id, ins.account_id, ins.account_version,
                acc.retailer_id, acc.vendor_id, ins.kind, ins.amount_paisa,
                ins.balance_after_paisa, ins.order_id, ins.payment_id, ins.reverses_entry_id,
-               ins.actor_id, ins.reason, ins.idempotency_key, ins.created_at
+               ins.actor_id, ins.reason, ins.idempotency_key, ins.created_at, ins.stated_by,
+               ins.acknowledged_by, ins.happened_at, ins.source
         FROM ins CROSS JOIN acc
         UNION ALL
         SELECT 'existing', existing.* FROM existing)

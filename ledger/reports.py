@@ -204,11 +204,12 @@ async def open_orders(
     conn: asyncpg.Connection, *, actor: Actor, retailer_id: int | None = None,
     vendor_id: int | None = None, limit: int = 50,
 ) -> list[OrderSummary]:
-    """Confirmed orders not finished yet, oldest first (a vendor's queue, a retailer's status)."""
+    """Confirmed orders not finished yet, oldest first (a vendor's queue, a retailer's status).
+    Bills imported from a vendor's book were never placed here: they are dues, not orders."""
     await access.require_sees(conn, actor, retailer_id=retailer_id, vendor_id=vendor_id)
     rows = await conn.fetch(
         f"""{_SUMMARY}
-            WHERE o.status = ANY($4::text[])
+            WHERE o.status = ANY($4::text[]) AND o.source = 'live'
               AND ($1::bigint IS NULL OR o.retailer_id = $1)
               AND ($2::bigint IS NULL OR o.vendor_id = $2)
             ORDER BY o.created_at, o.id LIMIT $3""",
@@ -238,8 +239,9 @@ async def statement(
     conn: asyncpg.Connection, retailer_id: int, start: datetime, end: datetime, *,
     actor: Actor, vendor_id: int | None = None, limit: int = 1000,
 ) -> Statement:
-    """Entries in [start, end) with the running balance, opening and closing balances (a vendor
-    sees only their own account with the retailer)."""
+    """Entries that happened in [start, end) with the running balance, opening and closing
+    balances (a vendor sees only their own account with the retailer). An imported entry
+    counts on the day it happened, not the day it was imported."""
     await access.require_sees(conn, actor, retailer_id=retailer_id, vendor_id=vendor_id)
     if actor.role == "VENDOR" and vendor_id is None:
         vendor_id = actor.id
@@ -247,25 +249,25 @@ async def statement(
         """SELECT COALESCE(sum(e.amount_paisa), 0) FROM ledger_entries e
            JOIN ledger_accounts a ON a.id = e.account_id
            WHERE a.retailer_id = $1 AND ($2::bigint IS NULL OR a.vendor_id = $2)
-             AND e.created_at < $3""",
+             AND e.happened_at < $3""",
         retailer_id, vendor_id, start,
     )
     rows = await conn.fetch(
-        """SELECT e.created_at, e.kind, o.number, v.shop_name, e.amount_paisa, e.reason
+        """SELECT e.happened_at, e.kind, o.number, v.shop_name, e.amount_paisa, e.reason
            FROM ledger_entries e
            JOIN ledger_accounts a ON a.id = e.account_id
            JOIN vendors v ON v.user_id = a.vendor_id
            LEFT JOIN orders o ON o.id = e.order_id
            WHERE a.retailer_id = $1 AND ($2::bigint IS NULL OR a.vendor_id = $2)
-             AND e.created_at >= $3 AND e.created_at < $4
-           ORDER BY e.created_at, e.id LIMIT $5""",
+             AND e.happened_at >= $3 AND e.happened_at < $4
+           ORDER BY e.happened_at, e.id LIMIT $5""",
         retailer_id, vendor_id, start, end, limit,
     )
     running = int(opening)
     lines = []
     for r in rows:
         running += r["amount_paisa"]
-        lines.append(StatementLine(r["created_at"], r["kind"], r["number"], r["shop_name"],
+        lines.append(StatementLine(r["happened_at"], r["kind"], r["number"], r["shop_name"],
                                    r["amount_paisa"], running, r["reason"]))
     closing = running
     if len(rows) == limit:
@@ -274,7 +276,7 @@ async def statement(
             """SELECT COALESCE(sum(e.amount_paisa), 0) FROM ledger_entries e
                JOIN ledger_accounts a ON a.id = e.account_id
                WHERE a.retailer_id = $1 AND ($2::bigint IS NULL OR a.vendor_id = $2)
-                 AND e.created_at < $3""",
+                 AND e.happened_at < $3""",
             retailer_id, vendor_id, end,
         ))
     return Statement(opening_paisa=int(opening), closing_paisa=closing, lines=tuple(lines))
@@ -319,7 +321,7 @@ async def daily_report(
                   AS orders,
               (SELECT COALESCE(sum(total_paisa), 0) FROM orders
                WHERE confirmed_at >= $1 AND confirmed_at < $2) AS value,
-              (SELECT COALESCE(sum(amount_paisa), 0) FROM ledger_entries WHERE created_at < $2)
+              (SELECT COALESCE(sum(amount_paisa), 0) FROM ledger_entries WHERE happened_at < $2)
                   AS outstanding,
               (SELECT COALESCE(sum(outstanding), 0) FROM ({_OUTSTANDING_AT_END}) due
                WHERE due.due_at < $2) AS overdue""",

@@ -33,6 +33,7 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "message_statuses": "INSERT, UPDATE",
     "webhook_quarantine": "INSERT",
     "inbound_senders": "INSERT, UPDATE",   # who was served last (fair inbox), floods
+    "outbox_documents": "INSERT, UPDATE (media_id, uploaded_at)",
     # People, conversations, the catalog.
     "users": "INSERT, UPDATE",
     "retailers": "INSERT, UPDATE",
@@ -63,6 +64,7 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "vendor_payment_details": "INSERT, UPDATE, DELETE",
     "reminder_log": "INSERT",
     "reminder_bills": "INSERT",
+    "khata_import_rows": "INSERT",         # what each imported book said; append-only
     # Read only.
     "order_status_transitions": "",
     "schema_migrations": "",

@@ -168,6 +168,36 @@ async def add(
         return added
 
 
+async def add_from_book(
+    conn: asyncpg.Connection, *, phone: str, name: str, starter_limit_paisa: int,
+    vendor_id: int,
+) -> tuple[User, bool]:
+    """A retailer named in a vendor's imported book (`ledger.khata`): found, or added approved
+    with the starter limit (True), audited. A stranger who wrote in is approved as a retailer,
+    as `add` does; someone in another role, or blocked, is a `RoleConflict`."""
+    existing = await by_phone(conn, phone)
+    if existing is not None:
+        blocked = not existing.active and await _blocked(conn, existing.id)
+        if existing.role != "RETAILER" or blocked:
+            raise RoleConflict(phone=phone, role=existing.role, wanted="RETAILER",
+                               blocked=blocked)
+        if existing.active and await shop(conn, existing.id) is not None:
+            return existing, False
+    name = " ".join(name.split())[:MAX_NAME] or phone
+    added = await upsert(conn, phone=phone, name=name, role="RETAILER",
+                         language=existing.language if existing else "ne", shop_name=name,
+                         credit_limit_paisa=starter_limit_paisa)
+    await conn.execute(
+        """INSERT INTO registrations (user_id, name, shop_name, status, decided_at)
+           VALUES ($1, $2, $2, 'APPROVED', now())
+           ON CONFLICT (user_id) DO UPDATE SET status = 'APPROVED', decided_at = now()""",
+        added.id, name)
+    await audit(conn, None, "user.add", f"user:{added.id}", "RETAILER",
+                {"from": "khata import", "vendor_id": vendor_id,
+                 "credit_limit_paisa": starter_limit_paisa})
+    return added, True
+
+
 async def change_role(
     conn: asyncpg.Connection, actor: Actor, user_id: int, role: Role, reason: str, *,
     starter_limit_paisa: int = 0,

@@ -65,6 +65,10 @@ class Messages:
     def gettext(self, lang: Language, message: str) -> str:
         return self._translations[lang].gettext(message)
 
+    def pgettext(self, lang: Language, context: str, message: str) -> str:
+        """A word of one document ("statement"), apart from the same word elsewhere."""
+        return self._translations[lang].pgettext(context, message)
+
 
 def _plural_count(value: object) -> int:
     """gettext's plural rules take whole numbers; a fraction reads as plural ("1.5 packets")."""

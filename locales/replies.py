@@ -44,6 +44,16 @@ class Template:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A document sent with a reply, made for each recipient in their language when it is queued
+    (`bot.documents`): `kind` names the renderer, `data` is what it draws (a statement)."""
+
+    kind: str            # "statement"
+    data: Any
+    format: str = "pdf"  # "pdf" or "csv"
+
+
+@dataclass(frozen=True)
 class Reply:
     template: str  # locales/<lang>/messages/<template>.j2
     context: Mapping[str, Any] = field(default_factory=dict)
@@ -55,6 +65,8 @@ class Reply:
     whatsapp_template: Template | None = None
     # The recipient has not written for a day: send `whatsapp_template` at once, not the text.
     window_closed: bool = False
+    # Sent as a WhatsApp document; the rendered template is its caption (≤ 1024 characters).
+    attachment: Attachment | None = None
 
     def __post_init__(self) -> None:
         if self.window_closed and self.whatsapp_template is None:

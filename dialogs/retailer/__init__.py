@@ -10,7 +10,7 @@ draft with Confirm / Edit / Cancel (or types "ho", "hoina", "हो", "रद्
 
 from __future__ import annotations
 
-from dialogs import scores
+from dialogs import scores, statement
 from dialogs.machine import Table
 from dialogs.retailer import answers, ordering, paying, prices, queries
 from dialogs.routing import (
@@ -48,8 +48,8 @@ TABLE = Table(
         {"trigger": "expire", "source": ["resolving", "reviewing", "editing"], "dest": "idle",
          "doc": "left unconfirmed too long (the jobs tick)"},
         {"trigger": "query", "source": "*", "dest": None,
-         "doc": "status, dues, history, prices, score or a cancelled order: answered, the draft "
-                "stays"},
+         "doc": "status, dues, history, prices, score, a statement or a cancelled order: "
+                "answered, the draft stays"},
         {"trigger": "answer", "source": "*", "dest": None,
          "doc": "a payment they made, an answer to a vendor's payment or a delivery: recorded "
                 "or explained, the draft stays"},
@@ -129,6 +129,8 @@ DIALOG = Dialog(
         route("*", when("any other photo", lambda turn: turn.event.media_id is not None),
               paying.photo),
         route("*", typed(paying.PROBLEM, "problem KH-… what is wrong"), paying.problem_typed),
+        route("*", typed(statement.COMMAND, "statement [vendor] [days]"), statement.for_retailer),
+        route("*", tapped("statement", "vendor"), statement.tapped_vendor),
     ),
     routes=(
         route("*", said("status", "dues", "history"), queries.answer),

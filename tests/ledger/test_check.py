@@ -21,7 +21,7 @@ import pytest
 
 from bot.app import create_app
 from bot.settings import Settings
-from ledger import check, db, orders, payments, postings
+from ledger import check, db, khata, orders, payments, postings
 from ledger.postings import Posting
 from tests.channel.test_cli import khaacho
 from tests.conftest import eventually
@@ -44,6 +44,7 @@ class Book:
     partial: int            # payment of part of `accepted`
     reversed_payment: int   # a bounced cheque
     adjustment: int         # an admin's ADJUSTMENT entry
+    bill: int               # a bill imported from a vendor's book, partly paid by the book
 
 
 async def build_book(conn: asyncpg.Connection) -> Book:
@@ -80,9 +81,16 @@ async def build_book(conn: asyncpg.Connection) -> Book:
     adjustment = await postings.post(conn, Posting(
         idempotency_key="adjust", retailer_id=w.retailer2.id, vendor_id=w.vendor.id,
         kind="ADJUSTMENT", amount_paisa=700, actor_id=w.admin.id, reason="opening balance"))
+    vendor2, retailer2 = w.vendor2.phone, w.retailer2.phone
+    imported = await khata.import_book(conn, [
+        "date,vendor_phone,retailer_phone,kind,amount,reference,method\n",
+        f"2026-01-05,{vendor2},{retailer2},sale,300,B-1,\n",
+        f"2026-01-10,{vendor2},{retailer2},payment,100,R-1,cash\n"], starter_limit_paisa=0)
+    assert imported.ok, imported.problems
+    bill = await conn.fetchval("SELECT id FROM orders WHERE source = 'import'")
     return Book(world, completed.id, accepted.id, cancelled.id, draft.id, assigned.id,
                 passed_on.id, paid.payment_id, partial.payment_id, bounced.payment_id,
-                adjustment.id)
+                adjustment.id, bill)
 
 
 @pytest.fixture
@@ -93,10 +101,10 @@ async def book(conn: asyncpg.Connection) -> Book:
 async def test_a_ledger_built_by_the_services_passes(conn: asyncpg.Connection, book: Book):
     result = await check.run(conn)
     assert result.ok and result.problems == () and result.lines() == []
-    assert (result.accounts, result.orders, result.payments) == (2, 6, 3)
-    assert result.entries == await conn.fetchval("SELECT count(*) FROM ledger_entries") == 9
+    assert (result.accounts, result.orders, result.payments) == (3, 7, 4)
+    assert result.entries == await conn.fetchval("SELECT count(*) FROM ledger_entries") == 11
     assert result.summary() == (
-        "ledger consistent: 2 accounts, 9 entries, 6 orders, 3 payments, 5 stock rows checked")
+        "ledger consistent: 3 accounts, 11 entries, 7 orders, 4 payments, 5 stock rows checked")
 
 
 async def test_an_empty_ledger_passes(conn: asyncpg.Connection):
@@ -342,12 +350,42 @@ async def status_forced_by_superuser(conn: asyncpg.Connection, book: Book) -> st
             f"last logged transition to VENDOR_ASSIGNED")
 
 
+async def live_entry_dated_back(conn: asyncpg.Connection, book: Book) -> str:
+    entry = await conn.fetchrow(
+        """UPDATE ledger_entries SET happened_at = created_at - interval '1 day' WHERE id = $1
+           RETURNING id, format('%s', happened_at) AS happened,
+                     format('%s', created_at) AS written""", book.adjustment)
+    return (f"ledger_entries {entry['id']}: live, but happened {entry['happened']}, written "
+            f"{entry['written']}")
+
+
+async def acknowledged_by_a_stranger(conn: asyncpg.Connection, book: Book) -> str:
+    w = book.world
+    await conn.execute("UPDATE ledger_entries SET acknowledged_by = $2 WHERE id = $1",
+                       book.adjustment, w.operator.id)
+    return (f"ledger_entries {book.adjustment}: acknowledged by user {w.operator.id}, stated by "
+            f"{w.admin.id}, on the account of retailer {w.retailer2.id} and vendor {w.vendor.id}")
+
+
+async def imported_bill_given_a_line(conn: asyncpg.Connection, book: Book) -> str:
+    await conn.execute(
+        """INSERT INTO order_lines (order_id, line_no, sku, quantity_milli, unit_price_paisa,
+                                    line_total_paisa)
+           VALUES ($1, 1, 'CHINI', 1000, 30000, 30000)""",
+        book.bill)
+    return (f"orders {await number(conn, book.bill)} (id {book.bill}): imported bill DELIVERED "
+            f"with 1 lines")
+
+
 BREAKS: list[tuple[str, Breaker]] = [
     ("account_balance", cached_balance_off),
     ("account_version", version_off),
     ("entry_balance_after", balance_after_edited),
     ("reversed_twice", reversed_again),
     ("reversal_mismatch", reversal_of_another_amount),
+    ("entry_meta", live_entry_dated_back),
+    ("entry_meta", acknowledged_by_a_stranger),
+    ("import_bill", imported_bill_given_a_line),
     ("order_total", draft_line_edited),
     ("order_credit", billed_credit_reversed),
     ("order_credit", draft_credited),
@@ -393,10 +431,11 @@ async def test_lines_are_bounded_per_kind_and_counts_stay_exact(
         await conn.execute("UPDATE ledger_accounts SET balance_paisa = balance_paisa + 1")
         await conn.execute("UPDATE vendor_products SET reserved_milli = reserved_milli + 1")
     result = await check.run(conn, limit=2)
-    assert dict(result.counts) == {"account_balance": 2, "stock_reserved": 5}
-    assert result.total == 7
+    assert dict(result.counts) == {"account_balance": 3, "stock_reserved": 5}
+    assert result.total == 8
     assert [p.kind for p in result.problems] == ["account_balance"] * 2 + ["stock_reserved"] * 2
-    assert len(result.lines()) == 5 and result.lines()[-1] == "... and 3 more stock_reserved"
+    assert len(result.lines()) == 6 and result.lines()[-2:] == [
+        "... and 1 more account_balance", "... and 3 more stock_reserved"]
     with pytest.raises(ValueError):
         await check.run(conn, limit=0)
 
@@ -417,7 +456,7 @@ async def test_khaacho_check_prints_a_summary_and_exits_0(database_url: str, boo
     code, out, err = await khaacho(database_url, "check")
     assert code == 0, err
     assert out.splitlines() == [
-        "ledger consistent: 2 accounts, 9 entries, 6 orders, 3 payments, 5 stock rows checked"]
+        "ledger consistent: 3 accounts, 11 entries, 7 orders, 4 payments, 5 stock rows checked"]
 
 
 @pytest.mark.breaks_ledger

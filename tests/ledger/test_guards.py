@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -20,6 +21,7 @@ from tests.ledger.test_check import Book, build_book
 
 Args = Callable[[Book], tuple[object, ...]]
 DENIED = "permission denied"
+LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 # One statement that does what ledger.postings does (move the account, append the entry), with
 # whatever content a writer by hand gives it: the rules must judge the content.
@@ -32,6 +34,21 @@ POST_BY_HAND = """
         request_hash, actor_id, reason)
     SELECT id, version, $4, $3, balance_paisa, $5::bigint, $6::bigint, $7::bigint,
            'by-hand-' || id || '-' || version, '\\x00', $8::bigint, 'by hand'
+    FROM acc"""
+
+
+# The same, saying who stated and acknowledged the entry, when it happened and where it came
+# from (migration 015).
+POST_SAYING = """
+    WITH acc AS (
+        UPDATE ledger_accounts SET balance_paisa = balance_paisa + $3, version = version + 1
+        WHERE retailer_id = $1 AND vendor_id = $2 RETURNING id, version, balance_paisa)
+    INSERT INTO ledger_entries (account_id, account_version, kind, amount_paisa,
+        balance_after_paisa, idempotency_key, request_hash, actor_id, reason, stated_by,
+        acknowledged_by, happened_at, source)
+    SELECT id, version, 'ADJUSTMENT', $3, balance_paisa, 'by-hand-' || id || '-' || version,
+           '\\x00', $4::bigint, 'by hand', $4::bigint, $5::bigint,
+           COALESCE($6::timestamptz, now()), $7::text
     FROM acc"""
 
 
@@ -222,6 +239,35 @@ CASES = [
     Case("entries_shadowed_by_a_temporary_table",
          "CREATE TEMPORARY TABLE ledger_entries (id bigint)", _none,
          asyncpg.InsufficientPrivilegeError, "permission denied to create temporary tables"),
+    # What an entry says about itself (015): a live one happened when it was written; only a
+    # bill or receipt is imported; the other side of the account acknowledges, nobody else.
+    Case("live_entry_dated_back", POST_SAYING, lambda b: (
+        *_account(b), 100, b.world.admin.id, None, LONG_AGO, "live"),
+         asyncpg.CheckViolationError, "a live entry happened when it was written"),
+    Case("adjustment_imported", POST_SAYING, lambda b: (
+        *_account(b), 100, b.world.admin.id, None, LONG_AGO, "import"),
+         asyncpg.CheckViolationError, "imports_are_bills_and_receipts"),
+    Case("acknowledged_by_a_stranger", POST_SAYING, lambda b: (
+        *_account(b), 100, b.world.admin.id, b.world.operator.id, None, "live"),
+         asyncpg.CheckViolationError, "neither side"),
+    Case("acknowledged_by_the_stater", POST_SAYING, lambda b: (
+        *_account(b), 100, b.world.admin.id, b.world.admin.id, None, "live"),
+         asyncpg.CheckViolationError, "acknowledged_by_other"),
+    # Imported bills (015): born delivered with a due date and nothing a live order has; a live
+    # order is never born billed; a bill never gets lines; what a book said is kept.
+    Case("live_order_born_delivered", "INSERT INTO orders (retailer_id, vendor_id, total_paisa, "
+         "status, accepted_at, due_at, delivered_at) SELECT $1, $2, 100, 'DELIVERED', now(), "
+         "now(), now()", _account, asyncpg.CheckViolationError, "must be DRAFT"),
+    Case("imported_bill_without_due_date", "INSERT INTO orders (retailer_id, vendor_id, "
+         "total_paisa, status, source, reference, accepted_at, delivered_at) SELECT $1, $2, "
+         "100, 'DELIVERED', 'import', 'X-1', now(), now()", _account,
+         asyncpg.CheckViolationError, "arrives delivered"),
+    Case("imported_bill_given_a_line", "INSERT INTO order_lines (order_id, line_no, sku, "
+         "quantity_milli, unit_price_paisa, line_total_paisa) VALUES ($1, 1, 'CHINI', 1000, "
+         "30000, 30000)", lambda b: (b.bill,), asyncpg.InsufficientPrivilegeError,
+         "only while the order is a DRAFT"),
+    Case("book_row_edited", "UPDATE khata_import_rows SET amount_paisa = 1", _none,
+         asyncpg.InsufficientPrivilegeError, DENIED),
     Case("guard_replaced", "CREATE OR REPLACE FUNCTION financial_refuse() RETURNS trigger "
          "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$", _none,
          asyncpg.InsufficientPrivilegeError, DENIED + "|must be owner"),
@@ -316,6 +362,7 @@ async def test_the_databases_status_sets_are_the_lifecycles(conn: asyncpg.Connec
 FINANCIAL_TABLES = [
     "ledger_accounts", "ledger_entries", "payments", "payment_allocations", "orders",
     "order_lines", "order_transitions", "stock_reservations", "credit_overrides", "audit_log",
+    "khata_import_rows",
 ]
 
 
@@ -337,6 +384,8 @@ async def test_not_even_the_owner_deletes_or_truncates_a_financial_table(
     "UPDATE payments SET reversed = false",
     "UPDATE orders SET total_paisa = 1 WHERE status <> 'DRAFT'",
     "UPDATE stock_reservations SET quantity_milli = 1",
+    "UPDATE khata_import_rows SET amount_paisa = 1",
+    "UPDATE orders SET reference = 'other' WHERE source = 'import'",
 ])
 async def test_not_even_the_owner_edits_money_in_place(
     conn: asyncpg.Connection, owner_conn: asyncpg.Connection, book: Book, sql: str

@@ -89,6 +89,12 @@ DISPUTES = [{**_DISPUTE, "kind": "claim_not_received"},
             {**_DISPUTE, "kind": "order_problem", "reason": "other", "note": ""}]
 AGEING = {"d0_30": 12_000_00, "d31_60": 2_314_75, "d61_90": 0, "d90_plus": 50_000,
           "total": 14_814_75}
+STATEMENT = {
+    "retailer": {"name": "Ram Kirana Pasal"}, "vendor": {"name": "Bheri Traders"},
+    "end": date(2026, 12, 1), "opening_paisa": 12_500_00, "closing_paisa": 14_814_75,
+    "lines": [{}, {}, {}], "debits_paisa": 3_314_75, "credits_paisa": 1_000_00,
+    "ageing": {"d0_30": 3_314_75, "d31_60": 0, "d61_90": 11_500_00, "d90_plus": 0},
+}
 
 
 def _error(key: str, **params: Any) -> Context:
@@ -318,6 +324,14 @@ SAMPLES: dict[str, list[Context]] = {
          "statement": {"opening_paisa": 0, "closing_paisa": 0}, "lines": [],
          "balances": {"overdue_paisa": 0}},
     ],
+    "statement_caption": [{"statement": STATEMENT}, {"statement": {**STATEMENT, "vendor": None}}],
+    "statement_none": [{}],
+    "statement_summary": [
+        {"statement": STATEMENT, "start": date(2026, 9, 3), "unacknowledged": 2},
+        {"statement": {**STATEMENT, "vendor": None, "lines": [{}]}, "start": date(2026, 9, 3),
+         "unacknowledged": 0},
+    ],
+    "statement_which": [{"asked": "Bheri"}, {"asked": ""}],
     "status": [{"orders": [{"number": "KH-000123", "status": s, "vendor_name": "Karnali Wholesale",
                             "total_paisa": 368_39} for s in STATUSES], "more": 3},
                {"orders": [], "more": 0},
@@ -390,8 +404,8 @@ SAMPLES: dict[str, list[Context]] = {
                        "more": 1},
                       {"orders": [], "more": 0}],
     "vendor_unknown": [{}],
-    "vendor_usage": [{"command": c}
-                     for c in ("accept", "reject", "stock", "price", "paid", "score")],
+    "vendor_usage": [{"command": c} for c in ("accept", "reject", "stock", "price", "paid",
+                                              "score", "statement")],
     "vendor_which_product": [{"text": "chamal", "command": "stock", "products": RICE}],
     "welcome": [{}],
     "score": [
