@@ -174,7 +174,10 @@ async def confirm(
         result = await payments.record(
             conn, retailer_id=found.retailer_id, vendor_id=found.vendor_id,
             amount_paisa=found.amount_paisa, method=found.method, reference=found.reference,
-            actor=actor, idempotency_key=f"claim:{found.ref}", now=now)
+            actor=actor, idempotency_key=f"claim:{found.ref}", now=now,
+            # Both sides agree, on the entry itself (staff deciding for a vendor acknowledge none)
+            stated_by=found.retailer_id,
+            acknowledged_by=actor.id if actor.id == found.vendor_id else None)
         await conn.execute(
             """UPDATE payment_claims SET status = 'confirmed', payment_id = $2, decided_by = $3,
                       decided_at = COALESCE($4, now()) WHERE id = $1""",
