@@ -121,7 +121,11 @@ async def statement(
         retailer_id, vendor_id, since, until)
     opening = int(sums["opening"]) if since is not None else 0
     rows = await conn.fetch(
-        """SELECT e.happened_at, e.kind, e.amount_paisa, e.source, e.acknowledged_by, e.reason,
+        """SELECT e.happened_at, e.kind, e.amount_paisa, e.source, e.reason,
+                  -- agreed on the entry itself, or afterwards ("Correct": ledger.provenance)
+                  (e.acknowledged_by IS NOT NULL OR EXISTS (
+                      SELECT 1 FROM audit_log l WHERE l.action = 'entry.acknowledge'
+                        AND l.subject = 'entry:' || e.id)) AS acknowledged,
                   v.shop_name, o.number, o.reference AS bill, p.method, p.reference AS receipt,
                   po.number AS reversed_order, pp.reference AS reversed_receipt
            FROM ledger_entries e
@@ -145,7 +149,7 @@ async def statement(
             happened_on=r["happened_at"].astimezone(NEPAL_TIME).date(), what=what,
             method=r["method"], reference=reference, vendor_name=r["shop_name"],
             debit_paisa=max(amount, 0), credit_paisa=max(-amount, 0), balance_paisa=running,
-            acknowledged=r["acknowledged_by"] is not None, imported=r["source"] == "import"))
+            acknowledged=r["acknowledged"], imported=r["source"] == "import"))
     truncated = len(rows) > MAX_LINES
     # Rights were checked above for exactly this account (reports.ageing alone would not let a
     # retailer narrow to one vendor).

@@ -245,3 +245,25 @@ async def test_the_database_refuses_any_other_change_to_claims_disputes_and_rece
     with pytest.raises(REFUSED):
         async with conn.transaction():
             await conn.execute("DELETE FROM order_receipts WHERE order_id = $1", order.id)
+
+
+async def test_a_payment_the_retailer_agrees_to_afterwards_shows_as_acknowledged(conn, world):
+    from ledger import payments, provenance, statements
+    from tests.ledger.conftest import line
+    from tests.ledger.helpers import accepted_order
+
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)])
+    await payments.record(conn, retailer_id=world.retailer.id, vendor_id=world.vendor.id,
+                          amount_paisa=10_000, method="cash", actor=world.vendor,
+                          idempotency_key="ack-later")
+
+    async def acknowledged() -> list[bool]:
+        found = await statements.statement(conn, None, retailer_id=world.retailer.id,
+                                           vendor_id=world.vendor.id)
+        return [ln.acknowledged for ln in found.lines if ln.credit_paisa]
+
+    assert await acknowledged() == [False]  # stated by the vendor alone
+    entry = await conn.fetchval("SELECT id FROM ledger_entries WHERE kind = 'PAYMENT_DEBIT'")
+    await provenance.acknowledge(conn, entry, stated_by=world.vendor.id,
+                                 acknowledged_by=world.retailer.id, how="retailer agreed")
+    assert await acknowledged() == [True]  # the retailer tapped "Correct"
