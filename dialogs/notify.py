@@ -27,6 +27,7 @@ async def offer(conn: asyncpg.Connection, parser: OrderParser, order: Order,
     limit, and Accept / Reject (a long order's items come first, in a message of their own)."""
     shop = await users.shop(conn, order.retailer_id)
     position = await credit.position(conn, order.retailer_id)
+    owed = await credit.owed_to(conn, order.retailer_id, vendor_id)
     lines = present.lines(parser, order.lines)
     replies = []
     if len(lines) > present.LINES_WITH_BUTTONS:
@@ -36,7 +37,8 @@ async def offer(conn: asyncpg.Connection, parser: OrderParser, order: Order,
     return [*replies, Reply("vendor_offer", {
         "order": order, "lines": lines, "count": len(order.lines),
         "shop": shop.shop_name if shop else "?", "area": shop.address if shop else "",
-        "phone": (shop.phone or "") if shop else "", "position": position,
+        "phone": (shop.phone or "") if shop else "", "owed_paisa": owed,
+        "within_limit": position.available_paisa >= 0,
     }, to_user_id=vendor_id, buttons=offer_buttons(order.number))]
 
 

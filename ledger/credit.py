@@ -70,6 +70,14 @@ async def position(
     )
 
 
+async def owed_to(conn: asyncpg.Connection, retailer_id: int, vendor_id: int) -> int:
+    """What a retailer owes one vendor: all a vendor is shown of the retailer's account (what
+    they owe other vendors is theirs and those vendors' business)."""
+    return int(await conn.fetchval(
+        """SELECT COALESCE(sum(balance_paisa), 0) FROM ledger_accounts
+           WHERE retailer_id = $1 AND vendor_id = $2""", retailer_id, vendor_id))
+
+
 async def lock_retailer(conn: asyncpg.Connection, retailer_id: int) -> None:
     """Serialise credit decisions of one retailer; hold until the transaction ends. A blocked
     retailer gets no new credit (`RetailerBlocked`)."""

@@ -52,3 +52,20 @@ async def test_another_vendors_and_another_retailers_orders_read_as_missing(worl
     assert payments == 0 and said == 0
     assert row["status"] == {(): "VENDOR_ASSIGNED", ("accept",): "ACCEPTED"}.get(
         steps, "DISPATCHED" if len(steps) == 2 else "DELIVERED")
+
+
+async def test_a_new_order_shows_the_vendor_only_what_the_shop_owes_them(world):
+    from tests.dialogs.conftest import SITA
+
+    sita, karnali = world.phone(SITA), world.phone(KARNALI)
+    await sita.say("chini 1 bora")
+    await sita.say("yes")
+    await karnali.tap("order:accept:KH-000001")  # Sita now owes Karnali for it
+    karnali.inbox()
+    await sita.say("chini 1 kg")  # the next order goes to Karnali again (its sugar is cheapest)
+    await sita.say("yes")
+    offer = text_of(karnali.inbox())
+    async with world.pool.acquire() as conn:
+        owed = await conn.fetchval("SELECT total_paisa FROM orders WHERE number = 'KH-000001'")
+    from locales.formats import money
+    assert f"तिर्न बाँकी: {money(owed, 'ne')}" in offer, offer

@@ -376,9 +376,10 @@ SAMPLES: dict[str, list[Context]] = {
         {"command": "dispatch", "orders": []}],
     "vendor_offer": [
         {"order": ORDER, "shop": "Ram Kirana Pasal", "area": "Birendranagar-6",
-         "phone": "+9779820000001", "lines": LINES, "count": len(LINES), "position": POSITION},
+         "phone": "+9779820000001", "lines": LINES, "count": len(LINES), "owed_paisa": 2_314_75,
+         "within_limit": True},
         {"order": ORDER, "shop": "Ram Kirana Pasal", "area": None, "phone": None, "lines": [],
-         "count": 12, "position": POSITION},
+         "count": 12, "owed_paisa": 0, "within_limit": False},
     ],
     "vendor_offer_set": [
         {"product": {"name_en": "Current Noodles", "name_ne": "करेन्ट चाउचाउ", "unit": "packet"},
