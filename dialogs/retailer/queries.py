@@ -52,11 +52,14 @@ async def cancel_order(turn: Turn) -> None:
     """"cancel KH-000123": a placed order, before a vendor accepted it; the vendor is told."""
     number = words.order_number(turn.text)
     assert number is not None
+    before = None
     try:
         before = await orders.visible(turn.conn, number, turn.user)
         order = await orders.cancel(turn.conn, number, turn.user, "retailer cancelled")
     except LedgerError as error:
-        turn.refuse(error, order=number)
+        # Too late to cancel here (a vendor took it): who to talk to is the next step.
+        ask = before.vendor_name if before is not None and before.vendor_name else None
+        turn.refuse(error, order=number, **({"ask": ask} if ask else {}))
         turn.move("query")
         return
     turn.say("order_cancelled", order=order)

@@ -76,3 +76,10 @@ async def test_a_bare_no_to_which_one_asks_again_and_keeps_the_draft(world):
     assert "Not one of these?" in again and "cancel" in again, again
     async with world.pool.acquire() as conn:
         assert await conn.fetchval("SELECT status FROM orders") == "DRAFT"
+
+
+async def test_too_late_to_cancel_says_whom_to_call(world):
+    await _placed(world)
+    await world.phone(KARNALI).tap("order:accept:KH-000001")
+    refused = text_of(await world.phone(SITA).say("cancel KH-000001"))
+    assert "call Karnali Wholesale" in refused, refused

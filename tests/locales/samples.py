@@ -218,6 +218,8 @@ SAMPLES: dict[str, list[Context]] = {
         _error("order.illegal_transition", order="KH-000123", from_status="VENDOR_ASSIGNED",
                to_status="DISPATCHED", hint="accept KH-000123"),
         _error("order.no_vendor", order="D-000012"),
+        _error("order.illegal_transition", order="KH-000123", from_status="ACCEPTED",
+               to_status="CANCELLED", ask="Karnali Wholesale"),
         _error("retailer.blocked"),
         _error("registration.incomplete", name="Gopal"),
         _error("retailer.unknown"),
