@@ -175,10 +175,10 @@ def pdf(statement: Statement, lang: Language, messages: Messages) -> bytes:
         [("Vendor", 28, "L")] if every_vendor else [])
     columns: list[tuple[str, float, Literal["L", "R", "C"]]] = [
         ("Date (AD)", 22, "L"), ("Date (BS)", 30, "L"), ("What", 40, "L"),
-        ("Reference", 34 if every_vendor else 62, "L"),
+        ("Reference", 28 if every_vendor else 56, "L"),
         *vendor_column,
         ("Debit", 30, "R"), ("Credit", 30, "R"), ("Balance", 34, "R"),
-        ("Acknowledged", 22, "C"),
+        ("Acknowledged", 28, "C"),  # its heading needs room beside "Balance"
     ]
 
     def header() -> None:
