@@ -120,7 +120,7 @@ async def page(request: web.Request) -> web.Response:
         institution=report.institution, consented=formats.day(report.consented_at, lang),
         expires=f"{formats.day(report.expires_at, lang)} {formats.clock(report.expires_at, lang)}")
     body = report_doc.html(opened.content, lang, request.app[MESSAGES])
-    html = _ENV.get_template("report.html").render(
+    html = _ENV.get_template("report_link.html").render(
         lang=lang, other=other, w=words, shared=shared, body=body,
         token=request.match_info["token"])
     return web.Response(text=html, content_type="text/html", charset="utf-8",
