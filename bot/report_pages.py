@@ -12,10 +12,12 @@ Nepali and without a word of the report.
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from pathlib import Path
+from typing import Literal
 
 import jinja2
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bot import report_doc
 from bot.appkeys import MESSAGES, OUTBOUND, POOL, SETTINGS
@@ -53,6 +55,8 @@ WORDS: dict[Language, dict[str, str]] = {
         "revoked_title": "The shop has withdrawn this report",
         "revoked": "The shop chose to stop sharing this report, so it can no longer be opened. "
                    "If you still need it, please ask the shop.",
+        "unavailable_title": "This report cannot be shown just now",
+        "unavailable": "Please try again later. We are sorry for the trouble.",
     },
     "ne": {
         "brand": "खाचो", "other_language": "Read in English",
@@ -68,14 +72,24 @@ WORDS: dict[Language, dict[str, str]] = {
         "revoked_title": "पसलले यो रिपोर्ट फिर्ता लिएको छ",
         "revoked": "पसलले यो रिपोर्ट दिन बन्द गरेकाले अब खुल्दैन। अझै चाहिए, पसलसँग "
                    "सोध्नुहोस्।",
+        "unavailable_title": "यो रिपोर्ट अहिले देखाउन सकिएन",
+        "unavailable": "केही बेरपछि फेरि प्रयास गर्नुहोस्। असुविधाका लागि माफ गर्नुहोस्।",
     },
 }
+
+
+STYLESHEET = Path(__file__).parent / "static" / "report.css"
 
 
 def routes(app: web.Application) -> None:
     app[_KEY] = {}
     app.router.add_get("/r/{token}", page)
     app.router.add_get("/r/{token}/pdf", pdf)
+    app.router.add_get("/static/report.css", stylesheet)
+
+
+async def stylesheet(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STYLESHEET, headers={"Cache-Control": "public, max-age=300"})
 
 
 def _asked_language(request: web.Request) -> Language | None:
@@ -90,6 +104,11 @@ async def _open(request: web.Request, kind: Literal["page", "pdf"]
     token = request.match_info["token"]
     if not bank_reports.well_formed(token):
         return None, _ended(request, "not_found", 404)
+    try:
+        _signing_key(request)  # before the view is logged: a report that cannot be signed is
+    except report_signing.SigningKeyError as error:  # not shown, nor counted as seen
+        log.error("bank reports cannot be signed: %s", error)
+        return None, _ended(request, "unavailable", 503)
     app = request.app
     try:
         async with app[POOL].acquire() as conn, conn.transaction():
@@ -119,10 +138,14 @@ async def page(request: web.Request) -> web.Response:
     shared = words["shared"].format(
         institution=report.institution, consented=formats.day(report.consented_at, lang),
         expires=f"{formats.day(report.expires_at, lang)} {formats.clock(report.expires_at, lang)}")
-    body = report_doc.html(opened.content, lang, request.app[MESSAGES])
-    html = _ENV.get_template("report_link.html").render(
-        lang=lang, other=other, w=words, shared=shared, body=body,
-        token=request.match_info["token"])
+    key = _signing_key(request)
+    document = report_doc.html(opened.content, lang, request.app[MESSAGES],
+                               fingerprint=report_signing.fingerprint(key.public_key()))
+    bar = _ENV.get_template("report_link.html").render(
+        lang=lang, other=other, w=words, shared=shared, token=request.match_info["token"])
+    # The report's own page (bot/report_doc.html), with what the link adds at the top of it.
+    assert "<main>" in document, "the report page has a <main> to put the link's bar in"
+    html = document.replace("<main>", "<main>\n" + bar, 1)
     return web.Response(text=html, content_type="text/html", charset="utf-8",
                         headers={**PRIVATE, "Content-Language": lang})
 
@@ -140,16 +163,21 @@ async def pdf(request: web.Request) -> web.Response:
         **PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _signing_key(request: web.Request) -> Any:
-    """The platform's key, loaded once per app (generated on first use locally)."""
-    cache: dict[str, Any] = request.app[_KEY]
+def _signing_key(request: web.Request) -> Ed25519PrivateKey:
+    """The platform's key (REPORT_SIGNING_KEY; locally generated once into the data directory),
+    loaded once per app."""
+    cache: dict[str, Ed25519PrivateKey] = request.app[_KEY]
     if "key" not in cache:
-        cache["key"] = report_signing.load_key(request.app[SETTINGS])
+        settings = request.app[SETTINGS]
+        configured = settings.report_signing_key
+        cache["key"] = report_signing.load_key(
+            configured.get_secret_value() if configured else None, settings.khaacho_data_dir,
+            production=settings.whatsapp_enabled)
     return cache["key"]
 
 
 def _ended(request: web.Request, why: str, status: int) -> web.Response:
-    """404 (unknown) or 410 (expired, revoked): both languages, the asked one first, polite,
+    """404 (unknown), 410 (expired, revoked) or 503 (cannot be signed now): both languages, the asked one first, polite,
     nothing of the report."""
     first: Language = _asked_language(request) or "en"
     order: list[Language] = [first, "en" if first == "ne" else "ne"]

@@ -40,7 +40,7 @@ ADDRESS_MAX = 64
 TOKEN_BYTES = 32
 # token_urlsafe(32): 43 characters of the URL-safe base64 alphabet, nothing else.
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
-PUBLIC_ID = re.compile(r"^BR-(\d{1,12})$")
+PUBLIC_ID = re.compile(r"^BR-[0-9A-Z]{4,20}$")
 
 ViewKind = Literal["page", "pdf"]
 
@@ -164,11 +164,12 @@ async def issue(
         content = bank_report.content(built)
         token = secrets.token_urlsafe(TOKEN_BYTES)
         row = await conn.fetchrow(
-            f"""INSERT INTO bank_reports AS r (retailer_id, institution, language, as_of,
-                    consented_at, expires_at, token_sha256, content)
-                VALUES ($1, $2, $3, $4, $4, $5, $6, $7)
+            f"""INSERT INTO bank_reports AS r (public_id, retailer_id, institution, language,
+                    as_of, consented_at, expires_at, token_sha256, content)
+                VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)
                 RETURNING {_COLUMNS}""",
-            actor.id, name, language, at, at + timedelta(days=days), token_hash(token), content)
+            built.report_id, actor.id, name, language, at, at + timedelta(days=days),
+            token_hash(token), content)
         report = _row(row)
         await audit.audit(conn, actor.id, "bank_report.consent", report.public_id,
                           f"shared with {name}",
@@ -179,10 +180,10 @@ async def issue(
 
 async def get(conn: asyncpg.Connection, actor: Actor, public_id: str) -> Report:
     """One report, for its retailer or staff; anyone else is told it does not exist."""
-    match = PUBLIC_ID.match(public_id.strip().upper())
+    ref = public_id.strip().upper()
     row = None
-    if match is not None:
-        row = await conn.fetchrow(f"{_WITH_VIEWS} WHERE r.id = $1", int(match.group(1)))
+    if PUBLIC_ID.match(ref):
+        row = await conn.fetchrow(f"{_WITH_VIEWS} WHERE r.public_id = $1", ref)
     if row is None or not (is_staff(actor) or (actor.role == "RETAILER"
                                                 and row["retailer_id"] == actor.id)):
         if actor.role not in ("RETAILER", "ADMIN", "OPERATOR"):

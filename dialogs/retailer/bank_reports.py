@@ -46,7 +46,7 @@ LIST = re.compile(
     rf"^\s*{_MY}{_BANK}(?:riports|reports|report\s*haru|रिपोर्टहरू|रिपोर्टहरु|रिपोर्ट\s*हरू)"
     rf"{_END}", re.IGNORECASE)
 # "revoke BR-000012": the same as tapping its Revoke row.
-REVOKE = re.compile(r"^\s*(?:revoke|withdraw|फिर्ता)\s+(BR-?\d{1,12})\s*$", re.IGNORECASE)
+REVOKE = re.compile(r"^\s*(?:revoke|withdraw|फिर्ता)\s+(BR-[0-9A-Z]{4,20})\s*$", re.IGNORECASE)
 # Words after "report" that are not an institution ("report problem KH-…" is about an order).
 _NOT_A_NAME = re.compile(r"^(?:problem|KH-?\d|D-?\d)", re.IGNORECASE)
 
@@ -217,7 +217,7 @@ async def revoke_tapped(turn: Turn) -> None:
     else:
         match = REVOKE.match(turn.text)
         assert match is not None
-        ref = match.group(1).upper().replace("BR", "BR-").replace("--", "-")
+        ref = match.group(1).upper()
     try:
         report = await bank_reports.revoke(turn.conn, turn.user, ref)
     except AlreadyDone as error:

@@ -9,7 +9,9 @@
 --                      refused because the link had expired or was revoked
 CREATE TABLE bank_reports (
     id              bigserial PRIMARY KEY,
-    public_id       text GENERATED ALWAYS AS ('BR-' || lpad(id::text, 6, '0')) STORED UNIQUE,
+    -- The report's own id ("BR-7K2M9QX4TD", ledger.bank_report): random, so it tells nobody how
+    -- many reports there are; the same on the page, in the PDF and on the Revoke button.
+    public_id       text NOT NULL UNIQUE CHECK (public_id ~ '^BR-[0-9A-Z]{4,20}$'),
     retailer_id     bigint NOT NULL REFERENCES retailers (user_id),
     institution     text NOT NULL CHECK (length(institution) BETWEEN 2 AND 80
                                          AND institution = btrim(institution)),
@@ -52,9 +54,9 @@ BEGIN
        AND NEW.first_viewed_at IS DISTINCT FROM OLD.first_viewed_at THEN
         RAISE EXCEPTION 'bank_reports %: UPDATE refused: the first view is set once', OLD.id;
     END IF;
-    IF (NEW.retailer_id, NEW.institution, NEW.language, NEW.as_of, NEW.consented_at,
+    IF (NEW.public_id, NEW.retailer_id, NEW.institution, NEW.language, NEW.as_of, NEW.consented_at,
         NEW.expires_at, NEW.token_sha256, NEW.content)
-       IS DISTINCT FROM (OLD.retailer_id, OLD.institution, OLD.language, OLD.as_of,
+       IS DISTINCT FROM (OLD.public_id, OLD.retailer_id, OLD.institution, OLD.language, OLD.as_of,
                          OLD.consented_at, OLD.expires_at, OLD.token_sha256, OLD.content) THEN
         RAISE EXCEPTION 'bank_reports %: UPDATE refused: what the retailer agreed to is kept',
             OLD.id;
