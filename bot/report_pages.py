@@ -44,7 +44,7 @@ WORDS: dict[Language, dict[str, str]] = {
     "en": {
         "brand": "Khaacho", "other_language": "नेपालीमा पढ्नुहोस्",
         "shared": "Shared by the shop with {institution} on {consented}. This link works until "
-                  "{expires}; every opening is recorded and the shop can revoke it.",
+                  "{expires} Nepal time; every opening is recorded and the shop can revoke it.",
         "pdf": "Download the signed PDF",
         "not_found_title": "This report link is not valid",
         "not_found": "Please check that the whole link was copied. If it still does not open, "
@@ -60,7 +60,7 @@ WORDS: dict[Language, dict[str, str]] = {
     },
     "ne": {
         "brand": "खाचो", "other_language": "Read in English",
-        "shared": "पसलले {consented} मा {institution} लाई दिएको। यो लिङ्क {expires} सम्म "
+        "shared": "पसलले {consented} मा {institution} लाई दिएको। यो लिङ्क नेपाल समय {expires} सम्म "
                   "चल्छ; हरेक पटक खोलेको लेखिन्छ र पसलले जुनसुकै बेला फिर्ता लिन सक्छ।",
         "pdf": "हस्ताक्षर गरिएको PDF डाउनलोड गर्नुहोस्",
         "not_found_title": "यो रिपोर्ट लिङ्क मिलेन",
