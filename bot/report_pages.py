@@ -177,8 +177,8 @@ def _signing_key(request: web.Request) -> Ed25519PrivateKey:
 
 
 def _ended(request: web.Request, why: str, status: int) -> web.Response:
-    """404 (unknown), 410 (expired, revoked) or 503 (cannot be signed now): both languages, the asked one first, polite,
-    nothing of the report."""
+    """404 (unknown), 410 (expired, revoked) or 503 (cannot be signed now): both languages,
+    the asked one first, polite, nothing of the report."""
     first: Language = _asked_language(request) or "en"
     order: list[Language] = [first, "en" if first == "ne" else "ne"]
     html = _ENV.get_template("report_ended.html").render(

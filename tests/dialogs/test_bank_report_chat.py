@@ -185,3 +185,26 @@ async def test_a_name_with_markup_is_shown_as_text_on_the_page(world):
     token = await _shared(world.phone(SITA), "<b>Bank</b> of <i>Trust</i>")
     html = await (await world.client.get(f"/r/{token}")).text()
     assert "&lt;b&gt;Bank&lt;/b&gt;" in html and "<b>Bank</b>" not in html
+
+
+async def test_an_agree_older_than_thirty_minutes_shares_nothing(world):
+    sita = world.phone(SITA)
+    consent = await sita.say("report for Nabil Bank")
+    async with world.pool.acquire() as conn:  # the consent was asked 31 minutes ago
+        await conn.execute(
+            """UPDATE conversations SET data = jsonb_set(data, '{bank_report,asked_at}',
+                                                         to_jsonb($2::text))
+               WHERE user_id = (SELECT id FROM users WHERE phone = $1)""",
+            f"+{SITA}", (datetime.now(UTC) - timedelta(minutes=31)).isoformat())
+    assert "no longer open" in text_of(await sita.tap(_choice(consent, "report:consent:")))
+    assert await _count(world) == 0
+
+
+async def test_typing_yes_at_the_consent_asks_for_the_tap_and_shares_nothing(world):
+    sita = world.phone(SITA)
+    await sita.say("report for Nabil Bank")
+    again = await sita.say("yes")
+    assert "tap Agree" in text_of(again) and again[-1].choices[0].startswith("report:consent:")
+    assert await _count(world) == 0
+    assert LINK.search(text_of(await sita.tap(again[-1].choices[0], "Agree")))
+    assert await _count(world) == 1
