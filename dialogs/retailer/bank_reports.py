@@ -25,6 +25,7 @@ from ledger.errors import (
     NotPermitted,
     TooManyBankReports,
 )
+from locales import formats
 from locales.replies import Reply
 
 KEY = "bank_report"
@@ -196,7 +197,7 @@ async def listing(turn: Turn) -> None:
     when last, with a Revoke row each."""
     found = await bank_reports.listed(turn.conn, turn.user, turn.user.id, limit=MAX_LISTED)
     rows = [buttons.row("report", "revoke", r.public_id, r.institution[:24],
-                        f"{r.public_id} · {r.expires_at.date().isoformat()}")
+                        f"{r.public_id} · {formats.nepal_time(r.expires_at).date().isoformat()}")
             for r in found]
     turn.say("bank_report_list", reports=[_shown(r) for r in found], rows=rows,
              list_button="Revoke")
