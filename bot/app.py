@@ -13,7 +13,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from bot import metrics, pages, security, simulator, webhook
+from bot import metrics, pages, report_pages, security, simulator, webhook
 from bot.appkeys import HANDLER, HTTP, MESSAGES, OUTBOUND, POOL, SETTINGS
 from bot.graph import GraphClient
 from bot.handler import Handler
@@ -50,6 +50,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     pages.routes(app)
+    report_pages.routes(app)
     if settings.simulator_served:
         simulator.routes(app)
     return app
@@ -166,7 +167,9 @@ async def _metrics_refresh(app: web.Application) -> AsyncIterator[None]:
 
 def policy(settings: Settings) -> Policy:
     return Policy(starter_limit_paisa=settings.starter_credit_limit_npr * 100,
-                  payment_dispute_window=timedelta(days=settings.payment_dispute_days))
+                  payment_dispute_window=timedelta(days=settings.payment_dispute_days),
+                  public_base_url=settings.public_base_url.rstrip("/"),
+                  bank_report_days=settings.bank_report_days)
 
 
 def reminder_rules(settings: Settings) -> reminders.Rules:

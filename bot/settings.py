@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         "name", "overdue", "total", "vendors")
     # A retailer may tap "Not mine" on a payment a vendor recorded for this many days.
     payment_dispute_days: int = Field(default=3, ge=0, le=90)
+    # Bank reports (README: Bank report): links are PUBLIC_BASE_URL/r/<token>, valid this long.
+    public_base_url: str = Field(default="http://127.0.0.1:8080",
+                                 pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$", max_length=200)
+    bank_report_days: int = Field(default=7, ge=1, le=90)
+    # Base64 of the 32-byte Ed25519 key that signs bank reports (ledger/report_signing.py).
+    report_signing_key: SecretStr | None = None
 
     # The web chat simulator lets anyone speak as any number: only on request, for local use.
     simulator_enabled: bool = False

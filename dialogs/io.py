@@ -18,6 +18,9 @@ class Policy:
     starter_limit_paisa: int = 0  # a newly approved shop's credit limit until an admin sets one
     # How long a retailer may tap "Not mine" on a payment a vendor recorded.
     payment_dispute_window: timedelta = timedelta(days=3)
+    # Bank reports: where their links point (PUBLIC_BASE_URL) and how long they stay valid.
+    public_base_url: str = "http://127.0.0.1:8080"
+    bank_report_days: int = 7
 
 
 @dataclass(frozen=True)

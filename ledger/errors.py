@@ -175,3 +175,22 @@ class NotDelivered(LedgerError):
     """Receipt is confirmed, and problems reported, only once an order is on its way or there."""
 
     key = "order.not_delivered"
+
+
+class InvalidInstitution(LedgerError):
+    """Who a bank report is for: empty, longer than `max`, or no letters (digits, emoji)."""
+
+    key = "bank_report.institution"
+
+
+class TooManyBankReports(LedgerError):
+    """A retailer holds `limit` live bank reports already: revoke one or let it expire."""
+
+    key = "bank_report.too_many"
+
+
+class BankReportNotFound(LedgerError):
+    """No such bank report, or not the asker's (worded alike); an unknown link."""
+
+    key = "bank_report.not_found"
+

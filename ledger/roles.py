@@ -65,6 +65,9 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "reminder_log": "INSERT",
     "reminder_bills": "INSERT",
     "khata_import_rows": "INSERT",         # what each imported book said; append-only
+    # Bank reports (021): what the retailer agreed to is kept; only revoked once, first viewed.
+    "bank_reports": "INSERT, UPDATE (revoked_at, revoked_by, first_viewed_at)",
+    "bank_report_views": "INSERT",
     # Read only.
     "order_status_transitions": "",
     "schema_migrations": "",

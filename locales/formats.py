@@ -59,6 +59,13 @@ def bs_date(day: date, lang: Language) -> str:
     return f"{bs.day} {_BS_MONTHS_EN[bs.month - 1]} {bs.year}"
 
 
+def bs_month(year: int, month: int, lang: Language) -> str:
+    """A Bikram Sambat month: "Mangsir 2083" or "२०८३ मंसिर"."""
+    if lang == "ne":
+        return digits(f"{year} {_BS_MONTHS_NE[month - 1]}", lang)
+    return f"{_BS_MONTHS_EN[month - 1]} {year}"
+
+
 def day(moment: datetime | date, lang: Language) -> str:
     """A date in Nepal time; Nepali readers get Bikram Sambat first, AD after it."""
     local = nepal_time(moment).date() if isinstance(moment, datetime) else moment

@@ -150,6 +150,8 @@ def settings(database_url: str, owner_url: str) -> Settings:
         # Reminders and digests follow the wall clock; tests that want them turn them on and
         # pass the moment themselves, so no other test gets a digest at 08:00 Nepal time.
         reminders_enabled=False,
+        # Bank reports are signed; with WhatsApp configured the key must be set (a fixed one).
+        report_signing_key=SecretStr("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="),
     )
 
 

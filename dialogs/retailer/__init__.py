@@ -1,6 +1,7 @@
 """Retailers order in their own words, answer one question per ambiguous word, edit and confirm a
 priced draft, and ask where their orders are, what they owe, what they bought and their credit
-score. They say what they paid (a claim the vendor confirms, a receipt photo too), and answer what
+score; they share a bank report with a bank only by tapping Agree, and revoke it. They say what
+they paid (a claim the vendor confirms, a receipt photo too), and answer what
 others did: a payment a vendor recorded (Correct / Not mine), a delivery (Received / Problem).
 
 The draft's lines are the ledger's DRAFT order, priced at the vendor's prices; the conversation
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dialogs import scores, statement
 from dialogs.machine import Table
-from dialogs.retailer import answers, ordering, paying, prices, queries
+from dialogs.retailer import answers, bank_reports, ordering, paying, prices, queries
 from dialogs.routing import (
     ANY_TAP,
     ANY_TEXT,
@@ -53,6 +54,9 @@ TABLE = Table(
         {"trigger": "answer", "source": "*", "dest": None,
          "doc": "a payment they made, an answer to a vendor's payment or a delivery: recorded "
                 "or explained, the draft stays"},
+        {"trigger": "report", "source": "*", "dest": None,
+         "doc": "a bank report: who it is for, consent (Agree / Cancel), the link; the list of "
+                "reports, a revocation: the draft stays"},
         {"trigger": "unclear", "source": "*", "dest": None,
          "doc": "not understood: said so, with what to type"},
         {"trigger": "help", "source": "*", "dest": None},
@@ -71,6 +75,15 @@ async def _help(turn: Turn) -> None:
     """What a retailer can say."""
     turn.say("help", role="RETAILER", name=turn.user.name)
     turn.move("help")
+
+
+async def _cancel(turn: Turn) -> None:
+    """While a bank report is asked for: nothing shared, the draft stays. Else: the draft's
+    cancel."""
+    if bank_reports.in_flow(turn):
+        await bank_reports.cancel(turn)
+    else:
+        await ordering.cancel(turn)
 
 
 async def _nothing_to_confirm(turn: Turn) -> None:
@@ -131,11 +144,22 @@ DIALOG = Dialog(
         route("*", typed(paying.PROBLEM, "problem KH-… what is wrong"), paying.problem_typed),
         route("*", typed(statement.COMMAND, "statement [vendor] [days]"), statement.for_retailer),
         route("*", tapped("statement", "vendor"), statement.tapped_vendor),
+        route("*", tapped("report", "consent", "cancel"), bank_reports.tapped),
+        route("*", tapped("report", "revoke"), bank_reports.revoke_tapped),
+        route("*", typed(bank_reports.REVOKE, "revoke BR-…"), bank_reports.revoke_tapped),
+        route("*", when("reports / रिपोर्टहरू", bank_reports.lists), bank_reports.listing),
+        route("*", when("report / bank report / रिपोर्ट [for …]", bank_reports.asks),
+              bank_reports.ask),
     ),
     routes=(
         route("*", said("status", "dues", "history"), queries.answer),
         route("*", said("price"), prices.answer),
         route("*", said("repeat"), ordering.repeat),
+        route("*", when("\"ho\" while a bank report's consent is asked",
+                        lambda turn: bank_reports.waiting_for_consent(turn)
+                        and turn.intent() == "confirm"), bank_reports.tap_agree),
+        route("*", when("the institution, when asked who a bank report is for",
+                        bank_reports.waiting_for_name), bank_reports.institution),
         route("resolving", ANY_TEXT, ordering.answer),
         route(DRAFTING, said("confirm"), ordering.confirm),
         route("idle", said("confirm"), _nothing_to_confirm),
@@ -147,5 +171,5 @@ DIALOG = Dialog(
         route("*", ANY_TAP, _stale),
         route("*", ANYTHING, _not_understood),
     ),
-    help=_help, cancel=ordering.cancel, look_up=_look_up, takes_photos=True,
+    help=_help, cancel=_cancel, look_up=_look_up, takes_photos=True,
 )
