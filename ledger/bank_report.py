@@ -27,6 +27,7 @@ import nepali_datetime
 
 from ledger import score_data
 from ledger.actors import Actor, is_staff
+from ledger.audit import audit
 from ledger.errors import NotPermitted, UnknownRetailer
 from ledger.score import GRACE_DAYS, Score, compute
 from locales.formats import NEPAL_TIME
@@ -342,6 +343,28 @@ async def _heads(conn: asyncpg.Connection, retailer_id: int, at: datetime
     heads = await chain.heads_of_retailer(conn, retailer_id, as_of=at)
     return tuple(ChainHead(h.account_id, h.vendor_id, h.entry_id, h.account_version, h.hash_hex)
                  for h in heads[:MAX_HEADS])
+
+
+async def record_issued(
+    conn: asyncpg.Connection, actor_id: int | None, report: BankReport, *, how: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Audit that a report was issued (who, for whom, as of when, how: "command line", …)."""
+    await audit(conn, actor_id, "bank_report.issue", f"retailer:{report.shop.retailer_id}", how,
+                {"report_id": report.report_id, "as_of": _utc(report.as_of), **(details or {})})
+
+
+async def check_heads(conn: asyncpg.Connection, heads: tuple[ChainHead, ...]) -> list[str] | None:
+    """What no longer matches the ledger of a report's chain heads (empty: each is still there,
+    with its hash); None where this ledger has no hash chain to check them against."""
+    try:
+        chain: Any = importlib.import_module("ledger.chain")
+    except ModuleNotFoundError:
+        return None
+    found: list[str] = await chain.verify_heads(conn, [
+        chain.Head(h.account_id, h.vendor_id, h.entry_id, h.account_version, h.hash_hex)
+        for h in heads[:MAX_HEADS]])
+    return found
 
 
 # ---- the canonical dict ------------------------------------------------------------------------
