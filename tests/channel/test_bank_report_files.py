@@ -20,8 +20,17 @@ from bot import report_doc
 from bot.settings import Settings
 from ledger import bank_report, report_signing
 from ledger.bank_report import (
-    Acknowledged, BankReport, ChainHead, Disputes, Dues, FactorLine, Month, ScoreLine, Shop,
-    Timeliness, VendorLine,
+    Acknowledged,
+    BankReport,
+    ChainHead,
+    Disputes,
+    Dues,
+    FactorLine,
+    Month,
+    ScoreLine,
+    Shop,
+    Timeliness,
+    VendorLine,
 )
 from ledger.report_signing import SigningKeyError
 from locales.render import Messages

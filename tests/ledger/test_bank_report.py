@@ -5,8 +5,8 @@ that is signed reads back as the same report."""
 from __future__ import annotations
 
 import json
-from itertools import pairwise
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 
 import asyncpg
 import pytest
