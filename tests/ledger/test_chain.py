@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from ledger import chain, check, claims, db, postings
+from ledger import chain, check, claims, db, migrate, postings, roles, users
 from ledger.postings import Posting
+from tests.conftest import ROLE_PASSWORD, _admin
 from tests.ledger.conftest import World
 from tests.ledger.test_check import Book, build_book, reseal
 
@@ -245,3 +247,45 @@ async def test_a_head_that_names_no_entry_or_another_hash_is_reported(
         f"{head.entry_id + 1000} at version {head.account_version + 1}: the entry is no longer "
         f"in the ledger",
     ]
+
+
+async def test_the_migration_chains_the_entries_written_before_it(server_url: str) -> None:
+    """A ledger from before migration 020 gets every entry chained, in account order."""
+    name = f"khaacho_chain_{os.getpid()}"
+    await _admin(server_url, f"DROP DATABASE IF EXISTS {name}",
+                 f"CREATE DATABASE {name} OWNER {roles.OWNER_ROLE}")
+    conn = await asyncpg.connect(db.as_role(server_url, roles.OWNER_ROLE, ROLE_PASSWORD, name))
+    try:
+        await conn.execute("""CREATE TABLE schema_migrations (version integer PRIMARY KEY,
+            name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())""")
+        for m in migrate.available():
+            if m.version < 20:
+                async with conn.transaction():
+                    await conn.execute(m.sql)
+                    await conn.execute("INSERT INTO schema_migrations (version, name) "
+                                       "VALUES ($1, $2)", m.version, m.name)
+        admin = await users.upsert(conn, phone="+9779800000001", name="A", role="ADMIN")
+        retailers = [await users.upsert(conn, phone=f"+97798000001{i}", name="R",
+                                        role="RETAILER", shop_name="Shop") for i in range(2)]
+        vendors = [await users.upsert(conn, phone=f"+97798000002{i}", name="V", role="VENDOR")
+                   for i in range(2)]
+        for n in range(12):  # interleaved over four accounts
+            await postings.post(conn, Posting(
+                f"old-{n}", retailers[n % 2].id, vendors[n // 2 % 2].id, "ADJUSTMENT",
+                100 * (n + 1), admin.id, f"old {n}"))
+        await migrate.migrate(conn)
+        rows = await conn.fetch(ENTRIES)
+        assert len(rows) == 12 and all(r["entry_hash"] is not None for r in rows)
+        assert [b async for b in chain.walk(conn, batch=5)] == []
+        assert (await check.run(conn)).ok
+        # And the trigger carries on from the backfilled chain.
+        entry = await postings.post(conn, Posting(
+            "new", retailers[0].id, vendors[0].id, "ADJUSTMENT", 5, admin.id, "new"))
+        before = await conn.fetchval(
+            "SELECT entry_hash FROM ledger_entries WHERE account_id = $1 AND account_version = $2",
+            entry.account_id, entry.account_version - 1)
+        assert await conn.fetchval("SELECT prev_hash FROM ledger_entries WHERE id = $1",
+                                   entry.id) == before
+    finally:
+        await conn.close()
+        await _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
