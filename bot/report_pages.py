@@ -60,7 +60,6 @@ WORDS: dict[Language, dict[str, str]] = {
         "chain_ok": "All {count} chain heads are still in the ledger, with the same hashes.",
         "chain_none": "The report names no chain heads.",
         "chain_bad": "These chain heads no longer match the ledger:",
-        "chain_unavailable": "This server keeps no hash chain: the heads could not be checked.",
         "chain_offline": "The database could not be reached: the chain heads were not checked "
                          "(the signature was).",
         "not_pdf": "This is not a PDF file. Upload the report as Khaacho sent it.",
@@ -94,7 +93,6 @@ WORDS: dict[Language, dict[str, str]] = {
         "chain_ok": "श्रृङ्खलाका सबै {count} अन्तिम कारोबार उही ह्याससहित खातामा अझै छन्।",
         "chain_none": "यो प्रतिवेदनमा श्रृङ्खलाका ह्यास छैनन्।",
         "chain_bad": "श्रृङ्खलाका यी कारोबार अब खातासँग मिल्दैनन्:",
-        "chain_unavailable": "यो सर्भरमा ह्यास श्रृङ्खला छैन: जाँच्न सकिएन।",
         "chain_offline": "डाटाबेससम्म पुग्न सकिएन: श्रृङ्खला जाँचिएन (हस्ताक्षर जाँचियो)।",
         "not_pdf": "यो PDF फाइल होइन। खाचोले पठाएकै प्रतिवेदन अपलोड गर्नुहोस्।",
         "unsigned": "यो PDF मा खाचोको हस्ताक्षर छैन: खाचोले जारी गरेको होइन, वा यसको अन्तिम भाग "
@@ -119,7 +117,7 @@ def routes(app: web.Application) -> None:
 
 @dataclass(frozen=True)
 class ChainStatus:
-    state: str                 # "ok", "none", "bad", "unavailable", "offline"
+    state: str                 # "ok", "none", "bad", "offline"
     problems: tuple[str, ...] = ()
     count: int = 0
 
@@ -231,8 +229,6 @@ async def _chain(request: web.Request, content: dict[str, Any]) -> ChainStatus:
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.warning("chain heads not checked: %s", exc)
         return ChainStatus("offline")
-    if problems is None:
-        return ChainStatus("unavailable")
     return ChainStatus("bad" if problems else "ok", tuple(problems), len(heads))
 
 

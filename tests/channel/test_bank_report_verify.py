@@ -20,9 +20,10 @@ from bot import report_doc
 from bot.app import create_app
 from bot.report_pages import MAX_UPLOAD_BYTES
 from bot.settings import Settings
-from ledger import khata, report_signing, users
+from ledger import bank_report, db, khata, report_signing, users
 from locales.render import Messages
 from tests.channel.test_bank_report_files import sample
+from tests.ledger.test_chain import tamper
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,7 +158,8 @@ async def test_the_command_line_writes_a_signed_report_and_verifies_it(
                                     "2026-04-30", "--out", str(out), "--language", "en")
     assert code == 0, err
     assert "Ram Kirana" in said and str(out) in said
-    # The key was made on first use, private, and is the one the report is signed with.
+    # The key was made on first use, private, and is the one the report is signed with. The
+    # history was written after that day: the chain had no head yet then.
     key = report_signing.load_key(None, tmp_path / "data", production=False)
     verdict = report_doc.verify_file(out.read_bytes(), key.public_key())
     assert verdict.genuine and verdict.content is not None
@@ -172,11 +174,15 @@ async def test_the_command_line_writes_a_signed_report_and_verifies_it(
 
     code, said, err = await khaacho(env, "report", "verify", str(out))
     assert code == 0, err
-    assert "genuine and unaltered" in said
+    assert "genuine and unaltered" in said and "names none" in said
     again = tmp_path / "again.pdf"
     code, _, err = await khaacho(env, "report", "--retailer", phone, "--out", str(again))
     assert code == 0, err
-    assert report_doc.verify_file(again.read_bytes(), key.public_key()).genuine  # same key
+    now = report_doc.verify_file(again.read_bytes(), key.public_key())  # the same key
+    assert now.genuine and now.content is not None and len(now.content["chain"]) == 1
+    code, said, err = await khaacho(env, "report", "verify", str(again))
+    assert code == 0, err
+    assert "all 1 still in the ledger" in said
 
     data = bytearray(out.read_bytes())
     data[len(data) // 3] ^= 0x20
@@ -216,3 +222,35 @@ async def test_report_without_its_arguments_or_for_an_unknown_phone_says_what_is
     assert code == 2 and "no retailer" in err
     code, _, err = await khaacho(env, "report", "verify", str(tmp_path / "missing.pdf"))
     assert code == 2 and "cannot read" in err
+
+
+async def test_a_genuine_report_whose_ledger_entry_was_changed_since_says_so(
+    database_url: str, pool: asyncpg.Pool, superuser_url: str, tmp_path: Path,
+    keyed: Settings, key: Ed25519PrivateKey, aiohttp_client  # type: ignore[no-untyped-def]
+) -> None:
+    async with pool.acquire() as conn:
+        phone = await shop_with_history(conn)
+        retailer = await users.by_phone(conn, "+977" + phone)
+        assert retailer is not None
+        report = await bank_report.build(conn, None, retailer.id)
+    assert len(report.heads) == 1
+    out = tmp_path / "report.pdf"
+    out.write_bytes(report_doc.pdf(bank_report.content(report), "en", Messages(), key))
+    client = await aiohttp_client(create_app(keyed, workers=False))
+    page = await (await client.post("/verify", data=upload(out.read_bytes()))).text()
+    assert "Genuine and unaltered" in page and "All 1 chain heads are still" in page
+
+    su = await db.connect(superuser_url)
+    try:
+        await tamper(su, "UPDATE ledger_entries SET amount_paisa = 400000, "
+                         "balance_after_paisa = 400000 WHERE account_version = 1 RETURNING id")
+    finally:
+        await su.close()
+    page = await (await client.post("/verify", data=upload(out.read_bytes()))).text()
+    assert "Genuine and unaltered" in page  # the file is still what was issued …
+    assert "no longer match the ledger" in page and "changed after it was written" in page
+    env = {"DATABASE_URL": database_url, "KHAACHO_DATA_DIR": str(tmp_path),
+           "REPORT_SIGNING_KEY": report_signing.private_to_text(key)}
+    code, said, err = await khaacho(env, "report", "verify", str(out))
+    assert "genuine and unaltered" in said  # … but the ledger behind it is not
+    assert code == 1 and "chain head no longer in the ledger" in err
