@@ -18,14 +18,23 @@ from pydantic import SecretStr
 
 from bot import report_doc
 from bot.app import create_app
-from bot.report_pages import MAX_UPLOAD_BYTES
 from bot.settings import Settings
+from bot.verify_pages import MAX_UPLOAD_BYTES
 from ledger import bank_report, db, khata, report_signing, users
 from locales.render import Messages
 from tests.channel.test_bank_report_files import sample
-from tests.ledger.test_chain import tamper
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+async def tamper(su: asyncpg.Connection, sql: str) -> None:
+    """One change to ledger_entries past its append-only guard, as a superuser could (the guard
+    is back on afterwards); as tests/ledger/test_chain.py does."""
+    guard = "ledger_entries_no_update_delete"
+    async with su.transaction():
+        await su.execute(f"ALTER TABLE ledger_entries DISABLE TRIGGER {guard}")
+        assert await su.fetchrow(sql) is not None
+        await su.execute(f"ALTER TABLE ledger_entries ENABLE TRIGGER {guard}")
 
 
 @pytest.fixture

@@ -112,7 +112,10 @@ def routes(app: web.Application) -> None:
     app.router.add_get("/verify", verify_form)
     app.router.add_post("/verify", verify_upload)
     app.router.add_get("/report-key", report_key)
-    app.router.add_get("/static/report.css", stylesheet)
+    # The report's stylesheet, unless the report's own pages (the consented link) serve it.
+    if not any(getattr(r.resource, "canonical", None) == "/static/report.css"
+               for r in app.router.routes()):
+        app.router.add_get("/static/report.css", stylesheet)
 
 
 @dataclass(frozen=True)
