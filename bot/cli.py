@@ -417,6 +417,8 @@ async def _report(conn: asyncpg.Connection, args: argparse.Namespace, settings: 
     if args.retailer is None or args.out is None:
         raise UsageError("report needs --retailer PHONE and --out FILE.pdf "
                          "(or: khaacho report verify FILE)")
+    if args.as_of is not None and args.as_of > datetime.now(NEPAL_TIME).date():
+        raise UsageError("--as-of is in the future: a report says what the ledger knew then")
     try:
         key = report_doc.signing_key(settings)
     except SigningKeyError as exc:

@@ -208,7 +208,10 @@ def view(content: dict[str, Any], lang: Language, messages: Messages, *,
         if fingerprint else "",
         "verify": w("To check this PDF is genuine and unaltered, upload it at {url} or run "
                     "“khaacho report verify FILE”; the public key is at {key_url}.",
-                    url=verify_url, key_url=key_url) if verify_url else "",
+                    url=verify_url, key_url=key_url) if verify_url else w(
+            "To check this PDF is genuine and unaltered, upload it on Khaacho's verification "
+            "page (/verify) or run “khaacho report verify FILE”; the public key is at "
+            "/report-key."),
     }
 
 

@@ -123,6 +123,7 @@ def test_a_genuine_pdf_verifies_and_carries_exactly_what_was_signed(
     last = data.rstrip(b"\n").rsplit(b"\n", 1)[1]
     assert last.startswith(b"%KHAACHO-SIG " + verdict.fingerprint.encode() + b" ")
     assert report_doc.canonical(content) in data  # the attachment, as canonical JSON
+    assert "verification page (/verify)" in " ".join(text_of(data).split())  # where, still
 
 
 def test_any_altered_byte_another_key_or_a_cut_file_is_not_genuine(

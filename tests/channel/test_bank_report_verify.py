@@ -229,6 +229,9 @@ async def test_report_without_its_arguments_or_for_an_unknown_phone_says_what_is
     code, _, err = await khaacho(env, "report", "--retailer", "9800000099", "--out",
                                  str(tmp_path / "x.pdf"))
     assert code == 2 and "no retailer" in err
+    code, _, err = await khaacho(env, "report", "--retailer", "9800000099", "--out",
+                                 str(tmp_path / "x.pdf"), "--as-of", "2999-01-01")
+    assert code == 2 and "future" in err
     code, _, err = await khaacho(env, "report", "verify", str(tmp_path / "missing.pdf"))
     assert code == 2 and "cannot read" in err
 
