@@ -13,7 +13,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from bot import metrics, pages, report_pages, security, simulator, webhook
+from bot import metrics, pages, report_pages, security, simulator, verify_pages, webhook
 from bot.appkeys import HANDLER, HTTP, MESSAGES, OUTBOUND, POOL, SETTINGS
 from bot.graph import GraphClient
 from bot.handler import Handler
@@ -51,6 +51,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app.router.add_get("/metrics", metrics_view)
     pages.routes(app)
     report_pages.routes(app)
+    verify_pages.routes(app)
     if settings.simulator_served:
         simulator.routes(app)
     return app

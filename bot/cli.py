@@ -1,5 +1,5 @@
 """The `khaacho` command: serve, migrate, demo, check, score, catalog import, khata import,
-statement, user add, chat, parse, reminders run."""
+statement, report, report verify, user add, chat, parse, reminders run."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot import logs
 from bot.settings import Settings
 from ledger import db, migrate, roles, users
 from ledger.postings import MAX_AMOUNT_PAISA
+from locales import formats
 from locales.formats import NEPAL_TIME
 from locales.numbers import PhoneError, mask, normalize_phone, paisa
 
@@ -120,6 +121,21 @@ def parser() -> argparse.ArgumentParser:
     statement.add_argument("--language", choices=("en", "ne"),
                            help="the reader's (default: the retailer's)")
 
+    report = sub.add_parser("report", help="a retailer's signed bank report as a PDF; "
+                            "`report verify FILE` checks one")
+    report.add_argument("--retailer", type=_phone)
+    report.add_argument("--as-of", type=_day, help="YYYY-MM-DD: as of the end of that day "
+                        "(Nepal time; default: now)")
+    report.add_argument("--out", type=Path, help="the PDF file to write")
+    report.add_argument("--language", choices=("en", "ne"),
+                        help="the reader's (default: the retailer's)")
+    report_sub = report.add_subparsers(dest="report_command")
+    check_report = report_sub.add_parser("verify", help="is a report PDF genuine and unaltered, "
+                                         "and are its chain heads still in the ledger")
+    check_report.add_argument("file", type=Path)
+    check_report.add_argument("--key", type=Path, help="the public key (PEM, from /report-key) "
+                              "to verify with, instead of this installation's own")
+
     user = sub.add_parser("user", help="user commands")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="add or update a user")
@@ -176,6 +192,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.chat import run
 
         return run(settings, args.phone)
+    if args.command == "report" and args.report_command == "verify":
+        return asyncio.run(_report_verify(args, settings))
     urls = db.urls(settings.database_url, settings.migrate_database_url,
                    settings.khaacho_data_dir)
     if args.command == "migrate":
@@ -187,6 +205,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "catalog": lambda conn: _catalog_import(conn, args),
         "khata": lambda conn: _khata_import(conn, args, settings),
         "statement": lambda conn: _statement(conn, args),
+        "report": lambda conn: _report(conn, args, settings),
         "user": lambda conn: _user_add(conn, args),
         "reminders": lambda conn: _reminders_run(conn, args, settings),
     }
@@ -252,10 +271,7 @@ async def _score(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
 
     from ledger import scores
 
-    as_of = None
-    if args.as_of is not None:  # the end of that day in Nepal: everything of that day counts
-        as_of = (datetime.combine(args.as_of + timedelta(days=1), time(), NEPAL_TIME)
-                 - timedelta(microseconds=1))
+    as_of = _end_of_day(args.as_of) if args.as_of is not None else None
     ids = None
     if args.phone:
         retailer = await users.by_phone(conn, args.phone)
@@ -379,6 +395,101 @@ async def _statement(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
     args.out.write_bytes(content)
     print(f"{args.out}: statement of {found.retailer.name}, {len(found.lines)} entries, "
           f"closing balance {found.closing_paisa / 100:,.2f} NPR")
+    return 0
+
+
+def _end_of_day(day: date) -> datetime:
+    """The last moment of a Nepal day: everything of that day counts."""
+    return datetime.combine(day + timedelta(days=1), time(), NEPAL_TIME) - timedelta(microseconds=1)
+
+
+def _verify_url(settings: Settings) -> str:
+    base = getattr(settings, "public_base_url", None) or f"http://{settings.host}:{settings.port}"
+    return f"{str(base).rstrip('/')}/verify"
+
+
+async def _report(conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings) -> int:
+    from bot import report_doc
+    from ledger import bank_report, report_signing
+    from ledger.report_signing import SigningKeyError
+    from locales.render import Messages
+
+    if args.retailer is None or args.out is None:
+        raise UsageError("report needs --retailer PHONE and --out FILE.pdf "
+                         "(or: khaacho report verify FILE)")
+    if args.as_of is not None and args.as_of > datetime.now(NEPAL_TIME).date():
+        raise UsageError("--as-of is in the future: a report says what the ledger knew then")
+    try:
+        key = report_doc.signing_key(settings)
+    except SigningKeyError as exc:
+        raise UsageError(str(exc)) from exc
+    retailer = await users.by_phone(conn, args.retailer)
+    if retailer is None or retailer.role != "RETAILER":
+        raise UsageError(f"no retailer with phone {mask(args.retailer)}")
+    as_of = _end_of_day(args.as_of) if args.as_of is not None else None
+    lang = args.language or retailer.language
+    async with conn.transaction():
+        report = await bank_report.build(conn, None, retailer.id, as_of=as_of)
+        content = bank_report.content(report)
+        data = report_doc.pdf(content, lang, Messages(), key, verify_url=_verify_url(settings))
+        await bank_report.record_issued(conn, None, report, how="command line",
+                                        details={"file": args.out.name, "language": lang})
+        args.out.write_bytes(data)  # last: a file that cannot be written leaves no audit row
+    score = report.score
+    print(f"{args.out}: bank report {report.report_id} of {report.shop.shop_name}, as of "
+          f"{formats.nepal_time(report.as_of):%Y-%m-%d %H:%M} Nepal time; score "
+          + (f"{score.score} {score.band}" if score.score is not None else "none")
+          + f"; signed by key {report_signing.fingerprint(key.public_key())}")
+    return 0
+
+
+async def _report_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0: genuine and its chain heads still in the ledger; 1 otherwise, with why. The
+    signature needs no database; the heads do, and the line says when they went unchecked."""
+    from bot import report_doc
+    from ledger import bank_report, report_signing
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
+    try:
+        if args.key is not None:
+            public = report_signing.public_from_pem(args.key.read_bytes())
+        else:
+            public = report_doc.signing_key(settings).public_key()
+    except (OSError, ValueError, report_signing.SigningKeyError) as exc:
+        raise UsageError(f"no key to verify with: {exc}") from exc
+    verdict = report_doc.verify_file(data, public)
+    if not verdict.genuine or verdict.content is None:
+        print(f"{args.file}: NOT GENUINE: {verdict.reason}", file=sys.stderr)
+        return 1
+    content = verdict.content
+    shop = content["shop"]
+    print(f"{args.file}: genuine and unaltered: report {content['report_id']} of "
+          f"{shop['shop_name']} ({shop['phone'] or '-'}), as of {content['as_of']}, signed by "
+          f"key {verdict.fingerprint}")
+    heads = bank_report.from_content(content).heads
+    if not heads:
+        print("chain heads: the report names none")
+        return 0
+    try:
+        urls = db.urls(settings.database_url, settings.migrate_database_url,
+                       settings.khaacho_data_dir)
+        conn = await asyncio.wait_for(db.connect(urls.app), timeout=15)
+    except (OSError, TimeoutError, asyncpg.PostgresError, db.ConfigurationError) as exc:
+        print(f"{args.file}: chain heads NOT checked: the database cannot be reached ({exc}); "
+              "the signature above needs none", file=sys.stderr)
+        return 1
+    try:
+        problems = await bank_report.check_heads(conn, heads)
+    finally:
+        await conn.close()
+    if problems:
+        for problem in problems:
+            print(f"{args.file}: chain head no longer in the ledger: {problem}", file=sys.stderr)
+        return 1
+    print(f"chain heads: all {len(heads)} still in the ledger, with the same hashes")
     return 0
 
 

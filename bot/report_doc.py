@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from bot.settings import Settings
 from bot.statement_doc import _fit, _fonts, _map_cluster_glyphs
 from ledger import bank_report, report_signing
 from locales import Language, formats
@@ -182,8 +183,9 @@ def view(content: dict[str, Any], lang: Language, messages: Messages, *,
                          for f in s["improvements"]],
     }
     heads = [{"vendor": names.get(h["vendor_id"], str(h["vendor_id"])),
-              "account": str(h["account_id"]), "entry": str(h["entry_id"]),
-              "version": str(h["account_version"]), "hash": h["hash"]}
+              "account": formats.digits(str(h["account_id"]), lang),
+              "entry": formats.digits(str(h["entry_id"]), lang),
+              "version": formats.digits(str(h["account_version"]), lang), "hash": h["hash"]}
              for h in content["chain"]]
     key_url = verify_url.rsplit("/", 1)[0] + "/report-key" if verify_url else None
     return {
@@ -206,7 +208,10 @@ def view(content: dict[str, Any], lang: Language, messages: Messages, *,
         if fingerprint else "",
         "verify": w("To check this PDF is genuine and unaltered, upload it at {url} or run "
                     "“khaacho report verify FILE”; the public key is at {key_url}.",
-                    url=verify_url, key_url=key_url) if verify_url else "",
+                    url=verify_url, key_url=key_url) if verify_url else w(
+            "To check this PDF is genuine and unaltered, upload it on Khaacho's verification "
+            "page (/verify) or run “khaacho report verify FILE”; the public key is at "
+            "/report-key."),
     }
 
 
@@ -239,9 +244,15 @@ def _day_of(text: str) -> date:
     return formats.nepal_time(datetime.fromisoformat(text.replace("Z", "+00:00"))).date()
 
 
+_AD_MONTHS_NE = ("जनवरी", "फेब्रुअरी", "मार्च", "अप्रिल", "मे", "जुन", "जुलाई", "अगस्ट",
+                 "सेप्टेम्बर", "अक्टोबर", "नोभेम्बर", "डिसेम्बर")
+
+
 def _span(start: date, end: date, lang: Language) -> str:
+    """A Nepal month's AD days: "16 Nov – 15 Dec 2026", "१६ नोभेम्बर – १५ डिसेम्बर"."""
     if lang == "ne":
-        return formats.digits(f"{start.month}/{start.day} – {end.month}/{end.day}", lang)
+        return formats.digits(f"{start.day} {_AD_MONTHS_NE[start.month - 1]} – "
+                              f"{end.day} {_AD_MONTHS_NE[end.month - 1]}", lang)
     return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
 
 
@@ -270,6 +281,17 @@ class _Page(FPDF):
     footer_text: str = ""
     page_word: str = "Page"
     lang: Language = "en"
+
+    # fpdf2 (2.8) draws a cell that fell back to the other font, then does not select the
+    # primary font again on the page for the next cell, whose glyphs then come out of the
+    # wrong font: say which font each cell is in, every time.
+    def cell(self, *args: Any, **kwargs: Any) -> Any:
+        self.current_font_is_set_on_page = False
+        return super().cell(*args, **kwargs)
+
+    def multi_cell(self, *args: Any, **kwargs: Any) -> Any:
+        self.current_font_is_set_on_page = False
+        return super().multi_cell(*args, **kwargs)
 
     def footer(self) -> None:
         self.set_y(-11)
@@ -522,3 +544,12 @@ def attached_content(data: bytes) -> dict[str, Any] | None:
     except (UnicodeDecodeError, ValueError):
         return None
     return found if isinstance(found, dict) else None
+
+
+def signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The platform's report key: from REPORT_SIGNING_KEY, or generated once locally (refused
+    with WhatsApp configured: `report_signing.SigningKeyError`)."""
+    configured = settings.report_signing_key
+    return report_signing.load_key(
+        configured.get_secret_value() if configured is not None else None,
+        settings.khaacho_data_dir, production=settings.whatsapp_enabled)

@@ -15,7 +15,6 @@ consented is shown later exactly as it was issued.
 
 from __future__ import annotations
 
-import importlib
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,8 +24,9 @@ from typing import Any
 import asyncpg
 import nepali_datetime
 
-from ledger import score_data
+from ledger import chain, score_data
 from ledger.actors import Actor, is_staff
+from ledger.audit import audit
 from ledger.errors import NotPermitted, UnknownRetailer
 from ledger.score import GRACE_DAYS, Score, compute
 from locales.formats import NEPAL_TIME
@@ -36,7 +36,6 @@ KIND = "khaacho.bank_report"
 MONTHS = 12
 WINDOW = timedelta(days=365)  # on-time share, days past due, billed per vendor
 MAX_VENDORS = 50              # a shop deals with a handful; a bound keeps the page one page
-MAX_HEADS = 200
 # Days past due, as banks bucket them; "not yet due" is its own line.
 BUCKETS = ((1, 30), (31, 60), (61, 90), (91, None))
 
@@ -335,13 +334,27 @@ def _score(score: Score) -> ScoreLine:
 
 async def _heads(conn: asyncpg.Connection, retailer_id: int, at: datetime
                  ) -> tuple[ChainHead, ...]:
-    try:
-        chain: Any = importlib.import_module("ledger.chain")
-    except ModuleNotFoundError:  # before the hash chain is merged: a report without heads
-        return ()
     heads = await chain.heads_of_retailer(conn, retailer_id, as_of=at)
     return tuple(ChainHead(h.account_id, h.vendor_id, h.entry_id, h.account_version, h.hash_hex)
-                 for h in heads[:MAX_HEADS])
+                 for h in heads)
+
+
+async def record_issued(
+    conn: asyncpg.Connection, actor_id: int | None, report: BankReport, *, how: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Audit that a report was issued (who, for whom, as of when, how: "command line", …)."""
+    await audit(conn, actor_id, "bank_report.issue", f"retailer:{report.shop.retailer_id}", how,
+                {"report_id": report.report_id, "as_of": _utc(report.as_of), **(details or {})})
+
+
+async def check_heads(conn: asyncpg.Connection, heads: tuple[ChainHead, ...]) -> list[str]:
+    """What no longer matches the ledger of a report's chain heads: each must still be there,
+    with its hash, at the end of a chain that holds (`ledger.chain.verify_heads`). Empty: all
+    hold."""
+    return await chain.verify_heads(conn, [
+        chain.Head(h.account_id, h.vendor_id, h.entry_id, h.account_version, h.hash_hex)
+        for h in heads])
 
 
 # ---- the canonical dict ------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 pgledger's audit query grown into a report. Each kind of break is one set-based statement that
 returns at most `limit` lines (each naming its table and row) and the exact number of rows
-breaking that rule. All statements read one REPEATABLE READ snapshot, so a check running beside
+breaking that rule; the hash chains (`entry_chain`) are walked in Python, a batch of entries at a
+time (ledger.chain). All statements read one REPEATABLE READ snapshot, so a check running beside
 live traffic never sees half of a posting. Read only. `khaacho check`, the server's periodic
 check (exported on /metrics), the ledger tests and the benchmarks all call `run`.
 """
@@ -15,7 +16,7 @@ from types import MappingProxyType
 
 import asyncpg
 
-from ledger import lifecycle
+from ledger import chain, lifecycle
 
 DEFAULT_LIMIT = 100   # lines reported per kind of break
 MAX_LIMIT = 10_000
@@ -329,7 +330,13 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
         ORDER BY o.id LIMIT $1""", ()),
 )
 
-KINDS: tuple[str, ...] = tuple(kind for kind, _, _ in _CHECKS)
+# Recomputed in Python rather than SQL (ledger.chain): every entry's hash from its content, and
+# each link to the entry before it, streamed in batches; independent of the database's own
+# hashing (migration 020), which it checks.
+CHAIN = "entry_chain"
+_SQL_KINDS = tuple(kind for kind, _, _ in _CHECKS)
+_CHAIN_AFTER = _SQL_KINDS.index("entry_meta") + 1
+KINDS: tuple[str, ...] = (*_SQL_KINDS[:_CHAIN_AFTER], CHAIN, *_SQL_KINDS[_CHAIN_AFTER:])
 
 
 async def run(conn: asyncpg.Connection, *, limit: int = DEFAULT_LIMIT) -> CheckResult:
@@ -343,10 +350,25 @@ async def run(conn: asyncpg.Connection, *, limit: int = DEFAULT_LIMIT) -> CheckR
         return await _run(conn, limit)
 
 
+async def _chains(
+    conn: asyncpg.Connection, limit: int, problems: list[Problem], counts: dict[str, int]
+) -> None:
+    """Every entry's hash and link (ledger.chain.walk): at most `limit` lines, the exact count."""
+    found = 0
+    async for broken in chain.walk(conn):
+        found += 1
+        if found <= limit:
+            problems.append(Problem(CHAIN, broken.line))
+    if found:
+        counts[CHAIN] = found
+
+
 async def _run(conn: asyncpg.Connection, limit: int) -> CheckResult:
     problems: list[Problem] = []
     counts: dict[str, int] = {}
-    for kind, sql, params in _CHECKS:
+    for i, (kind, sql, params) in enumerate(_CHECKS):
+        if i == _CHAIN_AFTER:
+            await _chains(conn, limit, problems, counts)
         rows = await conn.fetch(sql, limit, *params)
         if rows:
             counts[kind] = int(rows[0]["found"])

@@ -60,7 +60,7 @@ def load_key(configured: str | None, data_dir: Path, *, production: bool) -> Ed2
     if production:
         raise SigningKeyError(
             "REPORT_SIGNING_KEY is not set: with WhatsApp configured, bank reports must be "
-            "signed by a key kept outside this machine's disk (README: Bank report)")
+            "signed by a key kept off this machine's disk (README: 'Bank report: what it says')")
     key = Ed25519PrivateKey.generate()
     data_dir.mkdir(parents=True, exist_ok=True)
     # Created 0600 from the start (never world-readable, even for a moment); O_EXCL so two

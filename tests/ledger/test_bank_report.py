@@ -183,3 +183,29 @@ def _leaves(value: object, key: str = "") -> list[tuple[str, object]]:
     if isinstance(value, list):
         return [leaf for v in value for leaf in _leaves(v, key)]
     return [(key, value)]
+
+
+async def test_the_report_carries_each_accounts_chain_head_as_written_by_then(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 2)])
+    written = await conn.fetchval("SELECT now()")
+    await history(conn, world)
+    report = await bank_report.build(conn, None, world.retailer.id)
+    heads = {h.vendor_id: h for h in report.heads}
+    assert set(heads) == {world.vendor.id, world.vendor2.id}
+    newest = await conn.fetch(
+        """SELECT DISTINCT ON (a.vendor_id) a.vendor_id, e.id, e.account_version, e.entry_hash
+           FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
+           WHERE a.retailer_id = $1 ORDER BY a.vendor_id, e.account_version DESC""",
+        world.retailer.id)
+    for row in newest:
+        head = heads[row["vendor_id"]]
+        assert (head.entry_id, head.account_version, head.hash_hex) == (
+            row["id"], row["account_version"], bytes(row["entry_hash"]).hex())
+    assert await bank_report.check_heads(conn, report.heads) == []
+    # As of a moment before the old book was imported, only the live order had been written.
+    earlier = await bank_report.build(conn, None, world.retailer.id, as_of=written)
+    assert [(h.vendor_id, h.account_version) for h in earlier.heads] == [(world.vendor.id, 1)]
+    content = bank_report.content(report)
+    assert content["chain"][0]["hash"] == report.heads[0].hash_hex

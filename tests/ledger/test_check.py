@@ -21,7 +21,7 @@ import pytest
 
 from bot.app import create_app
 from bot.settings import Settings
-from ledger import check, db, khata, orders, payments, postings
+from ledger import chain, check, db, khata, orders, payments, postings
 from ledger.postings import Posting
 from tests.channel.test_cli import khaacho
 from tests.conftest import eventually
@@ -132,23 +132,44 @@ async def superuser(conn: asyncpg.Connection) -> AsyncIterator[None]:
         await conn.execute(f"SET session_replication_role = {before}")
 
 
+async def reseal(conn: asyncpg.Connection, account_id: int, *, up_to: int | None = None) -> None:
+    """Rewrite an account's hash chain over what its entries say now, as a forger who knows the
+    format would (ledger.chain; triggers off): the chain holds again, so the one rule a breaker
+    means to break is the only one broken. With `up_to`, only the entries up to that version."""
+    rows = await conn.fetch(
+        f"""SELECT {chain.COLUMNS} FROM ledger_entries e
+            JOIN ledger_accounts a ON a.id = e.account_id
+            WHERE e.account_id = $1 ORDER BY e.account_version""", account_id)
+    prev: bytes | None = None
+    for row in rows:
+        if up_to is not None and row["account_version"] > up_to:
+            break
+        digest = chain.entry_hash({**dict(row), "prev_hash": prev})
+        await conn.execute("UPDATE ledger_entries SET prev_hash = $2, entry_hash = $3 "
+                           "WHERE id = $1", row["id"], prev, digest)
+        prev = digest
+
+
 async def append_entry(
     conn: asyncpg.Connection, account_id: int, kind: str, amount: int, **refs: int
 ) -> int:
     """An entry appended to an account's chain the way a buggy writer would: the balance,
-    version and balance_after all agree, whatever the entry means."""
+    version and balance_after all agree, and it is chained, whatever the entry means."""
     account = await conn.fetchrow(
         """UPDATE ledger_accounts SET balance_paisa = balance_paisa + $2, version = version + 1
            WHERE id = $1 RETURNING balance_paisa, version""", account_id, amount)
     key = f"by-hand-{account_id}-{account['version']}"
-    return int(await conn.fetchval(
+    entry = int(await conn.fetchval(
         """INSERT INTO ledger_entries (account_id, account_version, kind, amount_paisa,
                balance_after_paisa, order_id, payment_id, reverses_entry_id, idempotency_key,
-               request_hash, actor_id, reason)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'by hand') RETURNING id""",
+               request_hash, actor_id, reason, prev_hash, entry_hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'by hand',
+                   CASE WHEN $2::bigint > 1 THEN $12::bytea END, $12) RETURNING id""",
         account_id, account["version"], kind, amount, account["balance_paisa"],
         refs.get("order_id"), refs.get("payment_id"), refs.get("reverses"), key,
-        hashlib.sha256(key.encode()).digest(), refs.get("actor_id")))
+        hashlib.sha256(key.encode()).digest(), refs.get("actor_id"), bytes(32)))
+    await reseal(conn, account_id)
+    return entry
 
 
 async def number(conn: asyncpg.Connection, order_id: int) -> str:
@@ -186,6 +207,7 @@ async def balance_after_edited(conn: asyncpg.Connection, book: Book) -> str:
         entry = await conn.fetchrow(
             """UPDATE ledger_entries SET balance_after_paisa = balance_after_paisa + 5
                WHERE id = $1 RETURNING id, account_id, balance_after_paisa""", book.adjustment)
+        await reseal(conn, entry["account_id"])
     return (f"ledger_entries {entry['id']}: balance_after {entry['balance_after_paisa']} paisa, "
             f"the running sum of account {entry['account_id']} is 700")
 
@@ -354,15 +376,18 @@ async def live_entry_dated_back(conn: asyncpg.Connection, book: Book) -> str:
     entry = await conn.fetchrow(
         """UPDATE ledger_entries SET happened_at = created_at - interval '1 day' WHERE id = $1
            RETURNING id, format('%s', happened_at) AS happened,
-                     format('%s', created_at) AS written""", book.adjustment)
+                     format('%s', created_at) AS written, account_id""", book.adjustment)
+    await reseal(conn, entry["account_id"])
     return (f"ledger_entries {entry['id']}: live, but happened {entry['happened']}, written "
             f"{entry['written']}")
 
 
 async def acknowledged_by_a_stranger(conn: asyncpg.Connection, book: Book) -> str:
     w = book.world
-    await conn.execute("UPDATE ledger_entries SET acknowledged_by = $2 WHERE id = $1",
-                       book.adjustment, w.operator.id)
+    account = await conn.fetchval(
+        "UPDATE ledger_entries SET acknowledged_by = $2 WHERE id = $1 RETURNING account_id",
+        book.adjustment, w.operator.id)
+    await reseal(conn, account)
     return (f"ledger_entries {book.adjustment}: acknowledged by user {w.operator.id}, stated by "
             f"{w.admin.id}, on the account of retailer {w.retailer2.id} and vendor {w.vendor.id}")
 
@@ -377,6 +402,30 @@ async def imported_bill_given_a_line(conn: asyncpg.Connection, book: Book) -> st
             f"with 1 lines")
 
 
+async def reason_rewritten(conn: asyncpg.Connection, book: Book) -> str:
+    # Only the words change: every sum still agrees, only the entry's hash gives it away.
+    entry = await conn.fetchrow(
+        """UPDATE ledger_entries SET reason = 'cash, all of it' WHERE payment_id = $1
+           RETURNING id, account_id, account_version""", book.partial)
+    return (f"ledger_entries {entry['id']}: account {entry['account_id']} version "
+            f"{entry['account_version']}: its content no longer matches its hash (changed after "
+            f"it was written)")
+
+
+async def entry_rehashed(conn: asyncpg.Connection, book: Book) -> str:
+    # The forger also rewrites the changed entry's own hash, but not the chain after it.
+    entry = await conn.fetchrow(
+        """UPDATE ledger_entries SET reason = 'cash, all of it' WHERE payment_id = $1
+           RETURNING id, account_id, account_version""", book.paid_in_full)
+    await reseal(conn, entry["account_id"], up_to=entry["account_version"])
+    after = await conn.fetchval(
+        "SELECT id FROM ledger_entries WHERE account_id = $1 AND account_version = $2",
+        entry["account_id"], entry["account_version"] + 1)
+    return (f"ledger_entries {after}: prev_hash is not the hash of the entry before it (entry "
+            f"{entry['id']}, account {entry['account_id']} version {entry['account_version']}): "
+            f"that entry was replaced or this one slipped in")
+
+
 BREAKS: list[tuple[str, Breaker]] = [
     ("account_balance", cached_balance_off),
     ("account_version", version_off),
@@ -385,6 +434,8 @@ BREAKS: list[tuple[str, Breaker]] = [
     ("reversal_mismatch", reversal_of_another_amount),
     ("entry_meta", live_entry_dated_back),
     ("entry_meta", acknowledged_by_a_stranger),
+    ("entry_chain", reason_rewritten),
+    ("entry_chain", entry_rehashed),
     ("import_bill", imported_bill_given_a_line),
     ("order_total", draft_line_edited),
     ("order_credit", billed_credit_reversed),

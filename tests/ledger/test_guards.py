@@ -52,6 +52,19 @@ POST_SAYING = """
     FROM acc"""
 
 
+# The same adjustment by hand, giving its own prev_hash ($4) and entry_hash ($5) (migration 020).
+POST_HASHED = """
+    WITH acc AS (
+        UPDATE ledger_accounts SET balance_paisa = balance_paisa + $3, version = version + 1
+        WHERE retailer_id = $1 AND vendor_id = $2 RETURNING id, version, balance_paisa)
+    INSERT INTO ledger_entries (account_id, account_version, kind, amount_paisa,
+        balance_after_paisa, idempotency_key, request_hash, actor_id, reason, prev_hash,
+        entry_hash)
+    SELECT id, version, 'ADJUSTMENT', $3, balance_paisa, 'by-hand-' || id || '-' || version,
+           '\\x00', $6::bigint, 'by hand', $4::bytea, $5::bytea
+    FROM acc"""
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -253,6 +266,15 @@ CASES = [
     Case("acknowledged_by_the_stater", POST_SAYING, lambda b: (
         *_account(b), 100, b.world.admin.id, b.world.admin.id, None, "live"),
          asyncpg.CheckViolationError, "acknowledged_by_other"),
+    # The hash chain (020): the database computes both hashes; given ones must be those.
+    Case("entry_with_a_forged_prev_hash", POST_HASHED, lambda b: (
+        *_account(b), 100, bytes(32), None, b.world.admin.id),
+         asyncpg.CheckViolationError, "prev_hash is not the hash of the entry before it"),
+    Case("entry_with_a_forged_hash", POST_HASHED, lambda b: (
+        *_account(b), 100, None, bytes(32), b.world.admin.id),
+         asyncpg.CheckViolationError, "entry_hash is not the hash of its content"),
+    Case("entry_hash_rewritten", "UPDATE ledger_entries SET entry_hash = $1", lambda b: (
+        bytes(32),), asyncpg.InsufficientPrivilegeError, DENIED),
     # Imported bills (015): born delivered with a due date and nothing a live order has; a live
     # order is never born billed; a bill never gets lines; what a book said is kept.
     Case("live_order_born_delivered", "INSERT INTO orders (retailer_id, vendor_id, total_paisa, "
