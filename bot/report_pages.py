@@ -140,7 +140,8 @@ async def page(request: web.Request) -> web.Response:
         expires=f"{formats.day(report.expires_at, lang)} {formats.clock(report.expires_at, lang)}")
     key = _signing_key(request)
     document = report_doc.html(opened.content, lang, request.app[MESSAGES],
-                               fingerprint=report_signing.fingerprint(key.public_key()))
+                               fingerprint=report_signing.fingerprint(key.public_key()),
+                               verify_url=_verify_url(request))
     bar = _ENV.get_template("report_link.html").render(
         lang=lang, other=other, w=words, shared=shared, token=request.match_info["token"])
     # The report's own page (bot/report_doc.html), with what the link adds at the top of it.
@@ -157,23 +158,25 @@ async def pdf(request: web.Request) -> web.Response:
         return refused
     assert opened is not None
     lang = _asked_language(request) or opened.report.language
-    content = report_doc.pdf(opened.content, lang, request.app[MESSAGES], _signing_key(request))
+    content = report_doc.pdf(opened.content, lang, request.app[MESSAGES], _signing_key(request),
+                             verify_url=_verify_url(request))
     name = f"khaacho-report-{opened.report.public_id}-{lang}.pdf"
     return web.Response(body=content, content_type="application/pdf", headers={
         **PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _signing_key(request: web.Request) -> Ed25519PrivateKey:
-    """The platform's key (REPORT_SIGNING_KEY; locally generated once into the data directory),
+    """The platform's key (`report_doc.signing_key`: REPORT_SIGNING_KEY, or made once locally),
     loaded once per app."""
     cache: dict[str, Ed25519PrivateKey] = request.app[_KEY]
     if "key" not in cache:
-        settings = request.app[SETTINGS]
-        configured = settings.report_signing_key
-        cache["key"] = report_signing.load_key(
-            configured.get_secret_value() if configured else None, settings.khaacho_data_dir,
-            production=settings.whatsapp_enabled)
+        cache["key"] = report_doc.signing_key(request.app[SETTINGS])
     return cache["key"]
+
+
+def _verify_url(request: web.Request) -> str:
+    """Where a bank checks the PDF it downloaded (bot/verify_pages.py)."""
+    return f"{request.app[SETTINGS].public_base_url.rstrip('/')}/verify"
 
 
 def _ended(request: web.Request, why: str, status: int) -> web.Response:

@@ -73,8 +73,6 @@ class Settings(BaseSettings):
     public_base_url: str = Field(default="http://127.0.0.1:8080",
                                  pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$", max_length=200)
     bank_report_days: int = Field(default=7, ge=1, le=90)
-    # Base64 of the 32-byte Ed25519 key that signs bank reports (ledger/report_signing.py).
-    report_signing_key: SecretStr | None = None
 
     # The web chat simulator lets anyone speak as any number: only on request, for local use.
     simulator_enabled: bool = False

@@ -171,6 +171,8 @@ async def issue(
             built.report_id, actor.id, name, language, at, at + timedelta(days=days),
             token_hash(token), content)
         report = _row(row)
+        await bank_report.record_issued(conn, actor.id, built, how="consent",
+                                        details={"institution": name})
         await audit.audit(conn, actor.id, "bank_report.consent", report.public_id,
                           f"shared with {name}",
                           {"institution": name, "expires_at": report.expires_at.isoformat(),
