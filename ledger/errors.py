@@ -175,3 +175,16 @@ class NotDelivered(LedgerError):
     """Receipt is confirmed, and problems reported, only once an order is on its way or there."""
 
     key = "order.not_delivered"
+
+
+class SuggestionNotFound(LedgerError):
+    """No suggested credit limit by that id."""
+
+    key = "limit.suggestion_not_found"
+
+
+class LimitChangedSince(LedgerError):
+    """A suggested limit was computed from a limit that has changed since: approving it would
+    undo that change, so nothing is done (the next review suggests afresh)."""
+
+    key = "limit.changed_since"

@@ -65,6 +65,10 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "reminder_log": "INSERT",
     "reminder_bills": "INSERT",
     "khata_import_rows": "INSERT",         # what each imported book said; append-only
+    # Suggested credit limits (022): decided once by staff, or superseded; the daily review's
+    # progress.
+    "limit_suggestions": "INSERT, UPDATE (status, decided_by, decided_at)",
+    "limit_review_rounds": "INSERT, UPDATE (after_retailer_id, finished_at)",
     # Read only.
     "order_status_transitions": "",
     "schema_migrations": "",
