@@ -23,7 +23,7 @@ from bot.sender import LocalTransport, Sender, Transport
 from bot.settings import Settings
 from dialogs import jobs
 from dialogs.io import Policy
-from ledger import check, db, migrate, reminders
+from ledger import check, db, limit_suggestions, migrate, reminders
 from locales.render import Messages
 
 log = logging.getLogger(__name__)
@@ -191,10 +191,21 @@ def reminder_rules(settings: Settings) -> reminders.Rules:
         })
 
 
+def limit_rules(settings: Settings) -> limit_suggestions.Rules:
+    """How limits are suggested (README: Suggested credit limits)."""
+    return limit_suggestions.Rules(
+        cap_paisa=settings.limit_suggestion_cap_npr * 100,
+        step_paisa=settings.limit_suggestion_step_npr * 100,
+        min_change_percent=settings.limit_suggestion_min_change_percent,
+        review_at=settings.limit_suggestions_at)
+
+
 def job_timing(settings: Settings) -> jobs.Timing:
     return jobs.Timing(draft_ttl=timedelta(minutes=settings.draft_expiry_minutes),
                        offer_timeout=timedelta(minutes=settings.vendor_response_minutes),
                        reminders=reminder_rules(settings) if settings.reminders_enabled
+                       else None,
+                       limits=limit_rules(settings) if settings.limit_suggestions_enabled
                        else None)
 
 

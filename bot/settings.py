@@ -74,6 +74,14 @@ class Settings(BaseSettings):
                                  pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$", max_length=200)
     bank_report_days: int = Field(default=7, ge=1, le=90)
 
+    # Suggested credit limits (ledger/limit_suggestions.py): reviewed once a Nepal day from this
+    # time, offered to staff when at least the percent (and one step) away from the limit.
+    limit_suggestions_enabled: bool = True
+    limit_suggestions_at: time = time(10, 0)
+    limit_suggestion_cap_npr: int = Field(default=500_000, ge=1, le=100_000_000)
+    limit_suggestion_step_npr: int = Field(default=1_000, ge=1, le=1_000_000)
+    limit_suggestion_min_change_percent: int = Field(default=20, ge=1, le=100)
+
     # The web chat simulator lets anyone speak as any number: only on request, for local use.
     simulator_enabled: bool = False
     # Bearer token for /metrics; without one, /metrics is served to this machine only.

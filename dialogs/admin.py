@@ -1,6 +1,7 @@
 """Admins and operators run Khaacho by command: approve or block people, add vendors and
 retailers, set credit limits (with a reason), override a limit for one order, today's report,
-a retailer's statement and credit score, the disputes waiting for them. Operators may do all but
+a retailer's statement and credit score, the disputes waiting for them, suggested credit limits
+(approved or dismissed with a tap; "suggestions" lists those waiting). Operators may do all but
 the money decisions, which are the admin's — the services check that; this dialog reads commands
 and explains the answers."""
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from dialogs import buttons, notify, scores, words
+from dialogs import buttons, limits, notify, scores, words
 from dialogs.machine import Table
 from dialogs.retailer.ordering import draft_revision
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
@@ -41,7 +42,8 @@ STATEMENT_DAYS = 30
 MAX_STATEMENT_LINES = 15
 
 _COMMAND = re.compile(r"^\s*(approve|unblock|block|add|role|limit|override|report|statement|"
-                      r"pending|score|disputes?)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+                      r"pending|score|disputes?|suggestions?|sujhav|सुझाव)\b\s*(.*)$",
+                      re.IGNORECASE | re.DOTALL)
 
 
 async def _tapped_decision(turn: Turn) -> None:
@@ -341,6 +343,8 @@ _COMMANDS = {
     "override": _override, "report": _report, "statement": _statement, "pending": _pending,
     "score": _score,
     "disputes": _disputes, "dispute": _disputes,
+    "suggestions": limits.listed, "suggestion": limits.listed, "sujhav": limits.listed,
+    "सुझाव": limits.listed,
 }
 
 
@@ -370,6 +374,7 @@ DIALOG = Dialog(
     name="admin", table=TABLE,
     commands=(
         route("*", tapped("user", "approve", "block"), _tapped_decision),
+        route("*", tapped("limit", "approve", "dismiss"), limits.tapped),
         route("*", typed(_COMMAND, "a command: approve, block, add, limit, …"), _command),
     ),
     routes=(

@@ -1,6 +1,7 @@
 """The periodic jobs, in one registry: drafts left unconfirmed expire with a notice; vendors who
 do not answer lose the offer to the next vendor, and everyone involved is told; retailers are
-reminded of what is due (at most once a day) and vendors get their morning digest.
+reminded of what is due (at most once a day) and vendors get their morning digest; once a day,
+staff are offered suggested credit limits.
 
 Every app process runs every job; each is safe to run at once in several processes (the rows it
 works on are claimed with SKIP LOCKED and re-checked under their lock) and idempotent (a second
@@ -18,8 +19,16 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from dialogs import notify, reminders
-from ledger import assignment, catalog_store, conversations, digests, orders, users
+from dialogs import limits, notify, reminders
+from ledger import (
+    assignment,
+    catalog_store,
+    conversations,
+    digests,
+    limit_suggestions,
+    orders,
+    users,
+)
 from ledger import reminders as reminder_round
 from ledger.errors import LedgerError
 from locales.replies import Reply
@@ -34,6 +43,7 @@ class Timing:
     draft_ttl: timedelta      # an unconfirmed draft is cancelled after this long
     offer_timeout: timedelta  # a vendor who does not answer loses the offer after this long
     reminders: reminder_round.Rules | None = None  # None: no reminders or digests
+    limits: limit_suggestions.Rules | None = None  # None: no suggested credit limits
 
 
 @dataclass(frozen=True)
@@ -96,9 +106,22 @@ async def digest(conn: asyncpg.Connection, now: datetime, timing: Timing) -> lis
     return [reminders.digest(d) for d in await digests.run(conn, timing.reminders, now)]
 
 
+async def suggest_limits(conn: asyncpg.Connection, now: datetime, timing: Timing) -> list[Reply]:
+    """Once a Nepal day, a batch of retailers' limits against their score and purchases: each
+    new suggestion is offered to every operator and admin, with Approve / Dismiss."""
+    if timing.limits is None:
+        return []
+    made = await limit_suggestions.review(conn, timing.limits, now)
+    staff = await users.staff_ids(conn) if made else []
+    if made:
+        log.info("offered %d suggested credit limits to %d staff", len(made), len(staff))
+    return [limits.offer(s, person) for s in made for person in staff]
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire unconfirmed drafts", expire_drafts),
     Job("pass on unanswered offers", expire_offers),
     Job("remind retailers of what is due", remind),
     Job("send vendors their morning digest", digest),
+    Job("suggest credit limits to staff", suggest_limits),
 )

@@ -122,6 +122,16 @@ async def set_limit(
 ) -> CreditPosition:
     """An admin sets a retailer's limit; the old and new values go to the audit log."""
     require_role(actor, "credit.set_limit", "ADMIN")
+    return await apply_limit(conn, retailer_id, limit_paisa, actor, reason)
+
+
+async def apply_limit(
+    conn: asyncpg.Connection, retailer_id: int, limit_paisa: int, actor: Actor, reason: str,
+    *, details: dict[str, object] | None = None,
+) -> CreditPosition:
+    """The one write of a limit, audited (`credit.set_limit`: old, new, who, why). Rights are
+    the caller's: `set_limit` (admins, any limit) and `limit_suggestions.approve` (staff, only a
+    limit the system suggested)."""
     why = clean_reason(reason, "credit.set_limit")
     if not is_paisa(limit_paisa) or not 0 <= limit_paisa <= MAX_AMOUNT_PAISA:
         raise InvalidAmount(amount_paisa=limit_paisa)
@@ -137,7 +147,7 @@ async def set_limit(
             retailer_id, limit_paisa,
         )
         await audit(conn, actor.id, "credit.set_limit", f"retailer:{retailer_id}", why,
-                    {"old_paisa": old, "new_paisa": limit_paisa})
+                    {"old_paisa": old, "new_paisa": limit_paisa, **(details or {})})
         return await position(conn, retailer_id)
 
 

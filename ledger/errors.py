@@ -194,3 +194,15 @@ class BankReportNotFound(LedgerError):
 
     key = "bank_report.not_found"
 
+
+class SuggestionNotFound(LedgerError):
+    """No suggested credit limit by that id."""
+
+    key = "limit.suggestion_not_found"
+
+
+class LimitChangedSince(LedgerError):
+    """A suggested limit was computed from a limit that has changed since: approving it would
+    undo that change, so nothing is done (the next review suggests afresh)."""
+
+    key = "limit.changed_since"

@@ -68,6 +68,10 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     # Bank reports (021): what the retailer agreed to is kept; only revoked once, first viewed.
     "bank_reports": "INSERT, UPDATE (revoked_at, revoked_by, first_viewed_at)",
     "bank_report_views": "INSERT",
+    # Suggested credit limits (022): decided once by staff, or superseded; the daily review's
+    # progress.
+    "limit_suggestions": "INSERT, UPDATE (status, decided_by, decided_at)",
+    "limit_review_rounds": "INSERT, UPDATE (after_retailer_id, finished_at)",
     # Read only.
     "order_status_transitions": "",
     "schema_migrations": "",

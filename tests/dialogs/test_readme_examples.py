@@ -47,5 +47,5 @@ async def test_a_vendors_and_an_admins_examples_are_understood(world):
         assert _understood(reply := text_of(await karnali.say(text))), (text, reply)
     for text in ("pending", "report", "statement 9820000002", "score 9820000002",
                  "limit 9820000002 50000 trusted",
-                 "block 9820000003 late", "unblock 9820000003"):
+                 "block 9820000003 late", "unblock 9820000003", "suggestions", "sujhav"):
         assert _understood(reply := text_of(await admin.say(text))), (text, reply)

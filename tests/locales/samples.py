@@ -101,6 +101,12 @@ def _error(key: str, **params: Any) -> Context:
     return {"key": key, "params": params}
 
 
+LIMIT_SUGGESTION = {
+    "id": 12, "shop_name": "Ram Kirana Pasal", "name": "Ram Bahadur", "phone": "+9779820000001",
+    "current_paisa": 20_000_00, "suggested_paisa": 36_000_00, "increase": True, "score": 712,
+    "band": "B", "monthly_paisa": 36_450_00, "why": "purchases", "overdue_paisa": 0,
+    "exposure_paisa": 12_300_00, "multiplier_percent": 100}
+
 SAMPLES: dict[str, list[Context]] = {
     "admin_ask_reason": [{"name": "Hari Prasad", "amount_paisa": 50_000_00},
                          {"name": None, "amount_paisa": 0}],
@@ -477,4 +483,19 @@ SAMPLES: dict[str, list[Context]] = {
                             {"already": True, "institution": "NIC Asia Bank"}],
     "bank_report_not_found": [{"report": "BR-000099"}],
     "bank_report_opened": [{"institution": "NIC Asia Bank", "at": _AT, "expires_at": _DUE}],
+    # Suggested credit limits (dialogs/limits.py).
+    "limit_suggestion": [{"s": {**LIMIT_SUGGESTION, "why": why}}
+                         for why in ("purchases", "capped", "doubling")] + [
+        {"s": {**LIMIT_SUGGESTION, "why": "overdue", "increase": False, "band": "E",
+               "suggested_paisa": 10_000_00, "score": 412, "overdue_paisa": 8_500_00,
+               "exposure_paisa": 17_200_00, "multiplier_percent": 0, "phone": None}}],
+    "limit_suggestions": [{"suggestions": [LIMIT_SUGGESTION], "more": 0},
+                          {"suggestions": [LIMIT_SUGGESTION] * 2, "more": 4},
+                          {"suggestions": [], "more": 0}],
+    "limit_decided": [
+        {"outcome": "approved", "s": LIMIT_SUGGESTION, "position": POSITION},
+        {"outcome": "dismissed", "s": LIMIT_SUGGESTION},
+        {"outcome": "stale", "s": LIMIT_SUGGESTION, "now_paisa": 30_000_00},
+        *[{"outcome": "already", "s": LIMIT_SUGGESTION, "status": status}
+          for status in ("APPROVED", "DISMISSED", "SUPERSEDED")]],
 }
