@@ -26,7 +26,9 @@ DEMO_HOW_TO = """\
 Chat with the bot as a demo retailer:   .venv/bin/khaacho chat --as {retailer}
   … as a vendor:                        .venv/bin/khaacho chat --as {vendor}
   … as the admin:                       .venv/bin/khaacho chat --as {admin}
-Or open the web chat simulator:         http://127.0.0.1:8080/ (links to each demo person)"""
+Or open the web chat simulator:         http://127.0.0.1:8080/ (links to each demo person)
+Sign in on the web as any of them:      http://127.0.0.1:8080/signin (the code arrives in the
+                                        simulator and the terminal chat)"""
 
 
 class UsageError(Exception):
