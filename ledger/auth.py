@@ -27,6 +27,7 @@ from ledger import users
 from ledger.actors import Actor, is_staff
 from ledger.audit import audit
 from ledger.errors import CodeRejected, NotPermitted, RateLimited, UnknownUser
+from locales import numbers
 
 Kind = Literal["web", "api", "integration"]
 KINDS: tuple[Kind, ...] = ("web", "api", "integration")
@@ -170,7 +171,7 @@ async def verify_code(
     Every attempt counts a try on each of the phone's live requests, a stranger's too, and a
     request with `max_tries` tries takes no more: `reason="used_up"`, else `"wrong"`."""
     moment = await _now(conn, now)
-    given = code.strip()
+    given = "".join(numbers.ascii_digits(code).split())  # "४०२ ९१३" is 402913 too
     async with conn.transaction():
         rows = await conn.fetch(
             """SELECT id, user_id, salt, code_hash, tries FROM auth_codes

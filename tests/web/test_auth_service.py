@@ -27,6 +27,16 @@ async def test_a_code_signs_its_member_in_once(pool, people):
         assert isinstance(again, CodeRejected) and again.params == {"reason": "wrong"}
 
 
+async def test_a_code_typed_in_devanagari_digits_or_with_a_space_works(pool, people):
+    async with pool.acquire() as conn:
+        made = await auth.request_code(conn, people.retailer.phone, "10.0.0.1", RULES, now=T0)
+        assert made.code is not None
+        typed = made.code[:3].translate(str.maketrans("0123456789", "०१२३४५६७८९")) + " " \
+            + made.code[3:]
+        assert await auth.verify_code(conn, people.retailer.phone, typed, RULES,
+                                      now=T0) == people.retailer
+
+
 async def test_an_expired_code_is_refused(pool, people):
     async with pool.acquire() as conn:
         made = await auth.request_code(conn, people.retailer.phone, "10.0.0.1", RULES, now=T0)
