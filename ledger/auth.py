@@ -36,6 +36,9 @@ TOKEN_BYTES = 32
 TOKEN_PREFIX = "kh_"
 MAX_TOKEN_LENGTH = 200
 MAX_NAME = 120
+# Requests for codes are kept this long (the limits look back an hour at most), then forgotten.
+CODES_KEPT = timedelta(days=1)
+FORGET_BATCH = 1000
 # A session's "last used" is written at most this often: a page view is not a write each time.
 LAST_USED_EVERY = timedelta(minutes=1)
 
@@ -305,3 +308,13 @@ async def tokens(conn: asyncpg.Connection, actor: Actor, user_id: int) -> list[T
            FROM auth_tokens WHERE user_id = $1 ORDER BY id DESC LIMIT 200""", user_id)
     return [TokenInfo(r["id"], r["kind"], r["name"], r["created_at"], r["expires_at"],
                       r["last_used_at"], r["revoked_at"]) for r in rows]
+
+
+async def forget_old_codes(conn: asyncpg.Connection, now: datetime) -> int:
+    """Forget requests for codes older than CODES_KEPT (a batch at a time; the periodic jobs
+    call it), so the table stays small whoever keeps asking. Returns how many."""
+    status = await conn.execute(
+        """DELETE FROM auth_codes WHERE id IN (
+               SELECT id FROM auth_codes WHERE created_at < $1 ORDER BY id LIMIT $2
+               FOR UPDATE SKIP LOCKED)""", now - CODES_KEPT, FORGET_BATCH)
+    return int(status.split()[-1])
