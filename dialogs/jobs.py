@@ -1,7 +1,7 @@
 """The periodic jobs, in one registry: drafts left unconfirmed expire with a notice; vendors who
 do not answer lose the offer to the next vendor, and everyone involved is told; retailers are
 reminded of what is due (at most once a day) and vendors get their morning digest; once a day,
-staff are offered suggested credit limits.
+staff are offered suggested credit limits; old sign-in codes and API outcomes are forgotten.
 
 Every app process runs every job; each is safe to run at once in several processes (the rows it
 works on are claimed with SKIP LOCKED and re-checked under their lock) and idempotent (a second
@@ -22,9 +22,11 @@ import asyncpg
 from dialogs import limits, notify, reminders
 from ledger import (
     assignment,
+    auth,
     catalog_store,
     conversations,
     digests,
+    idempotency,
     limit_suggestions,
     orders,
     users,
@@ -118,10 +120,18 @@ async def suggest_limits(conn: asyncpg.Connection, now: datetime, timing: Timing
     return [limits.offer(s, person) for s in made for person in staff]
 
 
+async def forget_sign_ins(conn: asyncpg.Connection, now: datetime, timing: Timing) -> list[Reply]:
+    """Old requests for sign-in codes and old API outcomes are forgotten (tables stay small)."""
+    await auth.forget_old_codes(conn, now)
+    await idempotency.forget_old(conn, now)
+    return []
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire unconfirmed drafts", expire_drafts),
     Job("pass on unanswered offers", expire_offers),
     Job("remind retailers of what is due", remind),
     Job("send vendors their morning digest", digest),
     Job("suggest credit limits to staff", suggest_limits),
+    Job("forget old sign-in codes and API outcomes", forget_sign_ins),
 )

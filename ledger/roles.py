@@ -72,6 +72,10 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     # progress.
     "limit_suggestions": "INSERT, UPDATE (status, decided_by, decided_at)",
     "limit_review_rounds": "INSERT, UPDATE (after_retailer_id, finished_at)",
+    # Signing in (ledger/auth.py) and API retries (ledger/idempotency.py).
+    "auth_codes": "INSERT, UPDATE (tries, used_at), DELETE",   # forgotten after a day
+    "auth_tokens": "INSERT, UPDATE (last_used_at, revoked_at)",
+    "api_idempotency": "INSERT, UPDATE (status, body), DELETE",  # forgotten after a week
     # Read only.
     "order_status_transitions": "",
     "schema_migrations": "",
