@@ -1,6 +1,7 @@
 """The periodic jobs, in one registry: drafts left unconfirmed expire with a notice; vendors who
 do not answer lose the offer to the next vendor, and everyone involved is told; retailers are
-reminded of what is due (at most once a day) and vendors get their morning digest.
+reminded of what is due (at most once a day) and vendors get their morning digest; the
+analytics' summary tables are brought up to date.
 
 Every app process runs every job; each is safe to run at once in several processes (the rows it
 works on are claimed with SKIP LOCKED and re-checked under their lock) and idempotent (a second
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from dialogs import notify, reminders
-from ledger import assignment, catalog_store, conversations, digests, orders, users
+from ledger import analytics, assignment, catalog_store, conversations, digests, orders, users
 from ledger import reminders as reminder_round
 from ledger.errors import LedgerError
 from locales.replies import Reply
@@ -34,6 +35,7 @@ class Timing:
     draft_ttl: timedelta      # an unconfirmed draft is cancelled after this long
     offer_timeout: timedelta  # a vendor who does not answer loses the offer after this long
     reminders: reminder_round.Rules | None = None  # None: no reminders or digests
+    analytics_every: timedelta | None = None  # None: analytics refreshed by the CLI only
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,22 @@ async def digest(conn: asyncpg.Connection, now: datetime, timing: Timing) -> lis
     return [reminders.digest(d) for d in await digests.run(conn, timing.reminders, now)]
 
 
+async def refresh_analytics(
+    conn: asyncpg.Connection, now: datetime, timing: Timing
+) -> list[Reply]:
+    """The analytics' summary tables: the days whose orders moved, and today's snapshot, when
+    the last refresh is `analytics_every` old (one process at a time; tells nobody)."""
+    if timing.analytics_every is not None:
+        done = await analytics.refresh(conn, now=now, every=timing.analytics_every)
+        if done.ran:
+            log.info("analytics refreshed: %d days in %.2f s", len(done.days), done.seconds)
+    return []
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire unconfirmed drafts", expire_drafts),
     Job("pass on unanswered offers", expire_offers),
     Job("remind retailers of what is due", remind),
     Job("send vendors their morning digest", digest),
+    Job("refresh the analytics", refresh_analytics),
 )

@@ -175,3 +175,11 @@ class NotDelivered(LedgerError):
     """Receipt is confirmed, and problems reported, only once an order is on its way or there."""
 
     key = "order.not_delivered"
+
+
+class InvalidAnalyticsQuery(LedgerError):
+    """A period or filter the analytics cannot answer: `field` (from, to, grain, area, limit),
+    `problem` (not_a_date, after_to, too_early, future, unknown, too_many_points, town_only,
+    out_of_range), the `value` given and, where there is one, the `max`."""
+
+    key = "analytics.invalid"
