@@ -104,9 +104,11 @@ async def refresh_analytics(
     """The analytics' summary tables: the days whose orders moved, and today's snapshot, when
     the last refresh is `analytics_every` old (one process at a time; tells nobody)."""
     if timing.analytics_every is not None:
-        done = await analytics.refresh(conn, now=now, every=timing.analytics_every)
+        done = await analytics.refresh(conn, now=now, every=timing.analytics_every,
+                                       max_days=analytics.JOB_MAX_DAYS)
         if done.ran:
-            log.info("analytics refreshed: %d days in %.2f s", len(done.days), done.seconds)
+            log.info("analytics refreshed: %d days in %.2f s (%d days waiting)", len(done.days),
+                     done.seconds, done.left)
     return []
 
 

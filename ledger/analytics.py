@@ -36,6 +36,9 @@ EARLIEST = date(2000, 1, 1)
 MAX_LIMIT = 50
 # A day is recomputed whole, so days go in batches: bounds what one statement touches.
 DAYS_PER_BATCH = 31
+# The periodic job recomputes at most this many days a run (a first refresh of a year of orders
+# takes a few runs; `khaacho analytics refresh` takes them all at once).
+JOB_MAX_DAYS = 14
 # Transaction ids are handed out before their transaction commits: a refresh re-reads this many
 # ids below its watermark, so a change that committed after the last refresh looked is seen.
 WATERMARK_OVERLAP = 10_000
@@ -74,19 +77,18 @@ def _next(start: date, grain: Grain) -> date:
     return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-# The same bucket in SQL, for a `day` column; $g is the grain.
-_BUCKET_SQL = """CASE {g} WHEN 'day' THEN day
-                          WHEN 'week' THEN day - extract(dow FROM day)::int
-                          ELSE date_trunc('month', day)::date END"""
-
-
 @dataclass(frozen=True)
 class Period:
-    """Nepal days `start` to `end`, both included, in points of `grain`."""
+    """Nepal days `start` to `end`, both included, in points of `grain`; the start moves back
+    to its week's (Sunday) or month's first day."""
 
     start: date
     end: date
     grain: Grain
+
+    def __post_init__(self) -> None:
+        # Points are whole weeks and months: the start is its bucket's first day.
+        object.__setattr__(self, "start", bucket_start(self.start, self.grain))
 
     def points(self) -> list[date]:
         found, at = [], bucket_start(self.start, self.grain)
@@ -98,7 +100,8 @@ class Period:
 
 def period(start: date, end: date, grain: str = "day", *, today: date | None = None) -> Period:
     """A checked period: a known grain, start not after end, not before 2000 nor after today,
-    and at most MAX_POINTS[grain] points."""
+    and at most MAX_POINTS[grain] points. Points are whole weeks or months: the start moves back
+    to its week's or month's first day."""
     if grain not in GRAINS:
         raise InvalidAnalyticsQuery(field="grain", problem="unknown", value=grain)
     g: Grain = grain
@@ -186,16 +189,15 @@ class _Where:
                           else f"{column} = {self.arg(value)}")
         return self
 
-    def days(self, chosen: Period) -> _Where:
-        self.parts.append(f"day BETWEEN {self.arg(chosen.start)} AND {self.arg(chosen.end)}")
+    def days(self, chosen: Period, prefix: str = "") -> _Where:
+        """The period's points: rows of its grain whose first day is in it."""
+        self.parts.append(f"{prefix}grain = {self.arg(chosen.grain)}")
+        self.parts.append(f"{prefix}day BETWEEN {self.arg(chosen.start)} "
+                          f"AND {self.arg(chosen.end)}")
         return self
 
     def sql(self) -> str:
         return " AND ".join(self.parts) or "true"
-
-
-def _bucket(where: _Where, grain: Grain) -> str:
-    return _BUCKET_SQL.format(g=where.arg(grain) + "::text")
 
 
 # Order trends ---------------------------------------------------------------------------------
@@ -222,11 +224,11 @@ async def orders(
         raise InvalidAnalyticsQuery(field="area", problem="town_only", value=area[:40])
     w = _Where().eq("vendor_id", who).eq("area", area).days(chosen)
     rows = await conn.fetch(
-        f"""SELECT {_bucket(w, chosen.grain)} AS start, sum(orders) AS orders,
+        f"""SELECT day AS start, sum(orders) AS orders,
                    sum(value_paisa) AS value, sum(accepted) AS accepted,
                    sum(delivered) AS delivered, sum(rejected) AS rejected,
                    sum(cancelled) AS cancelled
-            FROM analytics_orders WHERE {w.sql()} GROUP BY 1""", *w.args)
+            FROM analytics_orders WHERE {w.sql()} GROUP BY day""", *w.args)
     found = {r["start"]: r for r in rows}
     return [OrderPoint(p, *(int(found[p][k]) if p in found else 0 for k in (
         "orders", "value", "accepted", "delivered", "rejected", "cancelled")))
@@ -255,8 +257,7 @@ async def products(
     who = scope(actor, vendor_id)
     if area is not None and who is not None:
         raise InvalidAnalyticsQuery(field="area", problem="town_only", value=area[:40])
-    w = _Where().eq("a.vendor_id", who).eq("a.area", area)
-    w.parts.append(f"a.day BETWEEN {w.arg(chosen.start)} AND {w.arg(chosen.end)}")
+    w = _Where().eq("a.vendor_id", who).eq("a.area", area).days(chosen, "a.")
     rows = await conn.fetch(
         f"""SELECT a.sku, p.name_en, p.name_ne, p.unit, sum(a.orders) AS orders,
                    sum(a.quantity_milli) AS quantity, sum(a.value_paisa) AS value
@@ -287,12 +288,14 @@ async def areas(
         f"""WITH a AS (SELECT area, sum(orders) AS orders, sum(value_paisa) AS value
                        FROM analytics_orders
                        WHERE vendor_id IS NULL AND area IS NOT NULL AND {w.sql()}
-                       GROUP BY area ORDER BY value DESC, area LIMIT {w.arg(_limit(limit))})
-            SELECT a.*, (SELECT p.sku FROM analytics_products p
-                         WHERE p.vendor_id IS NULL AND p.area = a.area
-                           AND p.day BETWEEN $1 AND $2
-                         GROUP BY p.sku ORDER BY sum(p.value_paisa) DESC, p.sku LIMIT 1) AS top
-            FROM a ORDER BY value DESC, area""", *w.args)
+                       GROUP BY area ORDER BY value DESC, area LIMIT {w.arg(_limit(limit))}),
+                sold AS (SELECT area, sku, sum(value_paisa) AS value FROM analytics_products
+                         WHERE vendor_id IS NULL AND area IS NOT NULL AND {w.sql()}
+                         GROUP BY area, sku),
+                top AS (SELECT DISTINCT ON (area) area, sku FROM sold
+                        ORDER BY area, value DESC, sku)
+            SELECT a.*, top.sku AS top FROM a LEFT JOIN top USING (area)
+            ORDER BY a.value DESC, a.area""", *w.args)
     return [AreaRow(r["area"], int(r["orders"]), int(r["value"]), r["top"]) for r in rows]
 
 
@@ -325,9 +328,9 @@ async def retailers(
     """How many shops ordered per point, how often and how much (basket size)."""
     w = _Where().eq("vendor_id", scope(actor, vendor_id)).days(chosen)
     rows = await conn.fetch(
-        f"""SELECT {_bucket(w, chosen.grain)} AS start, count(DISTINCT retailer_id) AS active,
+        f"""SELECT day AS start, count(*) AS active,
                    sum(orders) AS orders, sum(value_paisa) AS value, sum(lines) AS lines
-            FROM analytics_retailers WHERE {w.sql()} GROUP BY 1""", *w.args)
+            FROM analytics_retailers WHERE {w.sql()} GROUP BY day""", *w.args)
     found = {r["start"]: r for r in rows}
     return [RetailerPoint(p, *(int(found[p][k]) if p in found else 0 for k in (
         "active", "orders", "value", "lines"))) for p in chosen.points()]
@@ -360,7 +363,8 @@ async def lapsed(
                        sum(a.value_paisa) AS value,
                        bool_or(a.day >= {w.arg(quiet)}) AS still
                 FROM analytics_retailers a
-                WHERE {w.sql()} AND a.day BETWEEN {w.arg(since)} AND {w.arg(today)}
+                WHERE {w.sql()} AND a.grain = 'day'
+                  AND a.day BETWEEN {w.arg(since)} AND {w.arg(today)}
                 GROUP BY a.retailer_id)
             SELECT r.retailer_id, s.shop_name, u.phone, trim(s.address) AS area, r.last_day,
                    r.orders, r.value
@@ -402,16 +406,16 @@ async def fulfilment(
     who = scope(actor, vendor_id)
     w = _Where().eq("vendor_id", who).days(chosen)
     offers = {r["start"]: r for r in await conn.fetch(
-        f"""SELECT {_bucket(w, chosen.grain)} AS start, sum(offered) AS offered,
+        f"""SELECT day AS start, sum(offered) AS offered,
                    sum(accepted) AS accepted, sum(rejected) AS rejected, sum(expired) AS expired
-            FROM analytics_offers WHERE {w.sql()} GROUP BY 1""", *w.args)}
+            FROM analytics_offers WHERE {w.sql()} GROUP BY day""", *w.args)}
     t = _Where().eq("vendor_id", who).eq("area", None).days(chosen)
     times = {r["start"]: r for r in await conn.fetch(
-        f"""SELECT {_bucket(t, chosen.grain)} AS start,
+        f"""SELECT day AS start,
                    sum(accepted) AS accepted, sum(accept_seconds) AS accept_s,
                    sum(dispatched) AS dispatched, sum(dispatch_seconds) AS dispatch_s,
                    sum(delivered) AS delivered, sum(deliver_seconds) AS deliver_s
-            FROM analytics_orders WHERE {t.sql()} GROUP BY 1""", *t.args)}
+            FROM analytics_orders WHERE {t.sql()} GROUP BY day""", *t.args)}
     found = []
     for p in chosen.points():
         o, m = offers.get(p), times.get(p)
@@ -519,9 +523,9 @@ async def purchases(
         raise NotPermitted(action="analytics.purchases", role=actor.role)
     w = _Where().eq("vendor_id", None).eq("retailer_id", whose).days(chosen)
     rows = await conn.fetch(
-        f"""SELECT {_bucket(w, chosen.grain)} AS start, sum(orders) AS orders,
+        f"""SELECT day AS start, sum(orders) AS orders,
                    sum(value_paisa) AS value
-            FROM analytics_retailers WHERE {w.sql()} GROUP BY 1""", *w.args)
+            FROM analytics_retailers WHERE {w.sql()} GROUP BY day""", *w.args)
     found = {r["start"]: r for r in rows}
     return [PurchasePoint(p, int(found[p]["orders"]) if p in found else 0,
                           int(found[p]["value"]) if p in found else 0) for p in chosen.points()]
@@ -548,6 +552,7 @@ class Refreshed:
     ran: bool                 # False: another process was refreshing, or it was not due
     days: tuple[date, ...]    # the Nepal days recomputed
     seconds: float
+    left: int = 0             # changed days still waiting for the next run
 
 
 # The orders placed on the days in $1 (a date[]), with their Nepal day and area. Index range
@@ -618,19 +623,49 @@ _RECOMPUTE_RETAILERS = f"""
     GROUP BY GROUPING SETS ((day, retailer_id), (day, vendor_id, retailer_id))
     HAVING GROUPING(vendor_id) = 1 OR vendor_id IS NOT NULL"""
 
-_TABLES = ("analytics_orders", "analytics_offers", "analytics_rejections", "analytics_products",
-           "analytics_retailers")
+# Each table's key columns (besides grain and day) and summed columns: a week's or month's row
+# is the sum of its days' rows with the same key.
+_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "analytics_orders": (("vendor_id", "area"), (
+        "orders", "value_paisa", "accepted", "dispatched", "delivered", "rejected", "cancelled",
+        "accept_seconds", "dispatch_seconds", "deliver_seconds")),
+    "analytics_offers": (("vendor_id",), (
+        "offered", "accepted", "rejected", "expired", "answered", "answer_seconds")),
+    "analytics_rejections": (("vendor_id", "reason"), ("offers",)),
+    "analytics_products": (("vendor_id", "area", "sku"), ("orders", "quantity_milli",
+                                                          "value_paisa")),
+    "analytics_retailers": (("vendor_id", "retailer_id"), ("orders", "value_paisa", "lines")),
+}
+_BUCKET: dict[Grain, str] = {"week": "day - extract(dow FROM day)::int",
+                             "month": "date_trunc('month', day)::date"}
 
 
 async def _recompute(conn: asyncpg.Connection, days: Sequence[date]) -> None:
-    """Replace every summary row of these Nepal days by what the orders say now."""
+    """Replace every summary row of these Nepal days by what the orders say now, then the rows
+    of the weeks and months they fall in."""
     for table in _TABLES:
-        await conn.execute(f"DELETE FROM {table} WHERE day = ANY($1::date[])", list(days))
+        await conn.execute(f"DELETE FROM {table} WHERE grain = 'day' AND day = ANY($1::date[])",
+                           list(days))
     await conn.execute(_RECOMPUTE_ORDERS, list(days), "REJECTED", "CANCELLED")
     await conn.execute(_RECOMPUTE_OFFERS, list(days), "ACCEPTED", "REJECTED", "EXPIRED")
     await conn.execute(_RECOMPUTE_REJECTIONS, list(days), "REJECTED")
     await conn.execute(_RECOMPUTE_PRODUCTS, list(days), "CANCELLED")
     await conn.execute(_RECOMPUTE_RETAILERS, list(days))
+    for grain, bucket in _BUCKET.items():
+        starts = sorted({bucket_start(d, grain) for d in days})
+        low, high = starts[0], _next(starts[-1], grain)
+        for table, (keys, sums) in _TABLES.items():
+            key = ", ".join(keys)
+            await conn.execute(
+                f"DELETE FROM {table} WHERE grain = $1 AND day = ANY($2::date[])", grain, starts)
+            await conn.execute(
+                f"""INSERT INTO {table} (grain, day, {key}, {", ".join(sums)})
+                    SELECT $1, {bucket} AS bucket, {key},
+                           {", ".join(f"sum({c})" for c in sums)}
+                    FROM {table}
+                    WHERE grain = 'day' AND day >= $2 AND day < $3
+                      AND {bucket} = ANY($4::date[])
+                    GROUP BY bucket, {key}""", grain, low, high, starts)
 
 
 async def _snapshot(conn: asyncpg.Connection, now: datetime) -> None:
@@ -679,12 +714,14 @@ async def _snapshot(conn: asyncpg.Connection, now: datetime) -> None:
 async def refresh(
     conn: asyncpg.Connection, *, full: bool = False, now: datetime | None = None,
     every: timedelta | None = None, overlap: int = WATERMARK_OVERLAP,
+    max_days: int | None = None,
 ) -> Refreshed:
     """Bring the summary tables up to date: recompute the Nepal days whose orders moved since
-    the last run (every day with `full`), then take today's snapshots. With `every`, only when
-    the last refresh is at least that old. One process at a time (a try-lock: the loser skips);
-    one transaction, so a reader sees the old numbers or the new, never half; run twice, the
-    second changes nothing."""
+    the last run (every day with `full`), at most `max_days` of them, the oldest first (the
+    rest wait in analytics_pending for the next run), then take today's snapshots. With
+    `every`, only when the last refresh is at least that old (or days are waiting). One process
+    at a time (a try-lock: the loser skips); one transaction, so a reader sees the old numbers
+    or the new, never half; run twice, the second changes nothing."""
     started = time.perf_counter()
     async with conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", LOCK_KEY):
@@ -693,29 +730,38 @@ async def refresh(
         state = await conn.fetchrow(
             "SELECT last_transition_id, refreshed_at FROM analytics_refresh FOR UPDATE")
         assert state is not None, "migration 024 inserts the refresh row"
-        if (every is not None and not full and state["refreshed_at"] is not None
+        waiting = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM analytics_pending)")
+        if (every is not None and not full and not waiting and state["refreshed_at"] is not None
                 and at - state["refreshed_at"] < every):
             return Refreshed(False, (), 0.0)
         top = int(await conn.fetchval("SELECT COALESCE(max(id), 0) FROM order_transitions"))
         if full:
             for table in _TABLES:
                 await conn.execute(f"DELETE FROM {table}")
-            found = await conn.fetch(
-                f"""SELECT DISTINCT (confirmed_at AT TIME ZONE '{ZONE}')::date AS day
-                    FROM orders WHERE confirmed_at IS NOT NULL ORDER BY 1""")
+            await conn.execute(
+                f"""INSERT INTO analytics_pending (day)
+                    SELECT DISTINCT (confirmed_at AT TIME ZONE '{ZONE}')::date FROM orders
+                    WHERE confirmed_at IS NOT NULL
+                    ON CONFLICT (day) DO NOTHING""")
         else:
-            found = await conn.fetch(
-                f"""SELECT DISTINCT (o.confirmed_at AT TIME ZONE '{ZONE}')::date AS day
+            await conn.execute(
+                f"""INSERT INTO analytics_pending (day)
+                    SELECT DISTINCT (o.confirmed_at AT TIME ZONE '{ZONE}')::date
                     FROM order_transitions t JOIN orders o ON o.id = t.order_id
-                    WHERE t.id > $1 AND o.confirmed_at IS NOT NULL ORDER BY 1""",
+                    WHERE t.id > $1 AND o.confirmed_at IS NOT NULL
+                    ON CONFLICT (day) DO NOTHING""",
                 max(0, int(state["last_transition_id"]) - overlap))
-        days = [r["day"] for r in found]
+        taken = await conn.fetch(
+            "DELETE FROM analytics_pending WHERE day IN (SELECT day FROM analytics_pending "
+            "ORDER BY day LIMIT $1) RETURNING day", max_days)
+        days = sorted(r["day"] for r in taken)
         for i in range(0, len(days), DAYS_PER_BATCH):
             await _recompute(conn, days[i:i + DAYS_PER_BATCH])
+        left = int(await conn.fetchval("SELECT count(*) FROM analytics_pending"))
         await _snapshot(conn, at)
         seconds = time.perf_counter() - started
         await conn.execute(
             """UPDATE analytics_refresh SET last_transition_id = $1, refreshed_at = $2,
                                             days = $3, seconds = $4""",
             top, at, len(days), seconds)
-    return Refreshed(True, tuple(days), seconds)
+    return Refreshed(True, tuple(days), seconds, left)

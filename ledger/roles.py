@@ -74,6 +74,7 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "analytics_retailers": "INSERT, DELETE",
     "analytics_overdue": "INSERT, DELETE",
     "analytics_scores": "INSERT, DELETE",
+    "analytics_pending": "INSERT, DELETE",
     "analytics_refresh": "UPDATE",
     # Read only.
     "order_status_transitions": "",

@@ -19,13 +19,26 @@
 -- imported bills (never placed here) are not counted. NULL in vendor_id or area means "all"
 -- (every vendor, every area): the town's totals are rows of their own, so the town's year is
 -- 365 rows, not a scan of every vendor's. Keys are UNIQUE NULLS NOT DISTINCT (PostgreSQL 15)
--- with the filter columns first, so a page reads one index range. An area is the retailer's
+-- with the filter columns first, so a page reads one index range; they INCLUDE the counted
+-- columns, so that range is read from the index alone. An area is the retailer's
 -- address as registered (trimmed; '' when none was given).
+--
+-- Points. Every row also says its `grain`: 'day' rows are computed from the orders; 'week'
+-- (Sunday to Saturday, as weeks run in Nepal) and 'month' rows are sums of a whole bucket's day
+-- rows (`day` is then the bucket's first day), recomputed with any of its days. So a year by
+-- month is 12 rows, whatever the town's size, and a series' points are whole weeks or months.
+-- Retailer rows summed per bucket stay one per retailer, so "shops that ordered this month" is
+-- a count of rows, not a DISTINCT over a month of days.
+--
+-- A refresh that finds more changed days than it takes in one run (the first one, say, on a
+-- year of orders) keeps the rest in analytics_pending for the next runs: the periodic job stays
+-- short, and the watermark never skips a day.
 --
 -- Snapshots (overdue by age, score distribution) are as of the refresh, one set of rows per
 -- Nepal day (today's replaced by each refresh), so earlier days stay as history.
 
 CREATE TABLE analytics_orders (
+    grain          text NOT NULL DEFAULT 'day' CHECK (grain IN ('day', 'week', 'month')),
     day               date NOT NULL,
     vendor_id         bigint,            -- NULL: all vendors (and orders no vendor took)
     area              text,              -- NULL: all areas
@@ -39,12 +52,14 @@ CREATE TABLE analytics_orders (
     accept_seconds    bigint NOT NULL DEFAULT 0,  -- sums: placed -> accepted, over `accepted`
     dispatch_seconds  bigint NOT NULL DEFAULT 0,  -- accepted -> dispatched, over `dispatched`
     deliver_seconds   bigint NOT NULL DEFAULT 0,  -- dispatched -> delivered, over `delivered`
-    CONSTRAINT analytics_orders_key UNIQUE NULLS NOT DISTINCT (vendor_id, area, day)
+    CONSTRAINT analytics_orders_key UNIQUE NULLS NOT DISTINCT (vendor_id, area, grain, day)
+        INCLUDE (orders, value_paisa, accepted, delivered, rejected, cancelled)
 );
-CREATE INDEX analytics_orders_day ON analytics_orders (day);
+CREATE INDEX analytics_orders_day ON analytics_orders (grain, day);
 
 -- Every offer of an order to a vendor, by the day the order was placed, and how it ended.
 CREATE TABLE analytics_offers (
+    grain          text NOT NULL DEFAULT 'day' CHECK (grain IN ('day', 'week', 'month')),
     day             date NOT NULL,
     vendor_id       bigint,              -- NULL: all vendors
     offered         integer NOT NULL CHECK (offered >= 0),
@@ -53,22 +68,26 @@ CREATE TABLE analytics_offers (
     expired         integer NOT NULL CHECK (expired >= 0),
     answered        integer NOT NULL CHECK (answered >= 0),   -- accepted or rejected
     answer_seconds  bigint NOT NULL DEFAULT 0,                -- offered -> answered, summed
-    CONSTRAINT analytics_offers_key UNIQUE NULLS NOT DISTINCT (vendor_id, day)
+    CONSTRAINT analytics_offers_key UNIQUE NULLS NOT DISTINCT (vendor_id, grain, day)
+        INCLUDE (offered, accepted, rejected, expired)
 );
-CREATE INDEX analytics_offers_day ON analytics_offers (day);
+CREATE INDEX analytics_offers_day ON analytics_offers (grain, day);
 
 -- Why vendors rejected: the reason as typed, lower-cased and trimmed ('' when none was given).
 CREATE TABLE analytics_rejections (
+    grain          text NOT NULL DEFAULT 'day' CHECK (grain IN ('day', 'week', 'month')),
     day        date NOT NULL,
     vendor_id  bigint,
     reason     text NOT NULL CHECK (length(reason) <= 80),
     offers     integer NOT NULL CHECK (offers > 0),
-    CONSTRAINT analytics_rejections_key UNIQUE NULLS NOT DISTINCT (vendor_id, day, reason)
+    CONSTRAINT analytics_rejections_key UNIQUE NULLS NOT DISTINCT (vendor_id, grain, day, reason)
+        INCLUDE (offers)
 );
-CREATE INDEX analytics_rejections_day ON analytics_rejections (day);
+CREATE INDEX analytics_rejections_day ON analytics_rejections (grain, day);
 
 -- What sold: lines of billed orders (accepted, and not cancelled since).
 CREATE TABLE analytics_products (
+    grain          text NOT NULL DEFAULT 'day' CHECK (grain IN ('day', 'week', 'month')),
     day             date NOT NULL,
     vendor_id       bigint,
     area            text,
@@ -76,22 +95,25 @@ CREATE TABLE analytics_products (
     orders          integer NOT NULL CHECK (orders > 0),
     quantity_milli  bigint NOT NULL CHECK (quantity_milli >= 0),
     value_paisa     bigint NOT NULL CHECK (value_paisa >= 0),
-    CONSTRAINT analytics_products_key UNIQUE NULLS NOT DISTINCT (vendor_id, area, day, sku)
+    CONSTRAINT analytics_products_key UNIQUE NULLS NOT DISTINCT (vendor_id, area, grain, day, sku)
+        INCLUDE (orders, quantity_milli, value_paisa)
 );
-CREATE INDEX analytics_products_day ON analytics_products (day);
+CREATE INDEX analytics_products_day ON analytics_products (grain, day);
 
 -- Each retailer's placed orders a day (town-wide, and with each vendor).
 CREATE TABLE analytics_retailers (
+    grain          text NOT NULL DEFAULT 'day' CHECK (grain IN ('day', 'week', 'month')),
     day          date NOT NULL,
     vendor_id    bigint,
     retailer_id  bigint NOT NULL,
     orders       integer NOT NULL CHECK (orders > 0),
     value_paisa  bigint NOT NULL CHECK (value_paisa >= 0),
     lines        integer NOT NULL CHECK (lines >= 0),
-    CONSTRAINT analytics_retailers_key UNIQUE NULLS NOT DISTINCT (vendor_id, day, retailer_id)
+    CONSTRAINT analytics_retailers_key UNIQUE NULLS NOT DISTINCT (vendor_id, grain, day, retailer_id)
+        INCLUDE (orders, value_paisa, lines)
 );
-CREATE INDEX analytics_retailers_day ON analytics_retailers (day);
-CREATE INDEX analytics_retailers_retailer ON analytics_retailers (retailer_id, day)
+CREATE INDEX analytics_retailers_day ON analytics_retailers (grain, day);
+CREATE INDEX analytics_retailers_retailer ON analytics_retailers (retailer_id, grain, day)
     WHERE vendor_id IS NULL;
 
 -- What is owed past its due date, by days overdue, as of the day's last refresh.
@@ -114,6 +136,11 @@ CREATE TABLE analytics_scores (
     band       text NOT NULL CHECK (band IN ('A', 'B', 'C', 'D', 'E', '')),
     retailers  integer NOT NULL CHECK (retailers > 0),
     CONSTRAINT analytics_scores_key UNIQUE NULLS NOT DISTINCT (vendor_id, day, low, band)
+);
+
+-- Days found changed and not yet recomputed (see "Points").
+CREATE TABLE analytics_pending (
+    day  date PRIMARY KEY
 );
 
 -- The refresh's own state: one row.

@@ -291,3 +291,37 @@ async def test_refresh_when_due_and_one_process_at_a_time(
         await other.execute("SELECT pg_advisory_xact_lock($1)", analytics.LOCK_KEY)
         assert not (await analytics.refresh(conn, now=T0 + 20 * MIN, every=every)).ran
     assert (await analytics.refresh(conn, now=T0 + 20 * MIN, every=every)).ran
+
+
+async def test_a_long_backlog_is_taken_a_few_days_a_run_oldest_first(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    await _town(conn, world)
+    first = await analytics.refresh(conn, now=T0 + timedelta(days=2), max_days=1, overlap=0)
+    assert (first.days, first.left) == ((DAY10,), 1)
+    every = timedelta(hours=1)   # days waiting: not held back by `every`
+    second = await analytics.refresh(conn, now=T0 + timedelta(days=2, minutes=1), every=every,
+                                     max_days=1, overlap=0)
+    assert (second.days, second.left) == ((DAY11,), 0)
+    assert [p.orders for p in await analytics.orders(conn, world.admin, TWO_DAYS)] == [2, 2]
+
+
+async def test_weeks_and_months_are_whole_and_summed_from_their_days(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    await _town(conn, world)
+    await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)],
+                         datetime(2026, 12, 2, 4, tzinfo=UTC))
+    await analytics.refresh(conn, now=T0 + timedelta(days=30))
+    # Asked from the 11th, the week starts on Sunday the 8th and counts the 10th too.
+    weeks = analytics.period(DAY11, date(2026, 12, 5), "week")
+    assert weeks.start == date(2026, 11, 8)
+    assert [(p.start, p.orders) for p in await analytics.orders(conn, world.admin, weeks)] == [
+        (date(2026, 11, 8), 4), (date(2026, 11, 15), 0), (date(2026, 11, 22), 0),
+        (date(2026, 11, 29), 1)]
+    months = analytics.period(DAY10, date(2026, 12, 5), "month")
+    shops = await analytics.retailers(conn, world.admin, months)
+    assert [(p.start, p.active, p.orders) for p in shops] == [
+        (date(2026, 11, 1), 2, 4), (date(2026, 12, 1), 1, 1)]
+    products = await analytics.products(conn, world.admin, months)
+    assert [(p.sku, p.orders) for p in products] == [("TEL", 2), ("CHINI", 1)]
