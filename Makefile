@@ -32,7 +32,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot dialogs catalog ledger locales
+	$(BIN)/mypy bot dialogs catalog ledger locales web
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

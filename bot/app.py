@@ -25,6 +25,7 @@ from dialogs import jobs
 from dialogs.io import Policy
 from ledger import check, db, migrate, reminders
 from locales.render import Messages
+from web import mount as mount_web
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     pages.routes(app)
+    mount_web(app)  # sign-in, /app and the REST API (web/)
     if settings.simulator_served:
         simulator.routes(app)
     return app

@@ -1,5 +1,5 @@
 """The `khaacho` command: serve, migrate, demo, check, score, catalog import, khata import,
-statement, user add, chat, parse, reminders run."""
+statement, user add, chat, parse, reminders run, token."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from bot import logs
 from bot.settings import Settings
-from ledger import db, migrate, roles, users
+from ledger import auth, db, migrate, roles, users
+from ledger.errors import UnknownUser
 from ledger.postings import MAX_AMOUNT_PAISA
 from locales.formats import NEPAL_TIME
 from locales.numbers import PhoneError, mask, normalize_phone, paisa
@@ -25,7 +26,9 @@ DEMO_HOW_TO = """\
 Chat with the bot as a demo retailer:   .venv/bin/khaacho chat --as {retailer}
   … as a vendor:                        .venv/bin/khaacho chat --as {vendor}
   … as the admin:                       .venv/bin/khaacho chat --as {admin}
-Or open the web chat simulator:         http://127.0.0.1:8080/ (links to each demo person)"""
+Or open the web chat simulator:         http://127.0.0.1:8080/ (links to each demo person)
+Sign in on the web as any of them:      http://127.0.0.1:8080/signin (the code arrives in the
+                                        simulator and the terminal chat)"""
 
 
 class UsageError(Exception):
@@ -147,6 +150,17 @@ def parser() -> argparse.ArgumentParser:
     refresh = analytics_sub.add_parser(
         "refresh", help="bring them up to date: the days whose orders changed, today's snapshot")
     refresh.add_argument("--full", action="store_true", help="recompute every day")
+    token = sub.add_parser("token", help="API tokens for integrations (README: Web and API)")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="print a long-lived integration token once")
+    create.add_argument("--phone", required=True, type=_phone, help="whose token it is")
+    create.add_argument("--name", required=True, help="what it is for, e.g. 'Bank reports'")
+    create.add_argument("--days", type=int, default=365, help="how long it lives (default 365)")
+    revoke = token_sub.add_parser("revoke", help="sign a person out everywhere, or one token")
+    revoke.add_argument("--phone", required=True, type=_phone)
+    revoke.add_argument("--id", type=int, help="only this token (see `khaacho token list`)")
+    listing = token_sub.add_parser("list", help="a person's sessions and tokens (not the secrets)")
+    listing.add_argument("--phone", required=True, type=_phone)
 
     parse = sub.add_parser("parse", help="read JSON lines of messages, write their reading")
     parse.add_argument("--catalog", help="catalog CSV (default: the demo catalog)")
@@ -196,6 +210,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "user": lambda conn: _user_add(conn, args),
         "reminders": lambda conn: _reminders_run(conn, args, settings),
         "analytics": lambda conn: _analytics_refresh(conn, args),
+        "token": lambda conn: _token(conn, args),
     }
     return asyncio.run(_with_connection(urls, commands[args.command]))
 
@@ -414,6 +429,44 @@ async def _user_add(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
         shop_name=(args.shop or "").strip() or None, credit_limit_paisa=args.credit_limit,
     )
     print(f"{user.role} {user.name} ({user.phone}) saved, id {user.id}")
+    return 0
+
+
+async def _token(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
+    """`khaacho token create|revoke|list`: integrations' tokens, from the operator's shell."""
+    if args.token_command == "create":
+        name = " ".join(args.name.split())
+        if not 1 <= len(name) <= auth.MAX_NAME:
+            raise UsageError(f"--name must be 1 to {auth.MAX_NAME} characters")
+        if not 1 <= args.days <= 3650:
+            raise UsageError("--days must be 1 to 3650")
+        try:
+            owner, issued = await auth.issue_integration(conn, args.phone, name,
+                                                         timedelta(days=args.days))
+        except UnknownUser:
+            raise UsageError(f"no active user with phone {mask(args.phone)}") from None
+        print(f"token {issued.id} for {owner.role} {owner.name}, {name!r}, expires "
+              f"{issued.expires_at:%Y-%m-%d} (shown once: keep it secret)", file=sys.stderr)
+        print(issued.token)
+        return 0
+    user = await users.by_phone(conn, args.phone)
+    if user is None:
+        raise UsageError(f"no user with phone {mask(args.phone)}")
+    if args.token_command == "list":
+        for t in await auth.tokens(conn, user, user.id):
+            state = "revoked" if t.revoked_at else "live"
+            print(f"{t.id}\t{t.kind}\t{state}\texpires {t.expires_at:%Y-%m-%d}\t{t.name}")
+        return 0
+    if args.id is not None:
+        async with conn.transaction():
+            owner = await conn.fetchval("SELECT user_id FROM auth_tokens WHERE id = $1", args.id)
+            if owner != user.id:
+                raise UsageError(f"token {args.id} is not {mask(args.phone)}'s")
+            done = await auth.revoke(conn, user, args.id)
+        print(f"token {args.id} {'revoked' if done else 'was not live'}")
+        return 0
+    count = await auth.revoke_all(conn, None, user.id)
+    print(f"{count} sessions and tokens of {user.name} revoked")
     return 0
 
 

@@ -1,6 +1,7 @@
-"""Server-rendered pages for people with a browser: the landing page at `/` (later the
-dashboard). Plain HTML from jinja2 templates in `bot/templates`, one stylesheet served from
-`bot/static`, no script: they work without JavaScript, on a phone, under a strict CSP."""
+"""Server-rendered pages for people with a browser: the landing page at `/`, which links to
+signing in to the web pages (`web/`). Plain HTML from jinja2 templates in `bot/templates`, one
+stylesheet served from `bot/static`, no script: they work without JavaScript, on a phone, under
+a strict CSP."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ WORDS: dict[Language, dict[str, Any]] = {
         "healthz": "the server is up",
         "readyz": "the database answers and every migration is applied",
         "dashboard": "Dashboard",
-        "dashboard_later": "coming later",
+        "dashboard_later": "sign in with a code sent to your WhatsApp",
+        "api": "the REST API and its documentation",
         "footer": "Khaacho works in WhatsApp; this page is only its front door.",
     },
     "ne": {
@@ -85,7 +87,8 @@ WORDS: dict[Language, dict[str, Any]] = {
         "healthz": "सर्भर चलिरहेको छ",
         "readyz": "डाटाबेसले जवाफ दिन्छ र सबै माइग्रेसन लागू छन्",
         "dashboard": "ड्यासबोर्ड",
-        "dashboard_later": "पछि आउँदैछ",
+        "dashboard_later": "तपाईंको WhatsApp मा आउने कोडले साइन इन गर्नुहोस्",
+        "api": "REST API र यसको विवरण",
         "footer": "खाचो WhatsApp भित्रै चल्छ; यो पृष्ठ त्यसको मूल ढोका मात्र हो।",
     },
 }

@@ -58,6 +58,11 @@ def _local_host(host: str) -> bool:
         return False
 
 
+def local_host(host: str) -> bool:
+    """`host` (a request's Host) names this machine: localhost or a loopback address."""
+    return _local_host(host)
+
+
 def is_loopback(request: web.Request) -> bool:
     """The client connected from this machine (over TCP; anything unknown is not)."""
     try:

@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     outbox_concurrency: int = Field(default=8, ge=1, le=64)
     inbound_sender_max_per_window: int = Field(default=30, ge=1, le=10_000)
     inbound_sender_window_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+
+    # Signing in to the web and the API (README: Web and API; ledger/auth.py).
+    signin_code_minutes: int = Field(default=5, ge=1, le=60)
+    signin_code_tries: int = Field(default=5, ge=1, le=20)
+    signin_codes_per_phone: int = Field(default=3, ge=1, le=100)
+    signin_phone_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    signin_codes_per_address: int = Field(default=20, ge=1, le=10_000)
+    signin_address_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # The approved WhatsApp authentication template (one body parameter: the code) a code goes
+    # as when the person has not written in the last 24 hours.
+    signin_template_name: str = Field(default="khaacho_signin_code", min_length=1)
+    web_session_days: int = Field(default=14, ge=1, le=365)
+    api_token_days: int = Field(default=30, ge=1, le=365)
+    api_rate_per_minute: int = Field(default=120, ge=1, le=100_000)
+    # Behind a reverse proxy on the same host: the client is the last X-Forwarded-For address.
+    web_trust_forwarded_for: bool = False
     @field_validator("reminder_days", mode="before")
     @classmethod
     def _days(cls, value: Any) -> Any:

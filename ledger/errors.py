@@ -183,3 +183,20 @@ class InvalidAnalyticsQuery(LedgerError):
     out_of_range), the `value` given and, where there is one, the `max`."""
 
     key = "analytics.invalid"
+
+
+class CodeRejected(LedgerError):
+    """A sign-in code that is wrong, expired or used up (`reason`: "wrong" or "used_up"); the
+    same for a number we do not know, so the answer never says who is a member."""
+
+    key = "auth.code_rejected"
+
+
+class RateLimited(LedgerError):
+    """Too many requests of one kind in a while: try again after `retry_after_seconds`."""
+
+    key = "auth.rate_limited"
+
+    @property
+    def retry_after_seconds(self) -> int:
+        return int(self.params["retry_after_seconds"])

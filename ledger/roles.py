@@ -76,6 +76,10 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "analytics_scores": "INSERT, DELETE",
     "analytics_pending": "INSERT, DELETE",
     "analytics_refresh": "UPDATE",
+    # Signing in (ledger/auth.py) and API retries (ledger/idempotency.py).
+    "auth_codes": "INSERT, UPDATE (tries, used_at)",
+    "auth_tokens": "INSERT, UPDATE (last_used_at, revoked_at)",
+    "api_idempotency": "INSERT, UPDATE (status, body)",
     # Read only.
     "order_status_transitions": "",
     "schema_migrations": "",

@@ -192,6 +192,9 @@ SAMPLES: dict[str, list[Context]] = {
     "edit_prompt": [{}],
     "error": [
         _error("credit.over_limit", over_by_paisa=6_032_00),
+        _error("auth.code_rejected", reason="wrong"),
+        _error("auth.code_rejected", reason="used_up"),
+        _error("auth.rate_limited", retry_after_seconds=540),
         _error("order.not_found", order="KH-000999"),
         _error("order.not_yours", order="KH-000999"),
         *[_error("order.illegal_transition", order="KH-000123", from_status=a, to_status=b)
@@ -343,6 +346,7 @@ SAMPLES: dict[str, list[Context]] = {
                {"orders": [], "more": 0},
                {"orders": [], "more": 0, "draft": ORDER}],
     "thanks": [{"name": "Ram Bahadur"}, {"name": None}],
+    "signin_code": [{"code": "402913", "minutes": 5}, {"code": "000517", "minutes": 1}],
     "throttled": [{"minutes": 1}, {"minutes": 5}],
     "unsupported": [{}],
     "user_added": [{"name": n, "phone": "+9779820000009", "role": r}

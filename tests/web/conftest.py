@@ -1,0 +1,107 @@
+"""Helpers for the web layer's tests: people in every role, reading the sign-in code from what the
+fake Graph API received, signing in on the pages and through the API.
+
+Other web tests use these: `people` (one user per role, plus a blocked shop), `web_sign_in`
+(a client with a session cookie), `api_token` (a bearer token)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from ledger import users
+from tests.conftest import eventually
+from tests.fakegraph import FakeGraph, body_text
+
+
+@dataclass(frozen=True)
+class People:
+    admin: users.User
+    operator: users.User
+    vendor: users.User
+    retailer: users.User
+    blocked: users.User
+
+    def by_role(self, role: str) -> users.User:
+        return {"ADMIN": self.admin, "OPERATOR": self.operator, "VENDOR": self.vendor,
+                "RETAILER": self.retailer}[role]
+
+
+@pytest.fixture
+async def people(pool) -> People:  # type: ignore[no-untyped-def]
+    async with pool.acquire() as conn:
+        admin = await users.upsert(conn, phone="+9779800000001", name="Asha Admin", role="ADMIN",
+                                   language="en")
+        operator = await users.upsert(conn, phone="+9779800000002", name="Om Operator",
+                                      role="OPERATOR", language="en")
+        vendor = await users.upsert(conn, phone="+9779810000001", name="Bheri Traders",
+                                    role="VENDOR", language="ne", shop_name="Bheri Traders")
+        retailer = await users.upsert(conn, phone="+9779820000001", name="Ram Kirana",
+                                      role="RETAILER", language="en", shop_name="Ram Kirana")
+        blocked = await users.upsert(conn, phone="+9779820000009", name="Blocked Shop",
+                                     role="RETAILER", language="en", active=False)
+    return People(admin, operator, vendor, retailer, blocked)
+
+
+_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+def codes_to(graph: FakeGraph, phone: str) -> list[str]:
+    """Every six-digit code the fake Graph API accepted for `phone`, oldest first."""
+    wa_id = phone.lstrip("+")
+    found = []
+    for message in graph.sent:
+        if message.get("to") == wa_id:
+            match = _CODE.search(body_text(message))
+            if match:
+                found.append(match.group(1))
+    return found
+
+
+async def code_for(graph: FakeGraph, phone: str, count: int = 1) -> str:
+    """The latest code sent to `phone`, once `count` codes have arrived."""
+    await eventually(lambda: len(codes_to(graph, phone)) >= count)
+    return codes_to(graph, phone)[-1]
+
+
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+async def web_sign_in(client, graph: FakeGraph, phone: str, count: int = 1):  # type: ignore[no-untyped-def]
+    """Sign `client` in on the pages (its cookie jar keeps the session); the /app response."""
+    page = await client.get("/signin")
+    sent = await client.post("/signin", data={"csrf": csrf_of(await page.text()),
+                                              "phone": phone, "next": "/app"},
+                             allow_redirects=False)
+    assert sent.status == 303, await sent.text()
+    code_page = await client.get(sent.headers["Location"])
+    code = await code_for(graph, phone, count)
+    done = await client.post("/signin/code", data={"csrf": csrf_of(await code_page.text()),
+                                                   "code": code, "next": "/app"},
+                             allow_redirects=False)
+    assert done.status == 303, await done.text()
+    assert done.headers["Location"] == "/app"
+    return done
+
+
+async def api_token(client, graph: FakeGraph, phone: str, count: int = 1) -> str:  # type: ignore[no-untyped-def]
+    """A bearer token for `phone` through POST /api/v1/auth/code and /auth/token."""
+    asked = await client.post("/api/v1/auth/code", json={"phone": phone})
+    assert asked.status == 202, await asked.text()
+    code = await code_for(graph, phone, count)
+    issued = await client.post("/api/v1/auth/token", json={"phone": phone, "code": code})
+    assert issued.status == 200, await issued.text()
+    token: str = (await issued.json())["token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,20 @@
+"""The REST API under /api/v1: the registry (`registry.API`), its endpoints (one module per
+resource, imported here so they declare themselves), errors, rate limits and the OpenAPI
+document."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from web.api import auth as _auth  # noqa: F401 - declares its endpoints on API
+from web.api import openapi, ratelimit
+from web.api.registry import API
+
+# Resource modules add themselves here, one import each.
+ENDPOINT_MODULES = (_auth,)
+
+
+def mount(app: web.Application) -> None:
+    ratelimit.install(app)
+    API.mount(app)
+    openapi.routes(app, API)
