@@ -109,7 +109,7 @@ async def table(conn: asyncpg.Connection, user: User, name: str, ask: Ask,
     elif name == "lapsed":
         cols = ("retailer_id", "shop_name", "phone", "area", "last_day", "orders",
                 "value_paisa")
-        items = await analytics.lapsed(conn, user, today, vendor_id=v)
+        items = (await analytics.lapsed(conn, user, vendor_id=v)).rows
     elif name == "fulfilment":
         cols = ("start", "offered", "accepted", "rejected", "expired", "acceptance",
                 "accept_minutes", "dispatch_minutes", "deliver_minutes")
