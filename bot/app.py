@@ -208,7 +208,9 @@ def job_timing(settings: Settings) -> jobs.Timing:
                        reminders=reminder_rules(settings) if settings.reminders_enabled
                        else None,
                        limits=limit_rules(settings) if settings.limit_suggestions_enabled
-                       else None)
+                       else None,
+                       analytics_every=timedelta(seconds=settings.analytics_refresh_seconds)
+                       if settings.analytics_refresh_seconds else None)
 
 
 async def run_jobs(

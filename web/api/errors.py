@@ -69,6 +69,7 @@ STATUS: Mapping[type[e.LedgerError], int] = {
     e.InvalidAmount: 422,
     e.ReasonRequired: 422,
     e.InvalidInstitution: 422,
+    e.InvalidAnalyticsQuery: 422,
     e.CodeRejected: 401,
     e.RateLimited: 429,
     e.LedgerError: 422,
