@@ -14,7 +14,7 @@ import asyncpg
 
 from ledger import access, registrations
 from ledger.actors import STAFF, Actor, require_role
-from ledger.lifecycle import BILLED_STATUSES, OPEN_STATUSES
+from ledger.lifecycle import BILLED_STATUSES, OPEN_BILL_STATUSES, OPEN_STATUSES
 from ledger.order_repo import PAID_SQL, PaymentStatus, payment_status
 
 MAX_ROWS = 200
@@ -306,15 +306,43 @@ async def ageing(
     return Ageing(int(row["d0"]), int(row["d31"]), int(row["d61"]), int(row["d90"]))
 
 
+_PLACED = """SELECT count(*) AS orders, COALESCE(sum(total_paisa), 0) AS value FROM orders
+              WHERE confirmed_at >= $1 AND confirmed_at < $2"""
+# What is owed now on bills due before $1: open bills by their due date (an index), and the
+# completed orders a reversed payment left owing again (a handful; found by the reversed
+# payments' index). $2 is OPEN_BILL_STATUSES, $3 the status COMPLETED. Outside these, a billed
+# order owes nothing: it completes when paid off.
+_OVERDUE_NOW = f"""
+    SELECT COALESCE(sum(outstanding), 0) FROM (
+        SELECT o.total_paisa - {PAID_SQL} AS outstanding FROM orders o
+        WHERE o.status = ANY($2::text[]) AND o.due_at < $1
+        UNION ALL
+        SELECT o.total_paisa - {PAID_SQL} FROM orders o
+        WHERE o.status = $3 AND o.due_at < $1 AND o.id IN (
+            SELECT pa.order_id FROM payments p
+            JOIN payment_allocations pa ON pa.payment_id = p.id WHERE p.reversed)) due"""
+
+
 async def daily_report(
     conn: asyncpg.Connection, day: date, *, actor: Actor, tz: str = "Asia/Kathmandu"
 ) -> DailyReport:
     """An admin's numbers for one local day: orders confirmed and their value; what is owed and
-    overdue at the day's end."""
+    overdue at the day's end. A day not over yet (today) reads what is owed now from the
+    accounts' balances and the open bills, so it costs the same for a year of orders as for a
+    week; a past day is worked out from the entries as they stood at its end."""
     require_role(actor, "report.daily", *STAFF)
     zone = ZoneInfo(tz)
     start = datetime.combine(day, time(), zone)
     end = datetime.combine(day + timedelta(days=1), time(), zone)
+    if end > await conn.fetchval("SELECT now()"):
+        placed = await conn.fetchrow(_PLACED, start, end)
+        assert placed is not None
+        outstanding = await conn.fetchval(
+            "SELECT COALESCE(sum(balance_paisa), 0) FROM ledger_accounts")
+        overdue = await conn.fetchval(_OVERDUE_NOW, end, list(OPEN_BILL_STATUSES), "COMPLETED")
+        return DailyReport(day=day, orders=placed["orders"],
+                           orders_value_paisa=int(placed["value"]),
+                           outstanding_paisa=int(outstanding), overdue_paisa=int(overdue))
     row = await conn.fetchrow(
         f"""SELECT
               (SELECT count(*) FROM orders WHERE confirmed_at >= $1 AND confirmed_at < $2)
@@ -368,3 +396,47 @@ async def admin_report(
         failed=tuple(FailedMessage(r["recipient"], (r["last_error"] or "")[:60]) for r in failed),
         pending_registrations=await registrations.count_pending(conn),
     )
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """A message that could not be delivered, for staff to follow up."""
+
+    id: int
+    recipient: str          # the WhatsApp address it was for
+    user_id: int | None     # who that is, when we know them
+    name: str | None
+    kind: str               # text, interactive, template, document…
+    preview: str            # the start of what it said
+    error: str
+    attempts: int
+    created_at: datetime
+
+
+MAX_FAILED_PAGE = 100
+
+
+async def failed_messages(
+    conn: asyncpg.Connection, actor: Actor, *, before_id: int | None = None, limit: int = 50,
+) -> list[FailedRow]:
+    """The outbox's failed messages, newest first, with the reason each failed (the Graph API's
+    answer, or the delivery status it sent later); `before_id` pages on. Staff only."""
+    require_role(actor, "messages.failed", *STAFF)
+    rows = await conn.fetch(
+        """SELECT o.id, o.recipient, o.payload->>'type' AS kind,
+                  left(COALESCE(o.payload->'text'->>'body',
+                                o.payload->'interactive'->'body'->>'text',
+                                o.payload->'template'->>'name',
+                                o.payload->'document'->>'filename', ''), 120) AS preview,
+                  COALESCE(o.last_error, '') AS error, o.attempts, o.created_at,
+                  u.id AS user_id, u.name
+           FROM outbox o
+           LEFT JOIN LATERAL (SELECT id, name FROM users
+                              WHERE wa_id = o.recipient OR wa_user_id = o.recipient
+                              ORDER BY id LIMIT 1) u ON true
+           WHERE o.status = 'failed' AND ($1::bigint IS NULL OR o.id < $1)
+           ORDER BY o.id DESC LIMIT $2""",
+        before_id, max(1, min(limit, MAX_FAILED_PAGE)))
+    return [FailedRow(r["id"], r["recipient"], r["user_id"], r["name"], r["kind"] or "",
+                      r["preview"], r["error"][:300], r["attempts"], r["created_at"])
+            for r in rows]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import api, home, signin, static
+from web import api, home, signin, staff, static
 from web.api.errors import middleware as api_errors
 
 
@@ -18,5 +18,6 @@ def mount(app: web.Application) -> None:
     app.middlewares.append(api_errors)
     signin.routes(app)
     home.routes(app)
+    staff.routes(app)
     static.routes(app)
     api.mount(app)
