@@ -193,7 +193,9 @@ def job_timing(settings: Settings) -> jobs.Timing:
     return jobs.Timing(draft_ttl=timedelta(minutes=settings.draft_expiry_minutes),
                        offer_timeout=timedelta(minutes=settings.vendor_response_minutes),
                        reminders=reminder_rules(settings) if settings.reminders_enabled
-                       else None)
+                       else None,
+                       analytics_every=timedelta(seconds=settings.analytics_refresh_seconds)
+                       if settings.analytics_refresh_seconds else None)
 
 
 async def run_jobs(

@@ -145,6 +145,11 @@ def parser() -> argparse.ArgumentParser:
                         help="print what would be sent and why; send and log nothing")
     rounds.add_argument("--json", action="store_true", help="print the decisions as JSON")
 
+    analytics = sub.add_parser("analytics", help="the analytics' summary tables")
+    analytics_sub = analytics.add_subparsers(dest="analytics_command", required=True)
+    refresh = analytics_sub.add_parser(
+        "refresh", help="bring them up to date: the days whose orders changed, today's snapshot")
+    refresh.add_argument("--full", action="store_true", help="recompute every day")
     token = sub.add_parser("token", help="API tokens for integrations (README: Web and API)")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="print a long-lived integration token once")
@@ -204,6 +209,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "statement": lambda conn: _statement(conn, args),
         "user": lambda conn: _user_add(conn, args),
         "reminders": lambda conn: _reminders_run(conn, args, settings),
+        "analytics": lambda conn: _analytics_refresh(conn, args),
         "token": lambda conn: _token(conn, args),
     }
     return asyncio.run(_with_connection(urls, commands[args.command]))
@@ -395,6 +401,20 @@ async def _statement(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
     args.out.write_bytes(content)
     print(f"{args.out}: statement of {found.retailer.name}, {len(found.lines)} entries, "
           f"closing balance {found.closing_paisa / 100:,.2f} NPR")
+    return 0
+
+
+async def _analytics_refresh(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
+    from ledger import analytics
+
+    done = await analytics.refresh(conn, full=args.full)
+    if not done.ran:
+        print("khaacho: another process is refreshing the analytics; try again shortly",
+              file=sys.stderr)
+        return 1
+    span = f" ({done.days[0]} to {done.days[-1]})" if done.days else ""
+    print(f"analytics refreshed: {len(done.days)} days recomputed{span}, today's snapshot taken,"
+          f" in {done.seconds:.2f} s")
     return 0
 
 

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # The credit limit a newly approved shop starts with, in rupees, until an admin sets one.
     starter_credit_limit_npr: int = Field(default=10_000, ge=0, le=10_000_000)
     ledger_check_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
+    # The analytics' summary tables are brought up to date this often (README: Analytics); 0: not
+    # by the server (only `khaacho analytics refresh`).
+    analytics_refresh_seconds: float = Field(default=600.0, ge=0, le=24 * 3600)
 
     # Payment reminders (README: Reminders): the ladder of days from a bill's due date, then
     # every REMINDER_REPEAT_DAYS; quiet hours and pause dates in Nepal time; the approved

@@ -1,7 +1,7 @@
 """The periodic jobs, in one registry: drafts left unconfirmed expire with a notice; vendors who
 do not answer lose the offer to the next vendor, and everyone involved is told; retailers are
 reminded of what is due (at most once a day) and vendors get their morning digest; old sign-in
-codes and API outcomes are forgotten.
+codes and API outcomes are forgotten; the analytics' summary tables are brought up to date.
 
 Every app process runs every job; each is safe to run at once in several processes (the rows it
 works on are claimed with SKIP LOCKED and re-checked under their lock) and idempotent (a second
@@ -21,6 +21,7 @@ import asyncpg
 
 from dialogs import notify, reminders
 from ledger import (
+    analytics,
     assignment,
     auth,
     catalog_store,
@@ -44,6 +45,7 @@ class Timing:
     draft_ttl: timedelta      # an unconfirmed draft is cancelled after this long
     offer_timeout: timedelta  # a vendor who does not answer loses the offer after this long
     reminders: reminder_round.Rules | None = None  # None: no reminders or digests
+    analytics_every: timedelta | None = None  # None: analytics refreshed by the CLI only
 
 
 @dataclass(frozen=True)
@@ -113,10 +115,25 @@ async def forget_sign_ins(conn: asyncpg.Connection, now: datetime, timing: Timin
     return []
 
 
+async def refresh_analytics(
+    conn: asyncpg.Connection, now: datetime, timing: Timing
+) -> list[Reply]:
+    """The analytics' summary tables: the days whose orders moved, and today's snapshot, when
+    the last refresh is `analytics_every` old (one process at a time; tells nobody)."""
+    if timing.analytics_every is not None:
+        done = await analytics.refresh(conn, now=now, every=timing.analytics_every,
+                                       max_days=analytics.JOB_MAX_DAYS)
+        if done.ran:
+            log.info("analytics refreshed: %d days in %.2f s (%d days waiting)", len(done.days),
+                     done.seconds, done.left)
+    return []
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire unconfirmed drafts", expire_drafts),
     Job("pass on unanswered offers", expire_offers),
     Job("remind retailers of what is due", remind),
     Job("send vendors their morning digest", digest),
     Job("forget old sign-in codes and API outcomes", forget_sign_ins),
+    Job("refresh the analytics", refresh_analytics),
 )

@@ -177,6 +177,14 @@ class NotDelivered(LedgerError):
     key = "order.not_delivered"
 
 
+class InvalidAnalyticsQuery(LedgerError):
+    """A period or filter the analytics cannot answer: `field` (from, to, grain, area, limit),
+    `problem` (not_a_date, after_to, too_early, future, unknown, too_many_points, town_only,
+    out_of_range), the `value` given and, where there is one, the `max`."""
+
+    key = "analytics.invalid"
+
+
 class CodeRejected(LedgerError):
     """A sign-in code that is wrong, expired or used up (`reason`: "wrong" or "used_up"); the
     same for a number we do not know, so the answer never says who is a member."""

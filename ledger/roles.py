@@ -65,6 +65,17 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "reminder_log": "INSERT",
     "reminder_bills": "INSERT",
     "khata_import_rows": "INSERT",         # what each imported book said; append-only
+    # Analytics (024): numbers derived from the orders, recomputed a day at a time (DELETE and
+    # INSERT) by ledger.analytics.refresh; rebuilt whole by `khaacho analytics refresh --full`.
+    "analytics_orders": "INSERT, DELETE",
+    "analytics_offers": "INSERT, DELETE",
+    "analytics_rejections": "INSERT, DELETE",
+    "analytics_products": "INSERT, DELETE",
+    "analytics_retailers": "INSERT, DELETE",
+    "analytics_overdue": "INSERT, DELETE",
+    "analytics_scores": "INSERT, DELETE",
+    "analytics_pending": "INSERT, DELETE",
+    "analytics_refresh": "UPDATE",
     # Signing in (ledger/auth.py) and API retries (ledger/idempotency.py).
     "auth_codes": "INSERT, UPDATE (tries, used_at), DELETE",   # forgotten after a day
     "auth_tokens": "INSERT, UPDATE (last_used_at, revoked_at)",

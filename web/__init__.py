@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import api, home, signin, staff, static
+# The API package first: web.auth imports web.api.errors, and web.api's endpoint modules import
+# web.auth back, so a page module imported before it would find web.auth half made.
+from web import api
+
+# isort: split
+from web import analytics, home, signin, staff, static
 from web.api.errors import middleware as api_errors
 
 
@@ -19,5 +24,6 @@ def mount(app: web.Application) -> None:
     signin.routes(app)
     home.routes(app)
     staff.routes(app)
+    analytics.routes(app)
     static.routes(app)
     api.mount(app)

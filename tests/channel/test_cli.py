@@ -177,3 +177,28 @@ async def test_score_prints_a_json_line_per_retailer_as_of_a_day(database_url, p
     assert code == 2 and "no retailer" in err
     code, _, err = await khaacho(database_url, "score", "--as-of", "2025-13-01")
     assert code == 2 and "YYYY-MM-DD" in err
+
+
+async def test_analytics_refresh_recomputes_the_days_with_orders_and_full_again(
+        database_url, pool):
+    from datetime import UTC, datetime
+
+    from ledger import orders
+    from ledger.pricing import LineRequest
+
+    code, _, err = await khaacho(database_url, "demo")
+    assert code == 0, err
+    async with pool.acquire() as conn:
+        ram = await users.by_phone(conn, "+9779820000001")
+        assert ram is not None
+        draft = await orders.create_draft(conn, ram, [LineRequest("SUGAR", 5000, "kg")])
+        await orders.confirm(conn, draft.id, ram, now=datetime(2026, 11, 10, 4, tzinfo=UTC))
+    code, out, err = await khaacho(database_url, "analytics", "refresh")
+    assert code == 0, err
+    assert "1 days recomputed (2026-11-10 to 2026-11-10)" in out
+    code, out, err = await khaacho(database_url, "analytics", "refresh", "--full")
+    assert code == 0, err
+    assert "1 days recomputed" in out
+    async with pool.acquire() as conn:
+        assert await conn.fetchval(
+            "SELECT orders FROM analytics_orders WHERE vendor_id IS NULL AND area IS NULL") == 1

@@ -55,3 +55,23 @@ async def test_jobs_run_at_once_by_several_processes_do_each_thing_once(world, s
     await run_jobs(world.pool, outbounds[0], job_timing(settings), later)  # nothing left to do
     await world.settle()
     assert all(person.inbox() == [] for person in people)
+
+
+async def test_the_jobs_refresh_the_analytics_when_due(world, settings):
+    from bot.app import job_timing, run_jobs
+    from bot.outbound import Outbound
+    from locales.render import Messages
+
+    await world.phone(SITA).say("chini 1 kg")
+    await world.phone(SITA).say("ho")
+    now = datetime.now(UTC)
+    outbound = Outbound(settings, Messages())
+    await run_jobs(world.pool, outbound, job_timing(settings), now)
+    async with world.pool.acquire() as conn:
+        placed = await conn.fetchval(
+            "SELECT orders FROM analytics_orders WHERE vendor_id IS NULL AND area IS NULL")
+        first = await conn.fetchval("SELECT refreshed_at FROM analytics_refresh")
+    assert placed == 1 and first == now
+    await run_jobs(world.pool, outbound, job_timing(settings), now + timedelta(seconds=1))
+    async with world.pool.acquire() as conn:   # not due again yet (ANALYTICS_REFRESH_SECONDS)
+        assert await conn.fetchval("SELECT refreshed_at FROM analytics_refresh") == first

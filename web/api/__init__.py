@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from web.api import analytics as _analytics  # noqa: F401 - declares its endpoints on API
 from web.api import auth as _auth  # noqa: F401 - declares its endpoints on API
 from web.api import openapi, ratelimit
 from web.api.registry import API
 
 # Resource modules add themselves here, one import each.
-ENDPOINT_MODULES = (_auth,)
+ENDPOINT_MODULES = (_auth, _analytics)
 
 
 def mount(app: web.Application) -> None:

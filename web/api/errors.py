@@ -64,6 +64,7 @@ STATUS: Mapping[type[e.LedgerError], int] = {
     e.PaymentExceedsBalance: 422,
     e.InvalidAmount: 422,
     e.ReasonRequired: 422,
+    e.InvalidAnalyticsQuery: 422,
     e.CodeRejected: 401,
     e.RateLimited: 429,
     e.LedgerError: 422,

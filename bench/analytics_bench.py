@@ -1,0 +1,282 @@
+"""Analytics at a year of a town: how long the refresh takes, and every series query's p50/p95.
+
+A scratch database gets a synthetic year written straight into the order tables with SQL
+(`generate_series`, deterministic), as the server's superuser with the triggers off for the
+load: `--retailers`, `--vendors`, `--orders-per-day` for `--days`, 1-5 lines each from a
+200-product catalog, 12 areas, each retailer buying from 3 vendors; ~88% billed and delivered,
+5% cancelled, 4% rejected by every vendor, 8% first rejected by another vendor with a reason.
+Analytics read only orders, lines, offers and accounts, so no ledger entries are written (the
+rows are not a ledger `khaacho check` would pass: only the summary tables' figures count).
+Then:
+  1. `analytics.refresh(full=True)` over the year (the one-off backfill);
+  2. a day's new orders, then the periodic incremental refresh (what the server runs);
+  3. each series through the service layer, as staff (the town) and as vendors (their own),
+     over `--repeat` calls each: p50 and p95 in ms. Goal: p95 < 200 ms for every series.
+`pgbench -N` on the same server, 1 client, 5 s, is printed beside as the machine's yardstick
+(README "Benchmarks").
+
+    python -m bench.analytics_bench [--orders-per-day 1000] [--days 365] [--repeat 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import statistics
+import subprocess
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from bench.scratch import scratch_database
+from ledger import analytics, db
+from ledger.analytics import Period
+
+PGBENCH = "/usr/bin/pgbench"
+AREAS = ("Birendranagar", "Nepalgunj", "Dhangadhi", "Tulsipur", "Ghorahi", "Butwal",
+         "Bhairahawa", "Surkhet Bazar", "Mehelkuna", "Chhinchu", "Kohalpur", "")
+PRODUCTS = 200
+REASONS = ("out of stock", "too far", "price changed", "closed today", "")
+
+
+@dataclass(frozen=True)
+class Who:
+    id: int
+    role: str
+
+
+async def _load(conn: asyncpg.Connection, retailers: int, vendors: int, per_day: int,
+                days: int, start: date) -> None:
+    """The synthetic year, in one transaction with the triggers (and their checks) off."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        await conn.execute("SELECT setseed(0.42)")
+        await conn.execute(
+            """INSERT INTO users (id, phone, name, role)
+               SELECT g, '+97798' || lpad(g::text, 8, '0'),
+                      CASE WHEN g = 1 THEN 'Admin' ELSE 'Person ' || g END,
+                      CASE WHEN g = 1 THEN 'ADMIN' WHEN g <= 1 + $2 THEN 'VENDOR'
+                           ELSE 'RETAILER' END
+               FROM generate_series(1, 1 + $2 + $1) g""", retailers, vendors)
+        await conn.execute(
+            """INSERT INTO vendors (user_id, shop_name, address)
+               SELECT g, 'Vendor ' || g, '' FROM generate_series(2, 1 + $1) g""", vendors)
+        await conn.execute(
+            """INSERT INTO retailers (user_id, shop_name, address, credit_limit_paisa)
+               SELECT g, 'Shop ' || g, ($2::text[])[1 + g % array_length($2::text[], 1)],
+                      10000000
+               FROM generate_series(2 + $1, 1 + $1 + $3) g""", vendors, list(AREAS),
+            retailers)
+        await conn.execute(
+            """INSERT INTO products (sku, name_en, name_ne, category, unit, price_paisa)
+               SELECT 'P' || lpad(g::text, 4, '0'), 'Product ' || g, 'सामान ' || g, 'grocery',
+                      'kg', 5000 + g * 100
+               FROM generate_series(1, $1) g""", PRODUCTS)
+        # Order g: day g / per_day, a retailer, one of its three vendors, 1-5 lines.
+        await conn.execute(
+            """CREATE TEMPORARY TABLE bench_orders ON COMMIT DROP AS
+               SELECT g AS id,
+                      ($1::date + ((g - 1) / $2::int)::int)::timestamp AT TIME ZONE 'Asia/Kathmandu'
+                        + make_interval(secs => 6 * 3600 + ((g * 7919) % 50000)) AS placed,
+                      2 + $3::int + (g * 2654435761 % $4::int) AS retailer_id,
+                      random() AS fate, random() AS bounce, 1 + g % 5 AS lines
+               FROM generate_series(1::bigint, $2::bigint * $5::bigint) g""",
+            start, per_day, vendors, retailers, days)
+        await conn.execute(
+            """CREATE TEMPORARY TABLE bench_shaped ON COMMIT DROP AS
+               SELECT b.*, 2 + ((b.retailer_id * 7 + b.id % 3) % $1) AS vendor_id,
+                      CASE WHEN b.fate < 0.04 THEN 'REJECTED' WHEN b.fate < 0.09 THEN 'CANCELLED'
+                           WHEN b.placed > now() - interval '2 days' THEN 'ACCEPTED'
+                           WHEN b.fate < 0.60 THEN 'COMPLETED' ELSE 'DELIVERED' END AS status
+               FROM bench_orders b""", vendors)
+        await conn.execute(
+            """INSERT INTO order_lines (order_id, line_no, sku, quantity_milli, unit_text,
+                                        unit_price_paisa, line_total_paisa)
+               SELECT b.id, l, 'P' || lpad((1 + (b.id * 7 + l * 13) % $1)::text, 4, '0'),
+                      1000 * (1 + (b.id + l) % 20), 'kg',
+                      5000 + 100 * (1 + (b.id * 7 + l * 13) % $1),
+                      (1000 * (1 + (b.id + l) % 20) * (5000 + 100 * (1 + (b.id * 7 + l * 13) % $1))
+                       + 500) / 1000
+               FROM bench_shaped b, generate_series(1, b.lines) l""", PRODUCTS)
+        await conn.execute(
+            """INSERT INTO orders (id, number, status, retailer_id, vendor_id, total_paisa,
+                                   created_at, updated_at, confirmed_at, accepted_at, due_at,
+                                   dispatched_at, delivered_at, closed_at)
+               SELECT b.id, 'KH-' || lpad(b.id::text, 9, '0'), b.status, b.retailer_id,
+                      CASE WHEN b.status = 'REJECTED' THEN NULL ELSE b.vendor_id END,
+                      (SELECT sum(line_total_paisa) FROM order_lines WHERE order_id = b.id),
+                      b.placed, b.placed, b.placed, acc, acc + interval '30 days',
+                      CASE WHEN b.status IN ('DELIVERED', 'COMPLETED') THEN acc + interval '2 hours'
+                      END,
+                      CASE WHEN b.status IN ('DELIVERED', 'COMPLETED') THEN acc + interval '6 hours'
+                      END,
+                      CASE WHEN b.status IN ('COMPLETED', 'CANCELLED', 'REJECTED')
+                           THEN b.placed + interval '1 day' END
+               FROM (SELECT *, CASE WHEN status IN ('REJECTED', 'CANCELLED') THEN NULL
+                                    ELSE placed + make_interval(secs => 300 + (id % 3600)) END
+                               AS acc
+                     FROM bench_shaped) b""")
+        await conn.execute(
+            """INSERT INTO vendor_assignments (order_id, vendor_id, offered_at, answered_at,
+                                               outcome, reason)
+               SELECT id, 2 + (vendor_id - 1) % $1, placed, placed + interval '4 minutes',
+                      'REJECTED', ($2::text[])[1 + id % array_length($2::text[], 1)]
+               FROM bench_shaped WHERE bounce < 0.08 OR status = 'REJECTED'""",
+            vendors, list(REASONS))
+        await conn.execute(
+            """INSERT INTO vendor_assignments (order_id, vendor_id, offered_at, answered_at,
+                                               outcome, reason)
+               SELECT id, vendor_id, placed + interval '5 minutes',
+                      placed + make_interval(secs => 300 + (id % 3600)),
+                      CASE WHEN status = 'CANCELLED' THEN 'WITHDRAWN' ELSE 'ACCEPTED' END, ''
+               FROM bench_shaped WHERE status <> 'REJECTED'""")
+        await conn.execute(
+            """INSERT INTO order_transitions (order_id, from_status, to_status, at)
+               SELECT id, 'DRAFT', 'PENDING', placed FROM bench_shaped""")
+        await conn.execute(
+            """INSERT INTO ledger_accounts (retailer_id, vendor_id)
+               SELECT DISTINCT retailer_id, vendor_id FROM orders WHERE vendor_id IS NOT NULL""")
+        for table in ("users", "orders", "order_transitions", "vendor_assignments"):
+            await conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")
+
+
+async def _new_day(conn: asyncpg.Connection, per_day: int) -> None:
+    """Today's orders arrive (placed now), each with its log row, as the services would."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        await conn.execute(
+            """WITH src AS (SELECT * FROM orders ORDER BY id DESC LIMIT $1),
+                    copied AS (
+                      INSERT INTO orders (number, status, retailer_id, vendor_id, total_paisa,
+                                          created_at, updated_at, confirmed_at)
+                      SELECT 'KH-N' || id, 'PENDING', retailer_id, NULL, total_paisa, now(),
+                             now(), now() FROM src RETURNING id)
+               INSERT INTO order_transitions (order_id, from_status, to_status)
+               SELECT id, 'DRAFT', 'PENDING' FROM copied""", per_day)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _pgbench(url: str) -> float | None:
+    if not os.path.exists(PGBENCH):
+        return None
+    subprocess.run([PGBENCH, "-i", "-s", "1", "-q", url], check=True, capture_output=True)
+    out = subprocess.run([PGBENCH, "-N", "-c", "1", "-T", "5", "-M", "prepared", url],
+                         check=True, capture_output=True, text=True).stdout
+    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+    return float(match.group(1)) if match else None
+
+
+async def _run(retailers: int, vendors: int, per_day: int, days: int,
+               repeat: int) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=days - 1)
+    async with scratch_database("analytics_bench") as url:
+        conn = await db.connect(url)
+        try:
+            t0 = time.perf_counter()
+            await _load(conn, retailers, vendors, per_day, days, start)
+            await conn.execute("ANALYZE")
+            loaded = time.perf_counter() - t0
+            counts = {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}"))
+                      for t in ("orders", "order_lines", "vendor_assignments")}
+            full = await analytics.refresh(conn, full=True)
+            await conn.execute("ANALYZE")
+            sizes = {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}"))
+                     for t in ("analytics_orders", "analytics_products", "analytics_retailers")}
+            await _new_day(conn, per_day)
+            step = await analytics.refresh(conn)
+            staff = Who(1, "ADMIN")
+            vendor_ids = list(range(2, 2 + vendors))
+            rng = random.Random(7)
+            year = Period(start, today, "month")
+            quarter = Period(today - timedelta(days=91), today, "day")
+            weeks = Period(today - timedelta(days=7 * 52), today, "week")
+
+            def vendor() -> Who:
+                return Who(rng.choice(vendor_ids), "VENDOR")
+
+            cases: dict[str, Callable[[], Awaitable[Any]]] = {
+                "orders: town, a year by month": lambda: analytics.orders(conn, staff, year),
+                "orders: town, 92 days by day": lambda: analytics.orders(conn, staff, quarter),
+                "orders: town, 53 weeks": lambda: analytics.orders(conn, staff, weeks),
+                "orders: an area, a year": lambda: analytics.orders(
+                    conn, staff, year, area=rng.choice(AREAS)),
+                "orders: a vendor, a year": lambda: analytics.orders(conn, vendor(), year),
+                "products: town top 10, a year": lambda: analytics.products(conn, staff, year),
+                "products: an area, a year": lambda: analytics.products(
+                    conn, staff, year, area=rng.choice(AREAS)),
+                "products: a vendor, a year": lambda: analytics.products(conn, vendor(), year),
+                "areas: a year": lambda: analytics.areas(conn, staff, year),
+                "retailers: town, a year by month": lambda: analytics.retailers(
+                    conn, staff, year),
+                "retailers: town, 92 days": lambda: analytics.retailers(conn, staff, quarter),
+                "retailers: a vendor, a year": lambda: analytics.retailers(
+                    conn, vendor(), year),
+                "lapsed: town": lambda: analytics.lapsed(conn, staff, today),
+                "lapsed: a vendor": lambda: analytics.lapsed(conn, vendor(), today),
+                "fulfilment: town, a year": lambda: analytics.fulfilment(conn, staff, year),
+                "fulfilment: a vendor, a year": lambda: analytics.fulfilment(
+                    conn, vendor(), year),
+                "rejections: town, a year": lambda: analytics.rejections(conn, staff, year),
+                "overdue: town": lambda: analytics.overdue(conn, staff),
+                "overdue: a vendor": lambda: analytics.overdue(conn, vendor()),
+                "scores: town": lambda: analytics.score_distribution(conn, staff),
+            }
+            timings: dict[str, dict[str, float]] = {}
+            for name, call in cases.items():
+                await call()  # warm: the first plan
+                spent = []
+                for _ in range(repeat):
+                    t = time.perf_counter()
+                    await call()
+                    spent.append((time.perf_counter() - t) * 1000)
+                timings[name] = {"p50_ms": round(statistics.median(spent), 2),
+                                 "p95_ms": round(_pct(spent, 0.95), 2)}
+        finally:
+            await conn.close()
+        tps = _pgbench(url)
+    return {
+        "retailers": retailers, "vendors": vendors, "orders_per_day": per_day, "days": days,
+        **counts, **sizes, "load_s": round(loaded, 1),
+        "full_refresh_s": round(full.seconds, 1), "full_refresh_days": len(full.days),
+        "incremental_refresh_s": round(step.seconds, 2),
+        "incremental_refresh_days": len(step.days),
+        "series": timings, "pgbench_N_tps_1_client": tps,
+        "worst_p95_ms": max(t["p95_ms"] for t in timings.values()),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.analytics_bench")
+    parser.add_argument("--retailers", type=int, default=1500)
+    parser.add_argument("--vendors", type=int, default=300)
+    parser.add_argument("--orders-per-day", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args(argv)
+    figures = asyncio.run(_run(args.retailers, args.vendors, args.orders_per_day, args.days,
+                               args.repeat))
+    print("analytics (a synthetic year)")
+    for key, value in figures.items():
+        if key == "series":
+            for name, t in value.items():
+                print(f"  {name:<36} p50 {t['p50_ms']:>7} ms  p95 {t['p95_ms']:>7} ms")
+        else:
+            print(f"  {key:<36} {value}")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
