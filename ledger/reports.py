@@ -200,6 +200,11 @@ def _summary(row: asyncpg.Record) -> OrderSummary:
     )
 
 
+# Shared with ledger.order_list (the web's order lists).
+SUMMARY_SQL = _SUMMARY
+summary = _summary
+
+
 async def open_orders(
     conn: asyncpg.Connection, *, actor: Actor, retailer_id: int | None = None,
     vendor_id: int | None = None, limit: int = 50,

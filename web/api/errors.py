@@ -86,6 +86,7 @@ WORDS: dict[Language, dict[str, str]] = {
         "rate_limited": "Too many requests. Please try again in {seconds} seconds.",
         "internal": "Something went wrong on our side; it has been logged.",
         "http": "The request was refused.",
+        "bad_cursor": "This cursor was not given by this API; start again without one.",
     },
     "ne": {
         "bad_json": "अनुरोधको मुख्य भाग मान्य JSON होइन।",
@@ -101,6 +102,7 @@ WORDS: dict[Language, dict[str, str]] = {
         "rate_limited": "धेरै अनुरोध भयो। कृपया {seconds} सेकेन्डपछि फेरि प्रयास गर्नुहोस्।",
         "internal": "हाम्रो तर्फबाट केही बिग्रियो; यो लेखिएको छ।",
         "http": "अनुरोध अस्वीकार भयो।",
+        "bad_cursor": "यो cursor यही API ले दिएको होइन; cursor बिना फेरि सुरु गर्नुहोस्।",
     },
 }
 
