@@ -1,0 +1,201 @@
+"""Browser tests: the real app on a real 127.0.0.1 port, driven by Debian's headless Chromium
+through Playwright for Python (no browser download: `executable_path` names the system one).
+
+One browser for the whole session. Playwright's async API runs on an event loop of its own in a
+thread (`Browser`); the tests run on pytest-aiohttp's loop beside the app under test, and reach
+the browser through `Remote` wrappers whose async methods are awaited across the two loops, so a
+test reads like Playwright's own async API: `await page.goto(url)`, `await page.fill(...)`.
+
+Screenshots of every test go to var/screenshots/browser/ (printed at the end of the run). Without
+/usr/bin/chromium every test here is skipped and the run's summary says so (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+import shutil
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CHROMIUM, SCREENSHOTS
+from tests.fakegraph import FakeGraph
+from tests.web.conftest import code_for, codes_to
+
+# What the brief asks of a headless Chromium here: no sandbox (containers), no GPU, nothing
+# fetched from the network behind the test's back.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 10_000
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+class Browser:
+    """Chromium, driven by Playwright's async API on its own loop in its own thread."""
+
+    def __init__(self) -> None:
+        from playwright.async_api import async_playwright
+
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="browser",
+                                        daemon=True)
+        self._thread.start()
+        self._playwright = self.wait(async_playwright().start())
+        self._browser = self.wait(self._playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS))
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def wait(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run `coro` on the browser's loop and block until it is done (outside any loop)."""
+        return self.submit(coro).result(timeout=60)
+
+    async def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Run `coro` on the browser's loop; the caller's loop goes on serving the app."""
+        return self.wrap(await asyncio.wrap_future(self.submit(coro)))
+
+    def wrap(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.wrap(v) for v in value]
+        if type(value).__module__.startswith("playwright."):
+            return Remote(self, value)
+        return value
+
+    async def page(self, viewport: dict[str, int], locale: str = "en-US") -> Remote:
+        """A page in a fresh context (no cookies) of the given size."""
+
+        async def make() -> Any:
+            context = await self._browser.new_context(viewport=viewport, locale=locale)
+            context.set_default_timeout(TIMEOUT_MS)
+            return await context.new_page()
+
+        page: Remote = await self.run(make())
+        return page
+
+    async def close_context(self, page: Remote) -> None:
+        await self.run(page.target.context.close())
+
+    def close(self) -> None:
+        self.wait(self._browser.close())
+        self.wait(self._playwright.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+
+class Remote:
+    """A Playwright object living on the browser's loop: its async methods return awaitables
+    for the caller's loop; everything it hands back is wrapped the same way."""
+
+    def __init__(self, browser: Browser, target: Any) -> None:
+        self._browser = browser
+        self.target = target
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.target, name)
+        if not callable(value):
+            return self._browser.wrap(value)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if inspect.iscoroutinefunction(value):
+                return self._browser.run(value(*args, **kwargs))
+            return self._browser.wrap(value(*args, **kwargs))
+
+        return call
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: the browser tests did not run")
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    chromium = Browser()
+    yield chromium
+    chromium.close()
+
+
+class Pages:
+    """Pages of the app under test, each in its own context, and the screenshots they leave."""
+
+    def __init__(self, browser: Browser, base_url: str, test_name: str) -> None:
+        self.browser = browser
+        self.base_url = base_url.rstrip("/")
+        self._name = re.sub(r"[^a-z0-9]+", "-", test_name.lower()).strip("-")[:80]
+        self._opened: list[Remote] = []
+        self._shots = 0
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    async def open(self, viewport: dict[str, int] = DESKTOP) -> Remote:
+        page = await self.browser.page(viewport)
+        self._opened.append(page)
+        return page
+
+    async def shot(self, page: Remote, what: str) -> Path:
+        """A full-page screenshot, kept under var/screenshots/browser/."""
+        self._shots += 1
+        path = SCREENSHOTS / f"{self._name}-{self._shots:02d}-{what}.png"
+        await page.screenshot(path=str(path), full_page=True)
+        return path
+
+    async def close(self) -> None:
+        for page in self._opened:
+            await self.browser.close_context(page)
+
+
+@pytest.fixture
+async def pages(browser: Browser, client, request) -> AsyncIterator[Pages]:  # type: ignore[no-untyped-def]
+    """The app under test (with its workers, on the fake Graph API) on a real port."""
+    opened = Pages(browser, str(client.make_url("/")), request.node.name)
+    yield opened
+    await opened.close()
+
+
+async def sign_in(pages: Pages, page: Remote, graph: FakeGraph, phone: str, *,
+                  next_path: str = "/app") -> None:
+    """Sign in on the page with the code the app sent to `phone` (read from the fake Graph API,
+    as the person would read it on WhatsApp)."""
+    before = len(codes_to(graph, phone))
+    await page.goto(pages.url(f"/signin?next={next_path}"))
+    await page.fill("#phone", phone)
+    await page.click("form[action='/signin'] button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/signin/code.*"))
+    code = await code_for(graph, phone, before + 1)
+    await page.fill("#code", code)
+    await page.click("form[action='/signin/code'] button[type=submit]")
+    await page.wait_for_url(re.compile(re.escape(pages.url(next_path)) + r"(\?.*)?$"))
+
+
+async def overflow(page: Remote) -> dict[str, Any]:
+    """How wide the document is against the viewport, and the widest elements sticking out."""
+    found: dict[str, Any] = await page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        const out = [];
+        for (const el of document.querySelectorAll('body *')) {
+            const box = el.getBoundingClientRect();
+            if (box.right > width + 1 && getComputedStyle(el).position !== 'fixed') {
+                let inScroll = false;
+                for (let p = el.parentElement; p; p = p.parentElement) {
+                    const s = getComputedStyle(p);
+                    if (['auto', 'scroll', 'hidden'].includes(s.overflowX)) {
+                        inScroll = true; break;
+                    }
+                }
+                if (!inScroll) {
+                    out.push(el.tagName.toLowerCase() + (el.className ? '.' + el.className : '')
+                             + ' ' + Math.round(box.right));
+                }
+            }
+        }
+        return {scroll: document.documentElement.scrollWidth, width: width, out: out.slice(0, 5)};
+    }""")
+    return found
