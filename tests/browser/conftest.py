@@ -18,14 +18,21 @@ import shutil
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ledger import analytics, orders
+from ledger.pricing import LineRequest
+from ledger.users import User
 from tests.conftest import CHROMIUM, SCREENSHOTS
 from tests.fakegraph import FakeGraph
 from tests.web.conftest import code_for, codes_to
+from tests.web.staffkit import waiting_registration
+from tests.web.town import RAM, SITA, Town, town  # noqa: F401 - the fixture
 
 # What the brief asks of a headless Chromium here: no sandbox (containers), no GPU, nothing
 # fetched from the network behind the test's back.
@@ -199,3 +206,37 @@ async def overflow(page: Remote) -> dict[str, Any]:
         return {scroll: document.documentElement.scrollWidth, width: width, out: out.slice(0, 5)};
     }""")
     return found
+
+
+@dataclass(frozen=True)
+class Lived:
+    """The demo town after some trade: what the browser tests look at."""
+
+    town: Town
+    waiting: User          # a shop's registration waiting for staff
+    delivered: int         # orders delivered yesterday (in the analytics)
+
+
+ADMIN = "+9779800000001"
+
+
+@pytest.fixture
+async def lived(town: Town) -> Lived:  # noqa: F811 - the fixture imported above
+    """The demo town with a registration waiting and, yesterday (Nepal noon), three orders of
+    rice placed, accepted and delivered by their vendors; the analytics refreshed."""
+    at = datetime.now(UTC).replace(hour=6, minute=15, second=0, microsecond=0) - timedelta(days=1)
+    delivered = 0
+    async with town.pool.acquire() as conn:
+        waiting = await waiting_registration(conn, "Kale")
+        for phone, kg in ((RAM, 25), (SITA, 50), (RAM, 10)):
+            retailer = await town.user(phone)
+            draft = await orders.create_draft(conn, retailer,
+                                              [LineRequest("RICE-MANSULI", kg * 1000, "kg")])
+            done = await orders.confirm(conn, draft.id, retailer, now=at)
+            vendor = await town.vendor_of(done.order)
+            await orders.accept(conn, draft.id, vendor, now=at + timedelta(minutes=20))
+            await orders.deliver(conn, draft.id, vendor, now=at + timedelta(hours=3))
+            delivered += 1
+        await analytics.refresh(conn)
+    await town.world.settle()
+    return Lived(town, waiting, delivered)
