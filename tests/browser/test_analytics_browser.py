@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import ADMIN, Lived, Pages, sign_in
+from tests.browser.conftest import ADMIN, Lived, Pages, sign_in, watch
 from tests.fakegraph import FakeGraph
 
 pytestmark = pytest.mark.browser
@@ -27,10 +27,7 @@ _CHARTS = """() => Array.from(document.querySelectorAll('section.chart canvas'))
 async def test_the_analytics_charts_are_drawn_with_the_towns_numbers(
         pages: Pages, graph: FakeGraph, lived: Lived):
     page = await pages.open()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"{m.text} {m.location['url']}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    problems = watch(page)
     await sign_in(pages, page, graph, ADMIN)
     await page.goto(pages.url("/app/analytics"))
     await page.wait_for_function("() => typeof Chart !== 'undefined' && "

@@ -191,7 +191,8 @@ async def list_orders(call: Call) -> OrderPage:
 
 
 @API.endpoint("GET", "/orders/{number}", summary="One order with its lines",
-              path_params=OrderPath, response=OrderOut, roles=ALL_ROLES, tag="orders")
+              path_params=OrderPath, response=OrderOut, roles=ALL_ROLES, tag="orders",
+              errors=(404,))
 async def get_order(call: Call) -> OrderOut:
     """Another vendor's or retailer's order is 404, as if it did not exist."""
     path: OrderPath = call.path
