@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import api, home, signin, static
+from web import api, home, retailer, signin, static, vendor
 from web.api.errors import middleware as api_errors
 
 
@@ -18,5 +18,7 @@ def mount(app: web.Application) -> None:
     app.middlewares.append(api_errors)
     signin.routes(app)
     home.routes(app)
+    retailer.routes(app)  # before vendor: /app/orders/{number}/cancel is the retailer's
+    vendor.routes(app)
     static.routes(app)
     api.mount(app)

@@ -22,7 +22,8 @@ LINKS: dict[Role, list[tuple[str, str]]] = {
     "OPERATOR": [("/app/today", "today"), ("/app/users", "users"),
                  ("/app/messages/failed", "failed_messages"), ("/app/analytics", "analytics")],
     "VENDOR": [("/app/orders", "orders"), ("/app/stock", "stock"),
-               ("/app/receivables", "receivables"), ("/app/payments/new", "record_payment")],
+               ("/app/receivables", "receivables"), ("/app/payments/new", "record_payment"),
+               ("/app/statement", "statement")],
     "RETAILER": [("/app/orders", "orders"), ("/app/dues", "dues"),
                  ("/app/statement", "statement"), ("/app/score", "score")],
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from tests.web.conftest import bearer
-from tests.web.town import RAM, Town, town  # noqa: F401 - the fixture
+from tests.web.town import RAM, Town
 
 _NUMBER = re.compile(r"KH-\d+")
 
