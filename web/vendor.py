@@ -47,6 +47,10 @@ WORDS: dict[Language, dict[str, Any]] = {
         "product": "Product", "price": "Price", "per": "per", "in_stock": "In stock",
         "held": "Held by orders", "left": "Left", "save": "Save", "yes_save": "Yes, save",
         "no": "No, keep the old price", "new_price": "New price (Rs)", "new_stock": "Stock",
+        "yours": "Your products", "base_unit": "base unit (kg, litre…)",
+        "stock_hint": "Leave a box empty to keep it as it is. A price per pack (bora, carton) "
+                      "is turned into the price per kg or litre; stock is in the unit chosen.",
+        "find": "Find a product", "find_button": "Find", "none_found": "No product found.",
         "add_product": "Add a product", "choose": "Choose…", "saved": "Saved: {product}.",
         "bad_price": "Write the price in rupees, like 115 or 5600.",
         "bad_stock": "Write the stock as a number, like 100 or 2.5.",
@@ -86,6 +90,10 @@ WORDS: dict[Language, dict[str, Any]] = {
         "product": "सामान", "price": "मूल्य", "per": "प्रति", "in_stock": "मौज्दात",
         "held": "अर्डरमा राखिएको", "left": "बाँकी", "save": "सेभ", "yes_save": "हो, सेभ गर्नुहोस्",
         "no": "होइन, पुरानै मूल्य", "new_price": "नयाँ मूल्य (रु)", "new_stock": "मौज्दात",
+        "yours": "तपाईंका सामान", "base_unit": "आधार एकाइ (केजी, लिटर…)",
+        "stock_hint": "नबदल्ने कोठा खाली छोड्नुहोस्। बोरा वा कार्टुनको मूल्य प्रति केजी वा लिटरमा "
+                      "बदलिन्छ; मौज्दात छानिएको एकाइमा हुन्छ।",
+        "find": "सामान खोज्नुहोस्", "find_button": "खोज", "none_found": "सामान भेटिएन।",
         "add_product": "सामान थप्नुहोस्", "choose": "छान्नुहोस्…", "saved": "सेभ भयो: {product}।",
         "bad_price": "मूल्य रुपैयाँमा लेख्नुहोस्, जस्तै ११५ वा ५६००।",
         "bad_stock": "मौज्दात अंकमा लेख्नुहोस्, जस्तै १०० वा २.५।",
@@ -190,7 +198,17 @@ async def _stock_context(request: web.Request, user: User) -> dict[str, Any]:
                      "units": [product.unit, *sorted(product.packs)]})
     others = sorted((p for sku, p in parser.products.items() if sku not in carried),
                     key=lambda p: p.name_en)
-    return {"rows": rows, "others": others}
+    rows.sort(key=lambda r: r["product"].name_en.lower())
+    chosen = request.query.get("sku", "")[:64]
+    product = parser.products.get(chosen)
+    packs = sorted(product.packs) if product else sorted(
+        {pack for p in parser.products.values() for pack in p.packs})
+    q = request.query.get("q", "").strip().lower()[:60]
+    shown = [r for r in rows if not q or q in " ".join(
+        (r["product"].sku, r["product"].name_en, r["product"].name_ne,
+         *r["product"].aliases)).lower()]
+    return {"rows": rows, "others": others, "chosen": chosen, "packs": packs, "q": q,
+            "shown": shown}
 
 
 @signed_in("VENDOR")
@@ -247,10 +265,12 @@ async def stock_post(request: web.Request) -> web.StreamResponse:
     count = _quantity(stock_text) if stock_text else None
     if stock_text and count is None:
         return await _stock(request, user, status=422, error=w["bad_stock"])
-    unit = fields.get("unit", product.unit)
-    per_unit = parser.vocabulary.to_base(product, Quantity(Decimal(1), unit)) if unit else None
-    if not per_unit:
-        unit, per_unit = product.unit, Decimal(1)
+    unit = fields.get("unit", "")[:32] or product.unit
+    per_unit = parser.vocabulary.to_base(product, Quantity(Decimal(1), unit))
+    if not per_unit:  # "oil per bora": chat's answer, naming the packs it is sold in
+        return await _stock(request, user, status=422, error=request.app[MESSAGES].render(
+            lang_of(request, user), "vendor_unit_unknown", product=product, unit=unit,
+            packs=sorted(product.packs)))
     try:
         async with request.app[POOL].acquire() as conn, conn.transaction():
             price = pricing.per_base_unit(typed, per_unit) if typed else None
