@@ -14,7 +14,7 @@ from aiohttp import web
 from web import api
 
 # isort: split
-from web import analytics, home, signin, staff, static
+from web import analytics, home, retailer, signin, staff, static, vendor
 from web.api.errors import middleware as api_errors
 
 
@@ -25,5 +25,7 @@ def mount(app: web.Application) -> None:
     home.routes(app)
     staff.routes(app)
     analytics.routes(app)
+    retailer.routes(app)  # before vendor: /app/orders/{number}/cancel is the retailer's
+    vendor.routes(app)
     static.routes(app)
     api.mount(app)

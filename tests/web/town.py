@@ -1,21 +1,17 @@
 """The demo town for the vendor and retailer pages and API: real orders placed through the
 ledger, people signed in by their WhatsApp code, and what the fake Graph API delivered to them.
 
-Test modules import the `town` fixture from here (`from tests.web.town import town`)."""
+The `town` fixture (tests/web/conftest.py) builds it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
-
-from bot import demo
 from ledger import orders, users
 from ledger.order_repo import Order
 from ledger.pricing import LineRequest
 from ledger.users import User
 from tests.dialogs.conftest import World
-from tests.web.conftest import api_token, codes_to, web_sign_in
 
 RAM, SITA = "+9779820000001", "+9779820000002"
 
@@ -56,12 +52,16 @@ class Town:
     async def token(self, phone: str) -> str:
         """A bearer token for `phone` (the code read from what arrives after asking, since an
         order number's digits look like a code too)."""
+        from tests.web.conftest import api_token, codes_to  # conftest imports this module
+
         await self.world.settle()
         return await api_token(self.world.client, self.world.graph, phone,
                                count=len(codes_to(self.world.graph, phone)) + 1)
 
     async def sign_in(self, client, phone: str):  # type: ignore[no-untyped-def]
         """`client` signed in on the pages as `phone`."""
+        from tests.web.conftest import codes_to, web_sign_in
+
         await self.world.settle()
         return await web_sign_in(client, self.world.graph, phone,
                                  count=len(codes_to(self.world.graph, phone)) + 1)
@@ -70,10 +70,3 @@ class Town:
         """Everything delivered to `phone` since last asked, once the outbox is empty."""
         await self.world.settle()
         return [s.text for s in self.world.new_for(phone.lstrip("+"))]
-
-
-@pytest.fixture
-async def town(client, graph, pool) -> Town:  # type: ignore[no-untyped-def]
-    async with pool.acquire() as conn:
-        await demo.load(conn)
-    return Town(World(client, graph, pool))

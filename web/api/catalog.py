@@ -108,7 +108,7 @@ def offer_out(offer: VendorOffer, product: Product | None) -> OfferOut:
                     available_milli=offer.available_milli)
 
 
-@API.endpoint("GET", "/prices", summary="A vendor's prices and stock",
+@API.endpoint("GET", "/prices", summary="Prices and stock of a vendor",
               query=OffersQuery, response=OfferList, roles=("VENDOR", "ADMIN", "OPERATOR"),
               tag="catalog")
 async def list_offers(call: Call) -> OfferList:
@@ -129,7 +129,7 @@ async def _offers(call: Call) -> OfferList:
                              for o in await stock.offers(call.conn, vendor_id)])
 
 
-@API.endpoint("GET", "/stock", summary="A vendor's stock and prices (the same list as /prices)",
+@API.endpoint("GET", "/stock", summary="Stock and prices of a vendor (the same list as /prices)",
               query=OffersQuery, response=OfferList, roles=("VENDOR", "ADMIN", "OPERATOR"),
               tag="catalog")
 async def list_stock(call: Call) -> OfferList:

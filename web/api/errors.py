@@ -163,7 +163,9 @@ def ledger_error(request: web.Request, exc: e.LedgerError) -> tuple[int, bytes, 
     headers = {}
     if isinstance(exc, e.RateLimited):
         headers["Retry-After"] = str(exc.retry_after_seconds)
-    return status_of(exc), payload(exc.key, " ".join(message.split())), headers
+    # Someone else's order reads exactly like a missing one, code included.
+    code = e.OrderNotFound.key if isinstance(exc, e.NotYourOrder) else exc.key
+    return status_of(exc), payload(code, " ".join(message.split())), headers
 
 
 def api_error(request: web.Request, exc: ApiError) -> web.Response:
