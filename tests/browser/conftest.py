@@ -30,8 +30,8 @@ from ledger.pricing import LineRequest
 from ledger.users import User
 from tests.conftest import CHROMIUM, SCREENSHOTS
 from tests.fakegraph import FakeGraph
-from tests.web.conftest import code_for, codes_to
-from tests.web.town import RAM, SITA, Town, town  # noqa: F401 - the fixture
+from tests.web.conftest import code_for, codes_to, town  # noqa: F401 - the fixture
+from tests.web.town import RAM, SITA, Town
 
 # What the brief asks of a headless Chromium here: no sandbox (containers), no GPU, nothing
 # fetched from the network behind the test's back.
@@ -233,7 +233,7 @@ KALE = "+9779840000001"  # a shop whose registration waits (not one of the demo'
 
 
 @pytest.fixture
-async def lived(town: Town) -> Lived:  # noqa: F811 - the fixture imported above
+async def lived(town: Town) -> Lived:  # noqa: F811 - tests.web.conftest's fixture
     """The demo town with a registration waiting and, yesterday (Nepal noon), three orders of
     rice placed, accepted and delivered by their vendors; the analytics refreshed."""
     at = datetime.now(UTC).replace(hour=6, minute=15, second=0, microsecond=0) - timedelta(days=1)

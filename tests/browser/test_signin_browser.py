@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import Pages, sign_in
-from tests.web.town import RAM, Town, town  # noqa: F401 - the fixture
+from tests.web.town import RAM, Town
 
 pytestmark = pytest.mark.browser
 
 
-async def test_a_shop_signs_in_with_the_code_sent_to_its_whatsapp(pages: Pages, graph, town: Town):  # noqa: F811
+async def test_a_shop_signs_in_with_the_code_sent_to_its_whatsapp(pages: Pages, graph, town: Town):
     page = await pages.open()
     await sign_in(pages, page, graph, RAM)
     await pages.shot(page, "app")

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bot.app import create_app
-from tests.web.town import Town, town  # noqa: F401 - the fixture
+from tests.web.town import Town
 
 EXAMPLES = 6
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -80,7 +80,7 @@ def _run(url: str, tokens: dict[str, str]) -> tuple[list[str], list[str]]:
 
 
 async def test_every_operation_answers_within_its_schema_for_an_admin_and_a_vendor(
-        client, town: Town):  # noqa: F811 - the fixture
+        client, town: Town):
     tokens = {"ADMIN": await town.token(ADMIN), "VENDOR": await town.token(VENDOR)}
     await town.place()  # an order waiting for its vendor, so lists are not all empty
     url = str(client.make_url("")).rstrip("/")
