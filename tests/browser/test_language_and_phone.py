@@ -50,8 +50,10 @@ def _paths(lived: Lived) -> dict[str, list[str]]:
         ADMIN: ["/app", "/app/today", "/app/users", "/app/users?standing=waiting",
                 f"/app/users/{waiting}", f"/app/users/{RAM}", "/app/messages/failed",
                 "/app/analytics"],
-        VENDOR: ["/app", "/app/analytics"],
-        RAM: ["/app", "/app/analytics"],
+        VENDOR: ["/app", "/app/orders", "/app/stock", "/app/receivables", "/app/payments/new",
+                 "/app/statement", "/app/analytics"],
+        RAM: ["/app", "/app/orders", "/app/dues", "/app/statement", "/app/score",
+              "/app/analytics"],
     }
 
 
