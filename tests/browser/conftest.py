@@ -149,6 +149,7 @@ class Pages:
     async def shot(self, page: Remote, what: str) -> Path:
         """A full-page screenshot, kept under var/screenshots/browser/."""
         self._shots += 1
+        what = re.sub(r"[^A-Za-z0-9+-]+", "-", what).strip("-")
         path = SCREENSHOTS / f"{self._name}-{self._shots:02d}-{what}.png"
         await page.screenshot(path=str(path), full_page=True)
         return path

@@ -44,16 +44,16 @@ async def test_the_language_toggle_is_remembered_from_page_to_page(
     assert problems == [], "\n".join(problems)
 
 
-def _paths(lived: Lived) -> dict[str, list[str]]:
+def _paths(lived: Lived) -> dict[tuple[str, str], list[str]]:
     waiting = lived.waiting.phone
     return {
-        ADMIN: ["/app", "/app/today", "/app/users", "/app/users?standing=waiting",
-                f"/app/users/{waiting}", f"/app/users/{RAM}", "/app/messages/failed",
-                "/app/analytics"],
-        VENDOR: ["/app", "/app/orders", "/app/stock", "/app/receivables", "/app/payments/new",
-                 "/app/statement", "/app/analytics"],
-        RAM: ["/app", "/app/orders", "/app/dues", "/app/statement", "/app/score",
-              "/app/analytics"],
+        ("admin", ADMIN): ["/app", "/app/today", "/app/users", "/app/users?standing=waiting",
+                           f"/app/users/{waiting}", f"/app/users/{RAM}", "/app/messages/failed",
+                           "/app/analytics"],
+        ("vendor", VENDOR): ["/app", "/app/orders", "/app/stock", "/app/receivables",
+                             "/app/payments/new", "/app/statement", "/app/analytics"],
+        ("shop", RAM): ["/app", "/app/orders", "/app/dues", "/app/statement", "/app/score",
+                        "/app/analytics"],
     }
 
 
@@ -68,16 +68,16 @@ async def test_on_a_phone_no_page_is_wider_than_the_screen(
     found = await overflow(page)
     if found["scroll"] > PHONE["width"]:
         wide["/signin"] = found
-    for phone, paths in _paths(lived).items():
+    for (who, phone), paths in _paths(lived).items():
         await page.context.clear_cookies()
         await page.goto(pages.url(f"/signin?lang={lang}"))
         await sign_in(pages, page, graph, phone)
         for path in paths:
             await page.goto(pages.url(path))
             assert await page.get_attribute("html", "lang") == lang, path
-            await pages.shot(page, f"{lang}-{phone[-4:]}-{path.strip('/').replace('/', '-')}")
+            await pages.shot(page, f"{lang}-{who}-{path.strip('/').replace('/', '-')}")
             found = await overflow(page)
             if found["scroll"] > PHONE["width"]:
-                wide[path] = found
+                wide[f"{who} {path}"] = found
     assert wide == {}
     assert problems == [], "\n".join(problems)
