@@ -8,10 +8,12 @@ from aiohttp import web
 
 from web.api import auth as _auth  # noqa: F401 - declares its endpoints on API
 from web.api import openapi, ratelimit
+from web.api import retailers as _retailers  # noqa: F401
+from web.api import staff as _staff  # noqa: F401
 from web.api.registry import API
 
 # Resource modules add themselves here, one import each.
-ENDPOINT_MODULES = (_auth,)
+ENDPOINT_MODULES = (_auth, _retailers, _staff)
 
 
 def mount(app: web.Application) -> None:
