@@ -1,6 +1,7 @@
 """The periodic jobs, in one registry: drafts left unconfirmed expire with a notice; vendors who
 do not answer lose the offer to the next vendor, and everyone involved is told; retailers are
-reminded of what is due (at most once a day) and vendors get their morning digest.
+reminded of what is due (at most once a day) and vendors get their morning digest; old sign-in
+codes and API outcomes are forgotten.
 
 Every app process runs every job; each is safe to run at once in several processes (the rows it
 works on are claimed with SKIP LOCKED and re-checked under their lock) and idempotent (a second
@@ -19,7 +20,16 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from dialogs import notify, reminders
-from ledger import assignment, catalog_store, conversations, digests, orders, users
+from ledger import (
+    assignment,
+    auth,
+    catalog_store,
+    conversations,
+    digests,
+    idempotency,
+    orders,
+    users,
+)
 from ledger import reminders as reminder_round
 from ledger.errors import LedgerError
 from locales.replies import Reply
@@ -96,9 +106,17 @@ async def digest(conn: asyncpg.Connection, now: datetime, timing: Timing) -> lis
     return [reminders.digest(d) for d in await digests.run(conn, timing.reminders, now)]
 
 
+async def forget_sign_ins(conn: asyncpg.Connection, now: datetime, timing: Timing) -> list[Reply]:
+    """Old requests for sign-in codes and old API outcomes are forgotten (tables stay small)."""
+    await auth.forget_old_codes(conn, now)
+    await idempotency.forget_old(conn, now)
+    return []
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire unconfirmed drafts", expire_drafts),
     Job("pass on unanswered offers", expire_offers),
     Job("remind retailers of what is due", remind),
     Job("send vendors their morning digest", digest),
+    Job("forget old sign-in codes and API outcomes", forget_sign_ins),
 )

@@ -27,6 +27,7 @@ from ledger import users
 from ledger.actors import Actor, is_staff
 from ledger.audit import audit
 from ledger.errors import CodeRejected, NotPermitted, RateLimited, UnknownUser
+from locales import numbers
 
 Kind = Literal["web", "api", "integration"]
 KINDS: tuple[Kind, ...] = ("web", "api", "integration")
@@ -35,6 +36,9 @@ TOKEN_BYTES = 32
 TOKEN_PREFIX = "kh_"
 MAX_TOKEN_LENGTH = 200
 MAX_NAME = 120
+# Requests for codes are kept this long (the limits look back an hour at most), then forgotten.
+CODES_KEPT = timedelta(days=1)
+FORGET_BATCH = 1000
 # A session's "last used" is written at most this often: a page view is not a write each time.
 LAST_USED_EVERY = timedelta(minutes=1)
 
@@ -170,7 +174,7 @@ async def verify_code(
     Every attempt counts a try on each of the phone's live requests, a stranger's too, and a
     request with `max_tries` tries takes no more: `reason="used_up"`, else `"wrong"`."""
     moment = await _now(conn, now)
-    given = code.strip()
+    given = "".join(numbers.ascii_digits(code).split())  # "४०२ ९१३" is 402913 too
     async with conn.transaction():
         rows = await conn.fetch(
             """SELECT id, user_id, salt, code_hash, tries FROM auth_codes
@@ -304,3 +308,13 @@ async def tokens(conn: asyncpg.Connection, actor: Actor, user_id: int) -> list[T
            FROM auth_tokens WHERE user_id = $1 ORDER BY id DESC LIMIT 200""", user_id)
     return [TokenInfo(r["id"], r["kind"], r["name"], r["created_at"], r["expires_at"],
                       r["last_used_at"], r["revoked_at"]) for r in rows]
+
+
+async def forget_old_codes(conn: asyncpg.Connection, now: datetime) -> int:
+    """Forget requests for codes older than CODES_KEPT (a batch at a time; the periodic jobs
+    call it), so the table stays small whoever keeps asking. Returns how many."""
+    status = await conn.execute(
+        """DELETE FROM auth_codes WHERE id IN (
+               SELECT id FROM auth_codes WHERE created_at < $1 ORDER BY id LIMIT $2
+               FOR UPDATE SKIP LOCKED)""", now - CODES_KEPT, FORGET_BATCH)
+    return int(status.split()[-1])

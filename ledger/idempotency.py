@@ -9,12 +9,16 @@ reports, so a retry returns exactly what the first request did, and never half o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from ledger.errors import IdempotencyConflict
 
 MAX_KEY = 200
+# A retry comes within minutes or hours; a week covers a client that was down for days.
+KEPT = timedelta(days=7)
+FORGET_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -47,3 +51,13 @@ async def claim(
 async def record(conn: asyncpg.Connection, claim_id: int, status: int, body: bytes) -> None:
     await conn.execute("UPDATE api_idempotency SET status = $2, body = $3 WHERE id = $1",
                        claim_id, status, body)
+
+
+async def forget_old(conn: asyncpg.Connection, now: datetime) -> int:
+    """Forget outcomes older than KEPT (a batch at a time; the periodic jobs call it): a key
+    may then be used again. Returns how many."""
+    status = await conn.execute(
+        """DELETE FROM api_idempotency WHERE id IN (
+               SELECT id FROM api_idempotency WHERE created_at < $1 ORDER BY id LIMIT $2
+               FOR UPDATE SKIP LOCKED)""", now - KEPT, FORGET_BATCH)
+    return int(status.split()[-1])

@@ -66,9 +66,9 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "reminder_bills": "INSERT",
     "khata_import_rows": "INSERT",         # what each imported book said; append-only
     # Signing in (ledger/auth.py) and API retries (ledger/idempotency.py).
-    "auth_codes": "INSERT, UPDATE (tries, used_at)",
+    "auth_codes": "INSERT, UPDATE (tries, used_at), DELETE",   # forgotten after a day
     "auth_tokens": "INSERT, UPDATE (last_used_at, revoked_at)",
-    "api_idempotency": "INSERT, UPDATE (status, body)",
+    "api_idempotency": "INSERT, UPDATE (status, body), DELETE",  # forgotten after a week
     # Read only.
     "order_status_transitions": "",
     "schema_migrations": "",

@@ -4,6 +4,8 @@ Idempotency-Key, rate limits, and a valid OpenAPI 3.1 document."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp import web
 from openapi_spec_validator import validate
@@ -144,6 +146,8 @@ def _test_app(settings, calls: list[int]) -> web.Application:  # type: ignore[no
         body: Step = call.body
         calls.append(body.amount)
         await call.conn.execute("SELECT 1")
+        if body.amount == 7:  # slow: a second request with the same key arrives meanwhile
+            await asyncio.sleep(0.3)
         if body.amount < 0:
             raise errors.InvalidAmount(amount_paisa=body.amount)
         if body.amount == 0:
@@ -216,6 +220,21 @@ async def test_a_retry_with_the_same_idempotency_key_returns_the_first_outcome(
     bad_key = await client.post("/api/v1/test/step", json={"amount": 1},
                                 headers={"Idempotency-Key": "x" * 201, **bearer(token)})
     assert bad_key.status == 400
+
+
+async def test_two_requests_with_one_key_at_once_run_once(
+        wa_settings, aiohttp_client, graph, people):
+    calls: list[int] = []
+    client = await aiohttp_client(_test_app(wa_settings, calls))
+    token = await api_token(client, graph, people.vendor.phone)
+    headers = {"Idempotency-Key": "at-once", **bearer(token)}
+    first, second = await asyncio.gather(
+        client.post("/api/v1/test/step", json={"amount": 7}, headers=headers),
+        client.post("/api/v1/test/step", json={"amount": 7}, headers=headers))
+    assert first.status == second.status == 200
+    assert await first.json() == await second.json() and calls == [7]
+    assert "true" in (first.headers.get("Idempotent-Replayed"),
+                      second.headers.get("Idempotent-Replayed"))
 
 
 async def test_a_token_past_its_rate_limit_is_429_with_retry_after(

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dialogs import jobs
 from ledger import auth, users
 from ledger.errors import CodeRejected, NotPermitted, RateLimited
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 RULES = auth.Rules()
+TIMING = jobs.Timing(draft_ttl=timedelta(hours=1), offer_timeout=timedelta(minutes=30))
 
 
 async def test_a_code_signs_its_member_in_once(pool, people):
@@ -25,6 +27,16 @@ async def test_a_code_signs_its_member_in_once(pool, people):
         again = await auth.verify_code(conn, people.retailer.phone, made.code, RULES,
                                        now=T0 + timedelta(minutes=4))
         assert isinstance(again, CodeRejected) and again.params == {"reason": "wrong"}
+
+
+async def test_a_code_typed_in_devanagari_digits_or_with_a_space_works(pool, people):
+    async with pool.acquire() as conn:
+        made = await auth.request_code(conn, people.retailer.phone, "10.0.0.1", RULES, now=T0)
+        assert made.code is not None
+        typed = made.code[:3].translate(str.maketrans("0123456789", "०१२३४५६७८९")) + " " \
+            + made.code[3:]
+        assert await auth.verify_code(conn, people.retailer.phone, typed, RULES,
+                                      now=T0) == people.retailer
 
 
 async def test_an_expired_code_is_refused(pool, people):
@@ -125,3 +137,19 @@ async def test_signing_out_everywhere_is_the_members_or_an_admins_and_is_audited
         assert actions == ["token.revoke_all", "token.revoke_all"]
         listed = await auth.tokens(conn, people.retailer, people.retailer.id)
         assert len(listed) == 3 and all(t.revoked_at is not None for t in listed)
+
+
+async def test_old_requests_for_codes_and_old_api_outcomes_are_forgotten(pool, people):
+    async with pool.acquire() as conn:
+        await auth.request_code(conn, people.retailer.phone, "10.0.0.1", RULES, now=T0)
+        await auth.request_code(conn, people.vendor.phone, "10.0.0.1", RULES,
+                                now=T0 + timedelta(hours=23))
+        await conn.execute(
+            """INSERT INTO api_idempotency (user_id, key, request_hash, status, body, created_at)
+               VALUES ($1, 'old', $2, 200, '', $3), ($1, 'new', $2, 200, '', $4)""",
+            people.vendor.id, b"h" * 32, T0 - timedelta(days=7, seconds=1), T0)
+        async with conn.transaction():
+            await jobs.forget_sign_ins(conn, T0 + timedelta(days=1, seconds=1), TIMING)
+        assert [r["phone"] for r in await conn.fetch("SELECT phone FROM auth_codes")] == [
+            people.vendor.phone]
+        assert [r["key"] for r in await conn.fetch("SELECT key FROM api_idempotency")] == ["new"]

@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 import time
 
+from aiohttp import web
+
+from bot.app import create_app
 from tests.conftest import eventually, post_webhook
 from tests.fakegraph import fixture
 from tests.web.conftest import api_token, bearer, code_for, csrf_of, web_sign_in
+from web.auth import signed_in
 
 
 def _cookie_header(response, name: str) -> str:  # type: ignore[no-untyped-def]
@@ -192,3 +196,36 @@ async def test_the_home_page_fits_a_phone_and_runs_no_script(client, graph, peop
     assert "form-action 'self'" in policy and "script-src" not in policy
     css = await client.get("/web/static/web.css")
     assert css.status == 200 and "max-width" in await css.text()
+
+
+async def test_a_page_declared_for_some_roles_refuses_the_others_with_a_403_page(
+        wa_settings, aiohttp_client, graph, people):
+    @signed_in("ADMIN", "OPERATOR")
+    async def staff_page(request: web.Request, user) -> web.Response:  # type: ignore[no-untyped-def]
+        return web.Response(text=f"staff page for {user.name}")
+
+    app = create_app(wa_settings)
+    app.router.add_get("/app/staff-only", staff_page)
+    client = await aiohttp_client(app)
+    assert (await client.get("/app/staff-only", allow_redirects=False)).status == 303
+    await web_sign_in(client, graph, people.retailer.phone)
+    refused = await client.get("/app/staff-only")
+    assert refused.status == 403 and "This page is not open to your role" in await refused.text()
+    assert refused.content_type == "text/html"
+    client.session.cookie_jar.clear()
+    await web_sign_in(client, graph, people.operator.phone)
+    allowed = await client.get("/app/staff-only")
+    assert allowed.status == 200 and await allowed.text() == "staff page for Om Operator"
+
+
+async def test_home_links_only_to_pages_that_are_served(wa_settings, aiohttp_client, graph,
+                                                        people):
+    async def orders(request: web.Request) -> web.Response:
+        return web.Response(text="orders")
+
+    app = create_app(wa_settings)
+    app.router.add_get("/app/orders", orders)
+    client = await aiohttp_client(app)
+    await web_sign_in(client, graph, people.vendor.phone)
+    html = await (await client.get("/app")).text()
+    assert 'href="/app/orders"' in html and 'href="/app/stock"' not in html

@@ -11,6 +11,7 @@ from ledger import auth, users
 from ledger.users import Role
 from locales import Language
 from locales.numbers import PhoneError, normalize_phone
+from web.api.errors import api_language
 from web.api.registry import API, Call
 from web.auth import send_code, sign_in
 
@@ -81,8 +82,8 @@ async def auth_code(call: Call) -> CodeSent:
     is a member. Limited per phone and per client address (429 with Retry-After)."""
     body: CodeRequest = call.body
     await send_code(call.request, call.conn, body.phone)
-    lang = "ne" if call.request.headers.get("Accept-Language", "").startswith("ne") else "en"
-    return CodeSent(message=SENT[lang], expires_in_seconds=call.settings.signin_code_minutes * 60)
+    return CodeSent(message=SENT[api_language(call.request)],
+                    expires_in_seconds=call.settings.signin_code_minutes * 60)
 
 
 @API.endpoint("POST", "/auth/token", summary="Trade a sign-in code for a bearer token",

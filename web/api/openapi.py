@@ -30,6 +30,9 @@ _COMMON_ERRORS = {
          "Idempotency-Key with another request)",
     422: "The request is not valid (fields named in `error.fields`), or the ledger's rules "
          "refuse it",
+    408: "The body arrived too slowly",
+    413: "The body is larger than 64 KiB",
+    415: "The body is not JSON (Content-Type: application/json)",
     429: "Too many requests: wait the seconds in Retry-After",
     500: "Something went wrong on the server (logged)",
 }
@@ -100,6 +103,8 @@ def document(registry: Registry) -> dict[str, Any]:
         codes = {400, 429, 500}
         if ep.body is not None or ep.query is not None or ep.path_params is not None:
             codes.add(422)
+        if ep.body is not None:
+            codes |= {408, 413, 415}
         if ep.roles is not None:
             codes |= {401, 403}
         if ep.idempotent:
