@@ -6,13 +6,12 @@ only, failed messages, and each role's dashboard."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from ledger import credit, registrations
 from locales.render import Messages
+from tests.channel.test_cli import khaacho
 from tests.conftest import eventually
 from tests.fakegraph import body_text
 from tests.web.staffkit import Town, bearer_for, build_town
@@ -75,10 +74,9 @@ async def test_the_score_is_what_the_command_line_prints(client, pool, town, dat
     headers = await bearer_for(pool, town.retailer)
     got = await client.get(f"/api/v1/retailers/{town.retailer.phone}/score", headers=headers)
     assert got.status == 200
-    printed = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "score", "--json", "--phone", town.retailer.phone],
-        capture_output=True, text=True, env={"DATABASE_URL": database_url, "PATH": ""},
-        check=True).stdout
+    code, printed, err = await khaacho(database_url, "score", "--json", "--phone",
+                                       town.retailer.phone)
+    assert code == 0, err
     assert await got.json() == json.loads(printed)
 
 
