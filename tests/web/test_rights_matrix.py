@@ -68,8 +68,9 @@ def samples(town: Town) -> dict[str, str]:
     """A realistic value for each path parameter name (the `waiting` and `other` aliases name
     other people); a new name needs a line here."""
     return {"phone": town.retailer.phone or "", "ref": town.retailer.phone or "",
-            "waiting": town.waiting.phone or "", "fmt": "pdf",
-            "number": "KH-000001", "sku": "TEL"}
+            "waiting": town.waiting.phone or "", "fmt": "pdf", "number": "KH-000001",
+            "sku": "TEL", "claim": "C-000001", "action": "dispatch", "decision": "confirm",
+            "name": "orders"}
 
 
 _PARAM = re.compile(r"\{(\w+)(?::[^{}]*)?\}")
