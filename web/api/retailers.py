@@ -63,7 +63,7 @@ class Balance(BaseModel):
     vendors: list[VendorDue]
 
 
-@API.endpoint("GET", "/retailers/{phone}/balance", summary="A retailer's balance and dues",
+@API.endpoint("GET", "/retailers/{phone}/balance", summary="Balance and dues of a retailer",
               path_params=RetailerPath, response=Balance, tag="retailers", errors=(404,))
 async def retailer_balance(call: Call) -> Balance:
     path: RetailerPath = call.path
@@ -144,7 +144,7 @@ class StatementOut(BaseModel):
     model_config = ConfigDict(serialize_by_alias=True)  # "from" and "to", as asked for
 
 
-@API.endpoint("GET", "/retailers/{phone}/statement", summary="A retailer's statement",
+@API.endpoint("GET", "/retailers/{phone}/statement", summary="Statement of a retailer",
               path_params=RetailerPath, query=StatementQuery, response=StatementOut,
               tag="retailers", errors=(404,))
 async def retailer_statement(call: Call) -> StatementOut:
@@ -197,7 +197,7 @@ class ScoreOut(BaseModel):
     factors: list[Factor]
 
 
-@API.endpoint("GET", "/retailers/{phone}/score", summary="A retailer's credit score and why",
+@API.endpoint("GET", "/retailers/{phone}/score", summary="Credit score of a retailer, and why",
               path_params=RetailerPath, response=ScoreOut, tag="retailers", errors=(404,))
 async def retailer_score(call: Call) -> ScoreOut:
     path: RetailerPath = call.path
@@ -218,7 +218,7 @@ class Position(BaseModel):
     available_paisa: int
 
 
-@API.endpoint("POST", "/retailers/{phone}/limit", summary="Set a retailer's credit limit",
+@API.endpoint("POST", "/retailers/{phone}/limit", summary="Set the credit limit of a retailer",
               path_params=RetailerPath, body=LimitRequest, response=Position,
               roles=("ADMIN",), idempotent=True, tag="retailers", errors=(404,))
 async def retailer_set_limit(call: Call) -> Position:

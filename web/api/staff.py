@@ -217,7 +217,7 @@ class Dashboard(BaseModel):
     retailer: RetailerToday | None = None
 
 
-@API.endpoint("GET", "/dashboard", summary="Today at a glance, for the caller's role",
+@API.endpoint("GET", "/dashboard", summary="Today at a glance, for the role of the caller",
               response=Dashboard, tag="dashboard")
 async def dashboard(call: Call) -> Dashboard:
     """Staff: the town's today (the admin report of the Today page and chat's `report`);
