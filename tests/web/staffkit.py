@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from ledger import auth, registrations
+from ledger import auth, claims, registrations
 from ledger.users import User
 from tests.ledger.conftest import build_world, line, phone
 from tests.ledger.helpers import accepted_order
@@ -22,7 +22,7 @@ class Town:
     admin: User
     operator: User
     vendor: User
-    retailer: User      # has an accepted order with `vendor`
+    retailer: User      # has an accepted order with `vendor` (KH-000001), and a claim C-000001
     other_shop: User    # `vendor` does not serve them
     waiting: User       # a registration waiting for staff
 
@@ -45,6 +45,9 @@ async def build_town(pool: asyncpg.Pool) -> Town:
     async with pool.acquire() as conn:
         world = await build_world(conn)
         await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 2, "l")])
+        # A payment the shop says it made, for the vendor to confirm (C-000001).
+        await claims.claim(conn, world.retailer, vendor_id=world.vendor.id, amount_paisa=10_000,
+                           method="esewa", request_key="town-claim")
         await conn.execute("UPDATE users SET language = 'en'")
         waiting = await waiting_registration(conn)
     return Town(world.admin, world.operator, world.vendor, world.retailer, world.retailer2,

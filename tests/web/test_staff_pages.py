@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import credit, registrations
+from ledger import credit, orders, registrations
 from locales.render import Messages
 from tests.conftest import eventually
 from tests.fakegraph import body_text
+from tests.ledger.conftest import line
 from tests.web.conftest import csrf_of
 from tests.web.staffkit import Town, build_town, sign_in_as, waiting_registration
 
@@ -201,3 +202,22 @@ async def test_an_unknown_person_is_404(client, pool, town):
     await sign_in_as(client, pool, town.admin)
     assert (await client.get("/app/users/+9779849999999")).status == 404
     assert (await client.get("/app/users/" + "9" * 70)).status == 404
+
+
+async def test_blocking_a_shop_on_the_page_tells_the_vendor_of_its_cancelled_order(
+        client, pool, graph, town):
+    async with pool.acquire() as conn:
+        draft = await orders.create_draft(conn, town.other_shop, [line("TEL", 1, "l")])
+        offered = await orders.confirm(conn, draft.id, town.other_shop)
+        assert offered.order.vendor_id == town.vendor.id
+    await sign_in_as(client, pool, town.admin)
+    ref = town.other_shop.phone
+    token = await _csrf(client, f"/app/users/{ref}")
+    done = await client.post(f"/app/users/{ref}/block", data={"csrf": token, "reason": ""},
+                             allow_redirects=False)
+    assert done.status == 303
+    async with pool.acquire() as conn:
+        cancelled = await orders.get(conn, draft.id)
+    assert cancelled.status == "CANCELLED"
+    expected = Messages().render("en", "vendor_order_cancelled", order=cancelled, by="staff")
+    await eventually(lambda: expected in _to(graph, town.vendor))
