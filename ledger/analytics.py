@@ -47,6 +47,9 @@ LOCK_KEY = 0x6B68_616E_616C  # "khanal"
 ZONE = "Asia/Kathmandu"
 BUCKETS = ("not_due", "1-30", "31-60", "61-90", "90+")
 SCORE_STEP = 50
+# Scores read the whole ledger (`ledger.scores.town`): their distribution is taken at most this
+# often (and on the first refresh of a Nepal day), not at every refresh.
+SCORES_EVERY = timedelta(hours=1)
 # "Stopped ordering": at least LAPSED_MIN_ORDERS orders in the LAPSED_WINDOW_DAYS before the
 # last LAPSED_QUIET_DAYS, and none since.
 LAPSED_QUIET_DAYS = 14
@@ -328,9 +331,8 @@ async def retailers(
     """How many shops ordered per point, how often and how much (basket size)."""
     w = _Where().eq("vendor_id", scope(actor, vendor_id)).days(chosen)
     rows = await conn.fetch(
-        f"""SELECT day AS start, count(*) AS active,
-                   sum(orders) AS orders, sum(value_paisa) AS value, sum(lines) AS lines
-            FROM analytics_retailers WHERE {w.sql()} GROUP BY day""", *w.args)
+        f"""SELECT day AS start, active, orders, value_paisa AS value, lines
+            FROM analytics_activity WHERE {w.sql()}""", *w.args)
     found = {r["start"]: r for r in rows}
     return [RetailerPoint(p, *(int(found[p][k]) if p in found else 0 for k in (
         "active", "orders", "value", "lines"))) for p in chosen.points()]
@@ -348,32 +350,27 @@ class Lapsed:
 
 
 async def lapsed(
-    conn: asyncpg.Connection, actor: Actor, today: date, *, vendor_id: int | None = None,
+    conn: asyncpg.Connection, actor: Actor, *, vendor_id: int | None = None,
     limit: int = MAX_LIMIT,
-) -> list[Lapsed]:
-    """Shops that stopped ordering (from the town, or from this vendor): at least
-    LAPSED_MIN_ORDERS orders in the LAPSED_WINDOW_DAYS before the last LAPSED_QUIET_DAYS, and none
-    since; those who bought most first."""
+) -> Snapshot:
+    """Shops that stopped ordering (from the town, or from this vendor) as of the latest
+    refresh: at least LAPSED_MIN_ORDERS orders in the LAPSED_WINDOW_DAYS before the last
+    LAPSED_QUIET_DAYS, and none since; those who bought most first. Rows are `Lapsed`."""
     w = _Where().eq("a.vendor_id", scope(actor, vendor_id))
-    quiet = today - timedelta(days=LAPSED_QUIET_DAYS - 1)
-    since = quiet - timedelta(days=LAPSED_WINDOW_DAYS)
+    day = await conn.fetchval(f"SELECT max(day) FROM analytics_lapsed a WHERE {w.sql()}",
+                              *w.args)
+    if day is None:
+        return Snapshot(None, ())
     rows = await conn.fetch(
-        f"""WITH recent AS (
-                SELECT a.retailer_id, max(a.day) AS last_day, sum(a.orders) AS orders,
-                       sum(a.value_paisa) AS value,
-                       bool_or(a.day >= {w.arg(quiet)}) AS still
-                FROM analytics_retailers a
-                WHERE {w.sql()} AND a.grain = 'day'
-                  AND a.day BETWEEN {w.arg(since)} AND {w.arg(today)}
-                GROUP BY a.retailer_id)
-            SELECT r.retailer_id, s.shop_name, u.phone, trim(s.address) AS area, r.last_day,
-                   r.orders, r.value
-            FROM recent r JOIN retailers s ON s.user_id = r.retailer_id
-            JOIN users u ON u.id = r.retailer_id
-            WHERE NOT r.still AND r.orders >= {w.arg(LAPSED_MIN_ORDERS)}
-            ORDER BY r.value DESC, r.retailer_id LIMIT {w.arg(_limit(limit))}""", *w.args)
-    return [Lapsed(r["retailer_id"], r["shop_name"], r["phone"], r["area"], r["last_day"],
-                   int(r["orders"]), int(r["value"])) for r in rows]
+        f"""SELECT a.retailer_id, s.shop_name, u.phone, trim(s.address) AS area, a.last_day,
+                   a.orders, a.value_paisa
+            FROM analytics_lapsed a JOIN retailers s ON s.user_id = a.retailer_id
+            JOIN users u ON u.id = a.retailer_id
+            WHERE {w.sql()} AND a.day = {w.arg(day)}
+            ORDER BY a.value_paisa DESC, a.retailer_id LIMIT {w.arg(_limit(limit))}""", *w.args)
+    return Snapshot(day, tuple(Lapsed(r["retailer_id"], r["shop_name"], r["phone"], r["area"],
+                                      r["last_day"], int(r["orders"]), int(r["value_paisa"]))
+                               for r in rows))
 
 
 # Vendor fulfilment ----------------------------------------------------------------------------
@@ -553,6 +550,7 @@ class Refreshed:
     days: tuple[date, ...]    # the Nepal days recomputed
     seconds: float
     left: int = 0             # changed days still waiting for the next run
+    recompute_seconds: float = 0.0  # of `seconds`, the days (the rest: today's snapshots)
 
 
 # The orders placed on the days in $1 (a date[]), with their Nepal day and area. Index range
@@ -666,11 +664,35 @@ async def _recompute(conn: asyncpg.Connection, days: Sequence[date]) -> None:
                     WHERE grain = 'day' AND day >= $2 AND day < $3
                       AND {bucket} = ANY($4::date[])
                     GROUP BY bucket, {key}""", grain, low, high, starts)
+    daily: Grain = "day"
+    buckets = [(daily, list(days))] + [
+        (g, sorted({bucket_start(d, g) for d in days})) for g in _BUCKET]
+    for grain, starts in buckets:
+        await conn.execute("DELETE FROM analytics_activity WHERE grain = $1 AND day = ANY($2)",
+                           grain, starts)
+        await conn.execute(
+            """INSERT INTO analytics_activity (grain, day, vendor_id, active, orders,
+                                               value_paisa, lines)
+               SELECT grain, day, vendor_id, count(*), sum(orders), sum(value_paisa), sum(lines)
+               FROM analytics_retailers WHERE grain = $1 AND day = ANY($2::date[])
+               GROUP BY grain, day, vendor_id""", grain, starts)
 
 
-async def _snapshot(conn: asyncpg.Connection, now: datetime) -> None:
-    """Today's overdue-by-age and score distribution, as of `now`."""
+async def _snapshot(conn: asyncpg.Connection, now: datetime, scores_at: datetime | None) -> bool:
+    """Today's shops that stopped ordering, overdue-by-age and (at most every SCORES_EVERY, or
+    on a new day) score distribution, as of `now`; whether the scores were taken."""
     today = nepal_time(now).date()
+    quiet = today - timedelta(days=LAPSED_QUIET_DAYS - 1)
+    await conn.execute("DELETE FROM analytics_lapsed WHERE day = $1", today)
+    await conn.execute(
+        """INSERT INTO analytics_lapsed (day, vendor_id, retailer_id, last_day, orders,
+                                         value_paisa)
+           SELECT $1::date, vendor_id, retailer_id, max(day), sum(orders), sum(value_paisa)
+           FROM analytics_retailers
+           WHERE grain = 'day' AND day BETWEEN $2 AND $1
+           GROUP BY vendor_id, retailer_id
+           HAVING max(day) < $3 AND sum(orders) >= $4""",
+        today, quiet - timedelta(days=LAPSED_WINDOW_DAYS), quiet, LAPSED_MIN_ORDERS)
     await conn.execute("DELETE FROM analytics_overdue WHERE day = $1", today)
     await conn.execute(
         f"""INSERT INTO analytics_overdue (day, vendor_id, bucket, outstanding_paisa, bills,
@@ -691,6 +713,9 @@ async def _snapshot(conn: asyncpg.Connection, now: datetime) -> None:
                    count(DISTINCT retailer_id)
             FROM aged GROUP BY GROUPING SETS ((bucket), (vendor_id, bucket))""",
         today, list(OPEN_BILL_STATUSES), now)
+    if (scores_at is not None and nepal_time(scores_at).date() == today
+            and timedelta(0) <= now - scores_at < SCORES_EVERY):
+        return False
     await conn.execute("DELETE FROM analytics_scores WHERE day = $1", today)
     scored = {s.retailer_id: s.score for s in await town_scores.town(conn, None, as_of=now)}
     counts: Counter[tuple[int | None, int, str]] = Counter()
@@ -709,6 +734,7 @@ async def _snapshot(conn: asyncpg.Connection, now: datetime) -> None:
                VALUES ($1, $2, $3, $4, $5)""",
             [(today, v, low, b, n) for (v, low, b), n in sorted(
                 counts.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1], kv[0][2]))])
+    return True
 
 
 async def refresh(
@@ -728,7 +754,7 @@ async def refresh(
             return Refreshed(False, (), 0.0)
         at: datetime = now if now is not None else await conn.fetchval("SELECT now()")
         state = await conn.fetchrow(
-            "SELECT last_transition_id, refreshed_at FROM analytics_refresh FOR UPDATE")
+            "SELECT last_transition_id, refreshed_at, scores_at FROM analytics_refresh FOR UPDATE")
         assert state is not None, "migration 024 inserts the refresh row"
         waiting = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM analytics_pending)")
         if (every is not None and not full and not waiting and state["refreshed_at"] is not None
@@ -758,10 +784,12 @@ async def refresh(
         for i in range(0, len(days), DAYS_PER_BATCH):
             await _recompute(conn, days[i:i + DAYS_PER_BATCH])
         left = int(await conn.fetchval("SELECT count(*) FROM analytics_pending"))
-        await _snapshot(conn, at)
+        recomputed = time.perf_counter() - started
+        scored = await _snapshot(conn, at, None if full else state["scores_at"])
         seconds = time.perf_counter() - started
         await conn.execute(
             """UPDATE analytics_refresh SET last_transition_id = $1, refreshed_at = $2,
-                                            days = $3, seconds = $4""",
-            top, at, len(days), seconds)
-    return Refreshed(True, tuple(days), seconds, left)
+                                            days = $3, seconds = $4,
+                                            scores_at = CASE WHEN $5 THEN $2 ELSE scores_at END""",
+            top, at, len(days), seconds, scored)
+    return Refreshed(True, tuple(days), seconds, left, round(recomputed, 3))

@@ -72,6 +72,8 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "analytics_rejections": "INSERT, DELETE",
     "analytics_products": "INSERT, DELETE",
     "analytics_retailers": "INSERT, DELETE",
+    "analytics_activity": "INSERT, DELETE",
+    "analytics_lapsed": "INSERT, DELETE",
     "analytics_overdue": "INSERT, DELETE",
     "analytics_scores": "INSERT, DELETE",
     "analytics_pending": "INSERT, DELETE",

@@ -109,7 +109,7 @@ async def table(conn: asyncpg.Connection, user: User, name: str, ask: Ask,
     elif name == "lapsed":
         cols = ("retailer_id", "shop_name", "phone", "area", "last_day", "orders",
                 "value_paisa")
-        items = await analytics.lapsed(conn, user, today, vendor_id=v)
+        items = (await analytics.lapsed(conn, user, vendor_id=v)).rows
     elif name == "fulfilment":
         cols = ("start", "offered", "accepted", "rejected", "expired", "acceptance",
                 "accept_minutes", "dispatch_minutes", "deliver_minutes")
@@ -191,9 +191,9 @@ WORDS: dict[Language, dict[str, Any]] = {
         "bad": "That period cannot be shown",
         "no_data": "Nothing in this period yet.",
         "orders_h": "Orders placed and their value",
-        "orders_t": "{orders} orders worth {value}; the busiest {point} was {best} ({count}).",
+        "orders_t": "Orders: {orders}, worth {value}; the busiest {point} was {best} ({count}).",
         "purchases_h": "Your orders and what they came to",
-        "purchases_t": "You placed {orders} orders worth {value} in this period.",
+        "purchases_t": "Your orders in this period: {orders}, worth {value}.",
         "products_h": "Products that sold most (by value)",
         "products_t": "{name} sold most: {value}, {share} of these sales.",
         "areas_h": "Orders by area",
@@ -202,8 +202,8 @@ WORDS: dict[Language, dict[str, Any]] = {
         "retailers_t": "On average {active} shops ordered per {point}, {per} orders each, "
                        "a basket of {basket}.",
         "lapsed_h": "Shops that stopped ordering",
-        "lapsed_t": "{count} shops ordered at least {min} times in the {window} days before "
-                    "the last {quiet} days, and not since: worth a call.",
+        "lapsed_t": "Regular shops gone quiet: {count}. Each ordered at least {min} times in "
+                    "the {window} days before the last {quiet}, and not since: worth a call.",
         "lapsed_none": "No regular shop has stopped ordering.",
         "fulfilment_h": "Offers accepted, and how fast orders move",
         "fulfilment_t": "{rate} of offers were accepted; an order took on average {accept} to "
@@ -211,9 +211,10 @@ WORDS: dict[Language, dict[str, Any]] = {
         "rejections_h": "Why orders were turned down",
         "rejections_t": "The commonest reason: \"{reason}\" ({count} times).",
         "overdue_h": "What is owed, by days past due",
-        "overdue_t": "{overdue} is overdue, {old} of it more than 60 days; {not_due} not yet due.",
+        "overdue_t": "Overdue: {overdue} (more than 60 days: {old}); not yet due: {not_due}.",
         "scores_h": "Shops by credit score",
         "scores_t": "{scored} of {total} shops have a score; the most are in band {band}.",
+        "scores_none": "No shop has a score yet ({total} shops: too little history so far).",
         "no_reason": "(no reason given)",
         "unscored": "No score yet",
         "no_area": "(no area)",
@@ -250,9 +251,9 @@ WORDS: dict[Language, dict[str, Any]] = {
         "bad": "यो अवधि देखाउन मिलेन",
         "no_data": "यो अवधिमा अझै केही छैन।",
         "orders_h": "राखिएका अर्डर र तिनको मूल्य",
-        "orders_t": "{value} का {orders} अर्डर; सबैभन्दा व्यस्त {point} {best} ({count})।",
+        "orders_t": "अर्डर: {orders}, {value} बराबर; सबैभन्दा व्यस्त {point} {best} ({count})।",
         "purchases_h": "तपाईंका अर्डर र तिनको रकम",
-        "purchases_t": "यो अवधिमा तपाईंले {value} का {orders} अर्डर राख्नुभयो।",
+        "purchases_t": "यो अवधिमा तपाईंका अर्डर: {orders}, {value} बराबर।",
         "products_h": "सबैभन्दा धेरै बिकेका सामान (मूल्यअनुसार)",
         "products_t": "{name} सबैभन्दा धेरै बिक्यो: {value}, यी बिक्रीको {share}।",
         "areas_h": "क्षेत्रअनुसार अर्डर",
@@ -261,8 +262,8 @@ WORDS: dict[Language, dict[str, Any]] = {
         "retailers_t": "औसतमा प्रति {point} {active} पसलले अर्डर गरे, प्रत्येकले {per} अर्डर, "
                        "एक पटकमा {basket}।",
         "lapsed_h": "अर्डर गर्न छाडेका पसल",
-        "lapsed_t": "{count} पसलले पछिल्ला {quiet} दिनअघिका {window} दिनमा कम्तीमा {min} पटक "
-                    "अर्डर गरे, त्यसपछि गरेनन्: फोन गर्न लायक।",
+        "lapsed_t": "चुप लागेका नियमित पसल: {count}। प्रत्येकले पछिल्ला {quiet} दिनअघिका "
+                    "{window} दिनमा कम्तीमा {min} पटक अर्डर गरे, त्यसपछि गरेनन्: फोन गर्न लायक।",
         "lapsed_none": "नियमित कुनै पसलले अर्डर छाडेको छैन।",
         "fulfilment_h": "स्वीकार भएका प्रस्ताव, र अर्डर कति छिटो सर्छन्",
         "fulfilment_t": "{rate} प्रस्ताव स्वीकार भए; अर्डर स्वीकार हुन औसत {accept}, निस्कन थप "
@@ -270,10 +271,11 @@ WORDS: dict[Language, dict[str, Any]] = {
         "rejections_h": "अर्डर किन अस्वीकार भए",
         "rejections_t": "सबैभन्दा धेरै कारण: \"{reason}\" ({count} पटक)।",
         "overdue_h": "बाँकी रकम, भाखा नाघेका दिनअनुसार",
-        "overdue_t": "{overdue} भाखा नाघेको छ, त्यसमध्ये {old} ६० दिनभन्दा पुरानो; {not_due} को "
-                     "भाखा बाँकी छ।",
+        "overdue_t": "भाखा नाघेको: {overdue} (६० दिनभन्दा पुरानो: {old}); भाखा बाँकी: "
+                     "{not_due}।",
         "scores_h": "क्रेडिट स्कोरअनुसार पसल",
         "scores_t": "{total} मध्ये {scored} पसलको स्कोर छ; धेरैजसो {band} समूहमा छन्।",
+        "scores_none": "अहिलेसम्म कुनै पसलको स्कोर छैन ({total} पसल: इतिहास अझै थोरै)।",
         "no_reason": "(कारण दिइएन)",
         "unscored": "स्कोर अझै छैन",
         "no_area": "(क्षेत्र छैन)",
@@ -391,7 +393,10 @@ def _rupees(values: Sequence[Any]) -> list[float]:
 def _chart(found: Table, lang: Language, w: dict[str, Any], grain: Grain) -> tuple[
         str, str, list[str], list[dict[str, Any]], bool]:
     """(kind, takeaway, labels, datasets, empty) for a table."""
-    money = formats.money
+    def money(paisa: int, lang: Language) -> str:
+        # At a glance: whole rupees (the table and the CSV keep the paisa).
+        return formats.money((int(paisa) + 50) // 100 * 100, lang)
+
     L = w["legend"]
     name = found.name
     if name in ("orders", "purchases"):
@@ -490,8 +495,8 @@ def _chart(found: Table, lang: Language, w: dict[str, Any], grain: Grain) -> tup
             if b:
                 per_band[b] = per_band.get(b, 0) + n
         top = max(per_band, key=lambda b: (per_band[b], b)) if scored else w["na"]
-        text = w["scores_t"].format(scored=formats.number(scored, lang),
-                                    total=formats.number(total, lang), band=top)
+        text = (w["scores_t"] if scored else w["scores_none"]).format(
+            scored=formats.number(scored, lang), total=formats.number(total, lang), band=top)
         labels = [w["unscored"] if lo is None else formats.digits(f"{lo}+ {b}", lang)
                   for lo, b in zip(lows, bands, strict=True)]
         return "bar", text, labels, [{"label": L["shops"], "data": counts,

@@ -116,6 +116,33 @@ CREATE INDEX analytics_retailers_day ON analytics_retailers (grain, day);
 CREATE INDEX analytics_retailers_retailer ON analytics_retailers (retailer_id, grain, day)
     WHERE vendor_id IS NULL;
 
+-- Shops that ordered per point, with their orders, value and lines: counted from
+-- analytics_retailers when it is recomputed, so a series reads one row per point.
+CREATE TABLE analytics_activity (
+    grain        text NOT NULL CHECK (grain IN ('day', 'week', 'month')),
+    day          date NOT NULL,
+    vendor_id    bigint,
+    active       integer NOT NULL CHECK (active > 0),
+    orders       integer NOT NULL CHECK (orders > 0),
+    value_paisa  bigint NOT NULL CHECK (value_paisa >= 0),
+    lines        integer NOT NULL CHECK (lines >= 0),
+    CONSTRAINT analytics_activity_key UNIQUE NULLS NOT DISTINCT (vendor_id, grain, day)
+        INCLUDE (active, orders, value_paisa, lines)
+);
+CREATE INDEX analytics_activity_day ON analytics_activity (grain, day);
+
+-- Shops that stopped ordering, as of the day's last refresh: at least a few orders in a window
+-- before the last quiet days, none since (ledger/analytics.py says how many and how long).
+CREATE TABLE analytics_lapsed (
+    day          date NOT NULL,
+    vendor_id    bigint,
+    retailer_id  bigint NOT NULL,
+    last_day     date NOT NULL,
+    orders       integer NOT NULL CHECK (orders > 0),
+    value_paisa  bigint NOT NULL CHECK (value_paisa >= 0),
+    CONSTRAINT analytics_lapsed_key UNIQUE NULLS NOT DISTINCT (vendor_id, day, retailer_id)
+);
+
 -- What is owed past its due date, by days overdue, as of the day's last refresh.
 CREATE TABLE analytics_overdue (
     day                date NOT NULL,
@@ -148,6 +175,7 @@ CREATE TABLE analytics_refresh (
     id                  boolean PRIMARY KEY DEFAULT true CHECK (id),
     last_transition_id  bigint NOT NULL DEFAULT 0,
     refreshed_at        timestamptz,
+    scores_at           timestamptz,                  -- the last score distribution's time
     days                integer NOT NULL DEFAULT 0,   -- days recomputed by the last run
     seconds             real NOT NULL DEFAULT 0
 );

@@ -170,15 +170,17 @@ async def test_shops_that_stopped_ordering(conn: asyncpg.Connection, world: Worl
         await accepted_order(conn, world.retailer2, world.vendor, [line("TEL", 1)],
                              T0 + timedelta(days=day))
     await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)], T0)
+    # A week on, still within the quiet days: not lapsed.
+    await analytics.refresh(conn, now=T0 + timedelta(days=7))
+    assert (await analytics.lapsed(conn, world.admin)).rows == ()
     await analytics.refresh(conn, now=T0 + timedelta(days=20))
-    quiet = await analytics.lapsed(conn, world.admin, DAY10 + timedelta(days=20))
-    assert [(s.retailer_id, s.orders, s.value_paisa, s.last_day) for s in quiet] == [
+    quiet = await analytics.lapsed(conn, world.admin)
+    assert quiet.day == DAY10 + timedelta(days=20)
+    assert [(s.retailer_id, s.orders, s.value_paisa, s.last_day) for s in quiet.rows] == [
         (world.retailer2.id, 3, 72_000, DAY12)]
-    assert [s.retailer_id for s in await analytics.lapsed(
-        conn, world.vendor, DAY10 + timedelta(days=20))] == [world.retailer2.id]
-    assert await analytics.lapsed(conn, world.vendor2, DAY10 + timedelta(days=20)) == []
-    # Still ordering within the quiet days: not lapsed.
-    assert await analytics.lapsed(conn, world.admin, DAY12 + timedelta(days=5)) == []
+    assert [s.retailer_id for s in (await analytics.lapsed(conn, world.vendor)).rows] == [
+        world.retailer2.id]
+    assert (await analytics.lapsed(conn, world.vendor2)).rows == ()
 
 
 async def test_a_retailer_sees_their_own_purchases_and_no_town_figures(
@@ -325,3 +327,16 @@ async def test_weeks_and_months_are_whole_and_summed_from_their_days(
         (date(2026, 11, 1), 2, 4), (date(2026, 12, 1), 1, 1)]
     products = await analytics.products(conn, world.admin, months)
     assert [(p.sku, p.orders) for p in products] == [("TEL", 2), ("CHINI", 1)]
+
+
+async def test_the_score_distribution_is_taken_at_most_hourly(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    await analytics.refresh(conn, now=T0)
+    before = (await analytics.score_distribution(conn, world.admin)).rows[0].retailers
+    await _north(conn)
+    await analytics.refresh(conn, now=T0 + 10 * MIN)
+    assert (await analytics.score_distribution(conn, world.admin)).rows[0].retailers == before
+    await analytics.refresh(conn, now=T0 + 61 * MIN)
+    assert (await analytics.score_distribution(conn, world.admin)).rows[0].retailers == (
+        before + 1)

@@ -52,7 +52,7 @@ async def test_staff_see_every_chart_with_its_numbers_embedded_and_a_table(
                     "Offers accepted", "Why orders were turned down", "What is owed",
                     "Shops by credit score"):
         assert heading in html
-    assert "1 orders worth Rs 480" in html
+    assert "Orders: 1, worth Rs 480; the busiest day was" in html
     assert "Oil sold most: Rs 480, 100% of these sales." in html
     specs = _specs(html)
     orders_chart = specs[0]
@@ -83,7 +83,7 @@ async def test_a_vendor_sees_only_their_own_numbers(client, graph, people, sold,
                                    role="VENDOR", language="en")
     await web_sign_in(client, graph, other.phone)
     html = await (await client.get("/app/analytics")).text()
-    assert "0 orders worth Rs 0" in html and "Rs 480" not in html
+    assert "Orders: 0, worth Rs 0" in html and "Rs 480" not in html
     # A vendor cannot ask for another's numbers: the filter is for staff.
     html = await (await client.get(f"/app/analytics?vendor={people.vendor.id}")).text()
     assert "Rs 480" not in html
@@ -93,7 +93,7 @@ async def test_a_shop_sees_its_own_purchases_only(client, graph, people, sold):
     await web_sign_in(client, graph, people.retailer.phone)
     html = await (await client.get("/app/analytics")).text()
     assert "Your orders and what they came to" in html
-    assert "You placed 1 orders worth Rs 480" in html
+    assert "Your orders in this period: 1, worth Rs 480." in html
     assert "Products that sold most" not in html
     refused = await client.get("/app/analytics/products.csv")
     assert refused.status == 403

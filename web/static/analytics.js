@@ -15,10 +15,22 @@
     return digits(new Intl.NumberFormat("en-IN", { maximumFractionDigits: 1 }).format(value), lang);
   }
 
-  function formatter(axis, lang) {
+  // Axis ticks stay short on a phone: 1.5 lakh, 2 crore (tooltips give the whole amount).
+  var UNITS = { en: [[1e7, " cr"], [1e5, " lakh"], [1e3, "k"]],
+                ne: [[1e7, " करोड"], [1e5, " लाख"], [1e3, " हजार"]] };
+
+  function compact(v, lang) {
+    var units = UNITS[lang] || UNITS.en;
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(v) >= units[i][0]) return number(v / units[i][0], lang) + units[i][1];
+    }
+    return number(v, lang);
+  }
+
+  function formatter(axis, lang, short) {
     if (axis === "money") {
       var rupee = lang === "ne" ? "रु " : "Rs ";
-      return function (v) { return rupee + number(Math.round(v), lang); };
+      return function (v) { return rupee + (short ? compact(v, lang) : number(Math.round(v), lang)); };
     }
     if (axis === "percent") return function (v) { return number(v, lang) + "%"; };
     return function (v) { return number(v, lang); };
@@ -51,15 +63,21 @@
       scales[axis] = {
         beginAtZero: true, position: axis === "y1" ? "right" : undefined,
         grid: { drawOnChartArea: axis !== "y1" },
-        ticks: { callback: formatter(used[axis], lang), maxTicksLimit: 6 }
+        ticks: { callback: formatter(used[axis], lang, true), maxTicksLimit: horizontal ? 4 : 6 }
       };
+      if (used[axis] === "percent") { scales[axis].max = 100; }
     });
     var category = horizontal ? "y" : "x";
-    scales[category] = { ticks: { autoSkip: true, maxRotation: 0, maxTicksLimit: horizontal ? 50 : 8 },
+    var few = spec.labels.length <= 8;  // a few categories: every label shown, wrapped
+    scales[category] = { ticks: { autoSkip: !few && !horizontal, maxRotation: 0,
+                                  maxTicksLimit: horizontal || few ? 50 : (lang === "ne" ? 5 : 7) },
                          grid: { display: false } };
+    var labels = few && !horizontal ? spec.labels.map(function (l) {
+      return String(l).split(" ");
+    }) : spec.labels;
     new Chart(holder.querySelector("canvas"), {
       type: horizontal ? "bar" : (spec.kind === "line" ? "line" : "bar"),
-      data: { labels: spec.labels, datasets: datasets },
+      data: { labels: labels, datasets: datasets },
       options: {
         indexAxis: horizontal ? "y" : "x", responsive: true, maintainAspectRatio: false,
         animation: false, scales: scales,
