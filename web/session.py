@@ -48,14 +48,20 @@ def secure_cookies(request: web.Request) -> bool:
 
 def client_address(request: web.Request) -> str:
     """Who is asking, for limits per address: the TCP peer, or behind a trusted reverse proxy
-    (WEB_TRUST_FORWARDED_FOR) the address it appended last to X-Forwarded-For."""
+    (WEB_TRUST_FORWARDED_FOR) the address it appended last to X-Forwarded-For. An IPv6 client
+    counts by its /64, which one subscriber usually holds whole."""
+    raw = request.remote or ""
     if request.app[SETTINGS].web_trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(forwarded))
-        except ValueError:
-            pass
-    return (request.remote or "unknown")[:64]
+        raw = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip() or raw
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return (request.remote or "unknown")[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 async def load_session(request: web.Request) -> auth.Session | None:
