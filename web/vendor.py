@@ -303,8 +303,9 @@ async def receivables_page(request: web.Request, user: User) -> web.StreamRespon
     async with request.app[POOL].acquire() as conn:
         owed = await reports.receivables(conn, user.id, actor=user)
         total = await reports.ageing(conn, actor=user, vendor_id=user.id)
-        rows = [{"balance": b, "ageing": await reports.ageing(
-            conn, actor=user, vendor_id=user.id, retailer_id=b.retailer_id)} for b in owed]
+        aged = await reports.ageing_by_retailer(conn, user.id, actor=user)
+    none = reports.Ageing(0, 0, 0, 0)
+    rows = [{"balance": b, "ageing": aged.get(b.retailer_id, none)} for b in owed]
     return render.render(request, "vendor_receivables.html", WORDS, user=user, rows=rows,
                          total=total)
 

@@ -189,3 +189,16 @@ async def test_a_vendor_sets_stock_and_prices_with_chats_checks(client, town: To
     found = await client.get("/api/v1/products?q=" + order.lines[0].name_en.split()[0],
                              headers=bearer(retailer))
     assert sku in [p["sku"] for p in (await found.json())["products"]]
+
+
+async def test_staff_list_everyones_orders_and_a_vendor_may_not_name_another(
+        client, town: Town):
+    first = await town.place()
+    vendor = await town.vendor_of(first)
+    admin = await town.token("+9779800000001")
+    listed = await client.get(f"/api/v1/orders?vendor_id={vendor.id}", headers=bearer(admin))
+    assert first.number in [o["number"] for o in (await listed.json())["orders"]]
+    own = await town.token(vendor.phone)
+    other = await town.user(await _other_vendor(town, vendor.id))
+    refused = await client.get(f"/api/v1/orders?vendor_id={other.id}", headers=bearer(own))
+    assert refused.status == 403

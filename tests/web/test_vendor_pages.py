@@ -120,3 +120,48 @@ async def test_a_price_three_times_off_is_asked_about_before_it_is_saved(client,
         now = await conn.fetchval("SELECT price_paisa FROM vendor_products WHERE vendor_id = $1 "
                                   "AND sku = $2", vendor.id, sku)
     assert now == int(wild) * 100
+
+
+async def test_a_claim_confirmed_on_the_page_is_posted_and_the_retailer_told(
+        client, town: Town):
+    from tests.web.conftest import bearer
+
+    order = await town.place()
+    vendor = await town.vendor_of(order)
+    token = await town.token(vendor.phone)
+    await client.post(f"/api/v1/orders/{order.number}/accept", headers=bearer(token))
+    shop = await town.token(RAM)
+    made = await client.post("/api/v1/payments/claims", headers=bearer(shop),
+                             json={"vendor_id": vendor.id, "amount_paisa": 700})
+    ref = (await made.json())["ref"]
+    await town.texts_to(RAM)
+    await town.sign_in(client, vendor.phone)
+    html = await (await client.get("/app/payments/new")).text()
+    assert ref in html
+    done = await client.post(f"/app/claims/{ref}/confirm", data={"csrf": csrf_of(html)})
+    assert done.status == 200 and 'class="ok"' in await done.text()
+    assert len(await town.texts_to(RAM)) == 1
+    async with town.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM payment_claims WHERE ref = $1",
+                                   ref) == "confirmed"
+
+
+async def test_receivables_show_what_each_shop_owes_by_age(client, town: Town):
+    from ledger import reports
+    from locales import formats
+    from tests.web.conftest import bearer
+
+    order = await town.place()
+    vendor = await town.vendor_of(order)
+    token = await town.token(vendor.phone)
+    await client.post(f"/api/v1/orders/{order.number}/accept", headers=bearer(token))
+    retailer = await town.user(RAM)
+    async with town.pool.acquire() as conn:
+        each = await reports.ageing_by_retailer(conn, vendor.id, actor=vendor)
+        alone = await reports.ageing(conn, actor=vendor, vendor_id=vendor.id,
+                                     retailer_id=retailer.id)
+    assert each[retailer.id] == alone and alone.d0_30 == order.total_paisa
+    await town.sign_in(client, vendor.phone)
+    html = await (await client.get("/app/receivables?lang=en")).text()
+    assert f"/app/statement?retailer={retailer.id}" in html
+    assert html.count(formats.money(order.total_paisa, "en")) >= 3  # owes, 0-30, and in all
