@@ -3,13 +3,16 @@ chat words them, the outbound queue, and the words every such page uses."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 
+from bot import statement_doc
 from bot.appkeys import MESSAGES, OUTBOUND
 from ledger.errors import AlreadyDone, LedgerError, NotPermitted
+from ledger.statements import Statement
 from ledger.users import User
 from locales import Language
 from web import render
@@ -18,6 +21,14 @@ from web.api.errors import status_of
 
 def lang_of(request: web.Request, user: User) -> Language:
     return render.page_language(request, user.language)
+
+
+async def statement_file(request: web.Request, found: Statement, fmt: str,
+                         lang: Language) -> bytes:
+    """The statement drawn as chat sends it, in a worker thread: a PDF takes fpdf2 a few hundred
+    ms of font parsing and subsetting, which on the event loop held up every other request."""
+    return await asyncio.to_thread(statement_doc.render, found, fmt,  # type: ignore[arg-type]
+                                   lang, request.app[MESSAGES])
 
 
 def explain(request: web.Request, user: User, error: LedgerError, **params: Any) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import statement_doc
-from bot.appkeys import MESSAGES, POOL
+from bot.appkeys import POOL
 from dialogs import scores as score_card
 from dialogs import steps
 from ledger import orders, reports, scores, statements
@@ -20,7 +20,7 @@ from ledger.lifecycle import RETAILER_CANCELLABLE_STATUSES
 from ledger.users import User
 from locales import Language
 from locales.formats import NEPAL_TIME
-from web import render, vendor
+from web import pageparts, render, vendor
 from web.auth import page_user, signed_in
 from web.pageparts import explain, lang_of, refusal_status, send
 from web.signin import form
@@ -242,7 +242,7 @@ async def statement_download(request: web.Request, user: User) -> web.StreamResp
     except LedgerError as exc:
         raise web.HTTPNotFound(text=explain(request, user, exc, action="statement")) from None
     lang = lang_of(request, user)
-    body = statement_doc.render(found, fmt, lang, request.app[MESSAGES])  # type: ignore[arg-type]
+    body = await pageparts.statement_file(request, found, fmt, lang)
     return web.Response(body=body, content_type=statement_doc.MIME[fmt], headers={
         "Content-Disposition": f'attachment; filename="{statement_doc.filename(found, fmt)}"',  # type: ignore[arg-type]
         "Cache-Control": "no-store"})

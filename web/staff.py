@@ -27,7 +27,7 @@ from ledger.errors import AlreadyDone, LedgerError, NotPermitted
 from ledger.people import STANDINGS
 from ledger.users import ROLES, Role, User
 from locales import Language, formats, numbers
-from web import render
+from web import pageparts, render
 from web.api.errors import status_of
 from web.auth import signed_in
 from web.signin import form
@@ -405,7 +405,7 @@ async def statement_download(request: web.Request, user: User) -> web.StreamResp
         found = await statements.statement(conn, user, retailer_id=target.id, start=start,
                                            end=end)
     lang = _lang(request, user)
-    body = statement_doc.render(found, fmt, lang, request.app[MESSAGES])  # type: ignore[arg-type]
+    body = await pageparts.statement_file(request, found, fmt, lang)
     name = statement_doc.filename(found, fmt)  # type: ignore[arg-type]
     return web.Response(body=body, content_type="application/pdf" if fmt == "pdf" else "text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}"',
