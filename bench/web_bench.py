@@ -5,8 +5,9 @@ production, gets a synthetic year written with set-based SQL (`generate_series`)
 server's superuser with the triggers off for the load: the orders, lines, offers and status log
 of bench/analytics_bench.py (1,500 retailers, 300 vendors, each shop buying from 3 vendors,
 `--scale` x 10,000 orders a day for 365 days), and then the money: every delivered bill an
-ORDER_CREDIT entry, every COMPLETED one paid in full a day after it was placed (a payment, its
-allocation and a PAYMENT_DEBIT entry), the entries of each account numbered and their running
+ORDER_CREDIT entry; every bill delivered more than 45 days ago paid in full and COMPLETED (a
+payment, its allocation and a PAYMENT_DEBIT entry; bills of the last 45 days about half open,
+so a few weeks' are overdue), the entries of each account numbered and their running
 balance summed by window functions (the per-account version chain the guards check on insert),
 the accounts' balance and version set from them; each vendor stocks a quarter of a 200-product
 catalog; every twentieth account has a payment claim waiting. The synthetic entries are not a
@@ -61,6 +62,7 @@ from web.api.registry import API, PREFIX  # every endpoint module registered (bo
 from web.session import SESSION_COOKIE
 
 SEED_ORDERS_PER_DAY = 10_000
+PAID_AFTER_DAYS = 45  # a delivered bill older than this was paid (22 days after delivery)
 ROLE_PASSWORD = os.environ.get("BENCH_ROLE_PASSWORD", "khaacho-test")
 ROLES = ("ADMIN", "VENDOR", "RETAILER")
 GOAL_MS = 200.0
@@ -115,6 +117,17 @@ async def _load_money(conn: asyncpg.Connection) -> None:
     """Stock, bills, payments, entries and claims over the loaded orders (triggers off)."""
     async with conn.transaction():
         await conn.execute("SET LOCAL session_replication_role = replica")
+        # Shops pay: a bill delivered more than PAID_AFTER_DAYS ago is paid and COMPLETED (its
+        # log gains the step), so what is open and overdue is the last weeks' bills, not a year.
+        await conn.execute(
+            """WITH paid AS (
+                 UPDATE orders SET status = 'COMPLETED', closed_at = delivered_at + $1::interval,
+                                   updated_at = delivered_at + $1::interval
+                 WHERE status = 'DELIVERED' AND delivered_at < now() - $2::interval
+                 RETURNING id, closed_at)
+               INSERT INTO order_transitions (order_id, from_status, to_status, at)
+               SELECT id, 'DELIVERED', 'COMPLETED', closed_at FROM paid""",
+            timedelta(days=PAID_AFTER_DAYS // 2), timedelta(days=PAID_AFTER_DAYS))
         await conn.execute(
             """INSERT INTO vendor_products (vendor_id, sku, price_paisa, stock_milli)
                SELECT v.user_id, p.sku, p.price_paisa, 500000000
