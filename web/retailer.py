@@ -189,15 +189,7 @@ async def _parties(conn: Any, user: User) -> list[tuple[int, str]]:
     """Whom this person has a statement with: a retailer's vendors, a vendor's retailers."""
     if user.role == "RETAILER":
         return [(p.user_id, p.name) for p in await statements.vendors_of(conn, user, user.id)]
-    owed = await reports.receivables(conn, user.id, actor=user)
-    served = await conn.fetch(
-        """SELECT DISTINCT r.user_id, r.shop_name FROM ledger_accounts a
-           JOIN retailers r ON r.user_id = a.retailer_id
-           WHERE a.vendor_id = $1 ORDER BY r.shop_name LIMIT 500""", user.id)
-    seen = {b.retailer_id: b.shop_name for b in owed}
-    for row in served:
-        seen.setdefault(row["user_id"], row["shop_name"])
-    return sorted(seen.items(), key=lambda item: item[1].lower())
+    return [(p.user_id, p.name) for p in await statements.retailers_of(conn, user, user.id)]
 
 
 async def _statement(request: web.Request, user: User, other: int, days: int
