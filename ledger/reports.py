@@ -228,11 +228,15 @@ async def open_orders(
     """Confirmed orders not finished yet, oldest first (a vendor's queue, a retailer's status).
     Bills imported from a vendor's book were never placed here: they are dues, not orders."""
     await access.require_sees(conn, actor, retailer_id=retailer_id, vendor_id=vendor_id)
+    # A vendor's open orders are those offered to or taken by them: an order is PENDING only
+    # while no vendor holds it (ledger.assignment), so the vendor's open-orders index (a
+    # partial one, without PENDING) finds them instead of a scan of every order.
+    by_vendor = ("o.vendor_id = $2 AND o.status IN ('VENDOR_ASSIGNED', 'ACCEPTED', "
+                 "'DISPATCHED', 'DELIVERED')" if vendor_id is not None else "$2::bigint IS NULL")
     rows = await conn.fetch(
         f"""{_SUMMARY}
             WHERE o.status = ANY($4::text[]) AND o.source = 'live'
-              AND ($1::bigint IS NULL OR o.retailer_id = $1)
-              AND ($2::bigint IS NULL OR o.vendor_id = $2)
+              AND ($1::bigint IS NULL OR o.retailer_id = $1) AND {by_vendor}
             ORDER BY o.created_at, o.id LIMIT $3""",
         retailer_id, vendor_id, min(limit, MAX_ROWS), list(OPEN_STATUSES),
     )
