@@ -303,12 +303,7 @@ async def _score(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
     for found in await scores.town(conn, None, as_of=as_of, retailer_ids=ids):
         score = found.score
         if args.json:
-            print(json.dumps({
-                "phone": found.phone, "score": score.score, "band": score.band,
-                "reason": score.reason,
-                "factors": [{"key": f.key, "points": f.points, "en": f.en, "ne": f.ne}
-                            for f in score.factors],
-            }, ensure_ascii=False))
+            print(json.dumps(scores.as_json(found.phone, score), ensure_ascii=False))
         elif score.score is None:
             print(f"{found.phone or '-'}  {found.shop_name}: no score ({score.reason})")
         else:

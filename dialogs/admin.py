@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from dialogs import buttons, limits, notify, scores, words
+from dialogs import buttons, limits, scores, staff, words
 from dialogs.machine import Table
 from dialogs.retailer.ordering import draft_revision
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed
@@ -100,20 +100,16 @@ async def _approve(turn: Turn, rest: str) -> None:
 
 async def _approve_user(turn: Turn, target: User, role: str) -> None:
     try:
-        approved = await registrations.approve(
-            turn.conn, target.id, turn.user, role,  # type: ignore[arg-type]
-            starter_limit_paisa=turn.policy.starter_limit_paisa)
+        done = await staff.approve(turn.conn, turn.user, target, role,  # type: ignore[arg-type]
+                                   starter_limit_paisa=turn.policy.starter_limit_paisa)
     except LedgerError as error:
         turn.refuse(error, action="approve")
         turn.move("command")
         return
-    limit_paisa = None
-    if approved.role == "RETAILER":
-        limit_paisa = (await credit.position(turn.conn, approved.id)).limit_paisa
+    approved = done.user
     turn.say("user_approved", name=approved.name, phone=approved.phone or approved.address,
-             role=approved.role, limit_paisa=limit_paisa)
-    turn.tell(approved.id, "reg_approved", name=approved.name, role=approved.role,
-              limit_paisa=limit_paisa)
+             role=approved.role, limit_paisa=done.limit_paisa)
+    turn.replies.extend(done.tell)
     turn.move("command")
 
 
@@ -124,15 +120,14 @@ async def _unblock(turn: Turn, rest: str) -> None:
         return
     target, _, reason = known
     try:
-        unblocked = await registrations.unblock(turn.conn, target.id, turn.user, reason)
+        unblocked, tell = await staff.unblock(turn.conn, turn.user, target, reason)
     except LedgerError as error:
         turn.refuse(error, action="unblock")
         turn.move("command")
         return
     turn.say("user_unblocked", name=unblocked.name, phone=unblocked.phone or unblocked.address,
              active=unblocked.active)
-    if unblocked.active:
-        turn.tell(unblocked.id, "reg_approved", name=unblocked.name, role=unblocked.role)
+    turn.replies.extend(tell)
     turn.move("command")
 
 
@@ -145,7 +140,7 @@ async def _block(turn: Turn, rest: str) -> None:
 
 async def _block_user(turn: Turn, target: User, reason: str) -> None:
     try:
-        done = await registrations.block(turn.conn, target.id, turn.user, reason)
+        done, tell = await staff.block(turn.conn, turn.parser, turn.user, target, reason)
     except LedgerError as error:
         turn.refuse(error, action="block")
         turn.move("command")
@@ -154,13 +149,7 @@ async def _block_user(turn: Turn, target: User, reason: str) -> None:
     turn.say("user_blocked", name=blocked.name, phone=blocked.phone or blocked.address,
              cancelled=done.cancelled, passed_on=[o.order for o in done.passed_on],
              kept=done.kept)
-    for order in done.cancelled:
-        if order.vendor_id is not None:
-            turn.tell(order.vendor_id, "vendor_order_cancelled", order=order, by="staff")
-    for outcome in done.passed_on:  # the blocked vendor hears nothing of offers taken away
-        turn.replies.extend(r for r in await notify.outcome(
-            turn.conn, turn.parser, outcome, tell_retailer=True)
-            if not (r.template == "offer_withdrawn" and r.to_user_id == blocked.id))
+    turn.replies.extend(tell)
     turn.move("command")
 
 
@@ -240,13 +229,13 @@ async def _limit(turn: Turn, rest: str) -> None:
 async def _set_limit(turn: Turn, retailer_id: int, amount_paisa: int, reason: str) -> None:
     target = await users.by_id(turn.conn, retailer_id)
     try:
-        position = await credit.set_limit(turn.conn, retailer_id, amount_paisa, turn.user, reason)
+        position, tell = await staff.set_limit(turn.conn, turn.user, retailer_id, amount_paisa,
+                                               reason)
     except LedgerError as error:
         turn.refuse(error, action="limit")
         return
     turn.say("limit_set", name=target.name if target else "?", position=position, reason=reason)
-    if target is not None:
-        turn.tell(target.id, "limit_changed", position=position)
+    turn.replies.extend(tell)
 
 
 async def _reason_given(turn: Turn) -> None:

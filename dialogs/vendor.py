@@ -11,17 +11,14 @@ import re
 from decimal import Decimal
 
 from catalog.quantity import Quantity
-from dialogs import buttons, notify, present, scores, statement, words
+from dialogs import buttons, present, scores, statement, steps, words
 from dialogs.machine import Table
 from dialogs.routing import ANYTHING, Dialog, route, said, tapped, typed, when
 from dialogs.turn import Turn
 from ledger import (
     access,
-    claims,
-    disputes,
     orders,
     payinfo,
-    payments,
     pricing,
     reports,
     stock,
@@ -177,36 +174,23 @@ async def _reason_given(turn: Turn) -> None:
 async def _act(turn: Turn, action: str, number: str, reason: str = "") -> None:
     """Accept, reject, dispatch or deliver one of this vendor's orders; tell the retailer."""
     turn.data.clear()
-    conn, vendor = turn.conn, turn.user
     try:
-        if action == "reject":
-            outcome = await orders.reject(conn, number, vendor, reason or "-")
-            order = outcome.order
-            turn.say("vendor_done", action=action, order=order, reason=reason,
-                     outcome=outcome.kind)
-            # The vendor who rejected is told by "vendor_done"; withdrawal notice is for timeouts.
-            turn.replies.extend(r for r in await notify.outcome(
-                conn, turn.parser, outcome, tell_retailer=True)
-                if not (r.template == "offer_withdrawn" and r.to_user_id == vendor.id))
-            turn.move("act")
-            return
-        if action == "accept":
-            order = await orders.accept(conn, number, vendor)
-            next_step: tuple[Button, ...] = (
-                buttons.button("order", "dispatch", order.number, "Dispatched"),)
-        elif action == "dispatch":
-            order = await orders.dispatch(conn, number, vendor)
-            next_step = (buttons.button("order", "deliver", order.number, "Delivered"),)
-        else:
-            order = await orders.deliver(conn, number, vendor)
-            next_step = ()
+        done = await steps.order_step(turn.conn, turn.parser, turn.user, action, number, reason)
     except LedgerError as error:
         _refuse(turn, action, number, error)
         return
-    turn.say("vendor_done", action=action, order=order, reason="", outcome="",
-             lines=present.lines(turn.parser, order.lines), buttons=next_step)
-    turn.replies.append(notify.step(order, {"accept": "accepted", "dispatch": "dispatched",
-                                            "deliver": "delivered"}[action]))
+    order = done.order
+    if action == "reject":
+        turn.say("vendor_done", action=action, order=order, reason=reason, outcome=done.outcome)
+    else:
+        next_step: tuple[Button, ...] = (
+            (buttons.button("order", "dispatch", order.number, "Dispatched"),)
+            if action == "accept" else
+            (buttons.button("order", "deliver", order.number, "Delivered"),)
+            if action == "dispatch" else ())
+        turn.say("vendor_done", action=action, order=order, reason="", outcome="",
+                 lines=present.lines(turn.parser, order.lines), buttons=next_step)
+    turn.replies.extend(done.others)
     turn.move("act")
 
 
@@ -340,36 +324,27 @@ async def _paid(turn: Turn, rest: str) -> None:
         turn.move("unclear")
         return
     key = f"payment:inbound:{turn.event.inbound_id}"
+    retailer_id = None
+    if number is None:
+        retailer = await users.by_phone(turn.conn, phone) if phone else None
+        if retailer is None or retailer.role != "RETAILER" or not await access.serves(
+                turn.conn, turn.user.id, retailer.id):  # nobody else's customers are named
+            turn.say("user_unknown", phone=phone or parts[0])
+            turn.move("unclear")
+            return
+        retailer_id = retailer.id
     try:
-        if number is not None:
-            result = await payments.record_for_order(
-                turn.conn, number, amount, method, "", actor=turn.user, idempotency_key=key)
-            retailer_id = (await orders.get(turn.conn, number)).retailer_id
-        else:
-            retailer = await users.by_phone(turn.conn, phone) if phone else None
-            if retailer is None or retailer.role != "RETAILER" or not await access.serves(
-                    turn.conn, turn.user.id, retailer.id):  # nobody else's customers are named
-                turn.say("user_unknown", phone=phone or parts[0])
-                turn.move("unclear")
-                return
-            retailer_id = retailer.id
-            result = await payments.record(
-                turn.conn, retailer_id=retailer_id, vendor_id=turn.user.id, amount_paisa=amount,
-                method=method, reference="", actor=turn.user, idempotency_key=key)
+        done = await steps.record_payment(
+            turn.conn, turn.user, amount_paisa=amount, method=method, key=key, number=number,
+            retailer_id=retailer_id, vendor_name=turn.user.name)
     except LedgerError as error:
         turn.refuse(error, **{"order": number or "", **error.params})
         turn.move("act")
         return
-    shop = await users.shop(turn.conn, retailer_id)
-    turn.say("payment_recorded", amount_paisa=amount, method=method, result=result,
-             shop=shop.shop_name if shop else "", vendor=turn.user.name)
+    turn.say("payment_recorded", amount_paisa=amount, method=method, result=done.result,
+             shop=done.shop_name, vendor=turn.user.name)
     # Recorded at once; the retailer agrees, or says it is not theirs within a few days.
-    ref = disputes.payment_ref(result.payment_id)
-    turn.tell(retailer_id, "payment_received", amount_paisa=amount, method=method, result=result,
-              vendor=turn.user.name, answer=not result.replayed,
-              buttons=(buttons.button("payment", "ack", ref, "Correct"),
-                       buttons.button("payment", "dispute", ref, "Not mine"))
-              if not result.replayed else ())
+    turn.replies.extend(done.others)
     turn.move("act")
 
 
@@ -401,19 +376,18 @@ async def _tapped_claim(turn: Turn) -> None:
     tap = turn.tap
     assert tap is not None
     try:
-        if tap.action == "confirm":
-            done = await claims.confirm(turn.conn, tap.ref, turn.user)
-            claim, result = done.claim, done.payment
-            turn.say("payment_recorded", amount_paisa=claim.amount_paisa, method=claim.method,
-                     result=result, shop=claim.shop_name, vendor=turn.user.name)
-            turn.tell(claim.retailer_id, "payment_received", amount_paisa=claim.amount_paisa,
-                      method=claim.method, result=result, vendor=turn.user.name, answer=False)
-        else:
-            rejected = await claims.reject(turn.conn, tap.ref, turn.user)
-            turn.say("dispute", dispute=rejected.dispute, side="raiser")
-            turn.replies.extend(await notify.dispute(turn.conn, rejected.dispute, turn.user.id))
+        done = await steps.decide_claim(turn.conn, tap.ref, turn.user,
+                                        confirm=tap.action == "confirm", vendor_name=turn.user.name)
     except LedgerError as error:
         turn.refuse(error, claim=tap.ref)
+    else:
+        claim = done.claim
+        if done.payment is not None:
+            turn.say("payment_recorded", amount_paisa=claim.amount_paisa, method=claim.method,
+                     result=done.payment, shop=claim.shop_name, vendor=turn.user.name)
+        else:
+            turn.say("dispute", dispute=done.dispute, side="raiser")
+        turn.replies.extend(done.others)
     turn.move("act")
 
 

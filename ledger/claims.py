@@ -278,3 +278,20 @@ async def acknowledge_payment(conn: asyncpg.Connection, ref: str, retailer: Acto
         await provenance.acknowledge(conn, payment.entry_id, stated_by=payment.recorded_by,
                                      acknowledged_by=retailer.id, how="retailer agreed")
         return payment
+
+
+async def listed(
+    conn: asyncpg.Connection, actor: Actor, *, status: str | None = None, limit: int = 50,
+) -> list[Claim]:
+    """Claims newest first: a retailer's own, those made to a vendor, or all for staff;
+    `status` pending, confirmed or rejected (None: any); at most 200."""
+    if actor.role not in ("RETAILER", "VENDOR") and not is_staff(actor):
+        raise NotPermitted(action="claim.read", role=actor.role)
+    column = {"RETAILER": "c.retailer_id", "VENDOR": "c.vendor_id"}.get(actor.role)
+    rows = await conn.fetch(
+        f"""{_SELECT}
+            WHERE ($1::bigint IS NULL OR {column or "c.vendor_id"} = $1)
+              AND ($2::text IS NULL OR c.status = $2)
+            ORDER BY c.id DESC LIMIT $3""",
+        actor.id if column else None, status, min(max(limit, 1), 200))
+    return [_claim(r) for r in rows]

@@ -14,7 +14,7 @@ import asyncpg
 
 from ledger import access, registrations
 from ledger.actors import STAFF, Actor, require_role
-from ledger.lifecycle import BILLED_STATUSES, OPEN_STATUSES
+from ledger.lifecycle import BILLED_STATUSES, OPEN_BILL_STATUSES, OPEN_STATUSES
 from ledger.order_repo import PAID_SQL, PaymentStatus, payment_status
 
 MAX_ROWS = 200
@@ -22,12 +22,28 @@ MAX_ROWS = 200
 
 def _outstanding(billed: str) -> str:
     """Billed orders with what is still owed on each; `billed` is the placeholder of the query's
-    BILLED_STATUSES parameter (each query numbers its parameters its own way)."""
+    BILLED_STATUSES parameter (each query numbers its parameters its own way). Callers add
+    `AND o.<column> ...` conditions; PostgreSQL pushes them into both halves.
+
+    Only bills that can owe are looked at: the open ones (by the vendor's open-orders index)
+    and the completed ones a reversed payment left owing again (by the reversed payments'
+    index). A completed order is otherwise paid off (it completes only when paid in full), so
+    a year of paid bills is not summed again on every page view (bench/web_bench.py)."""
     return f"""
-    SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
-           o.total_paisa - {PAID_SQL} AS outstanding
-    FROM orders o
-    WHERE o.status = ANY({billed}::text[])"""
+    SELECT o.* FROM (
+        SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
+               o.total_paisa - {PAID_SQL} AS outstanding
+        FROM orders o
+        WHERE o.status = ANY({billed}::text[])
+          AND o.status IN ('VENDOR_ASSIGNED', 'ACCEPTED', 'DISPATCHED', 'DELIVERED')
+        UNION ALL
+        SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
+               o.total_paisa - {PAID_SQL}
+        FROM orders o
+        WHERE o.status = ANY({billed}::text[]) AND o.status = 'COMPLETED'
+          AND o.id IN (SELECT pa.order_id FROM payments p
+                       JOIN payment_allocations pa ON pa.payment_id = p.id WHERE p.reversed)
+    ) o WHERE true"""
 
 
 # The same, as it stood at $2 (a past day's end): orders billed then (a later cancel does not
@@ -200,6 +216,11 @@ def _summary(row: asyncpg.Record) -> OrderSummary:
     )
 
 
+# Shared with ledger.order_list (the web's order lists).
+SUMMARY_SQL = _SUMMARY
+summary = _summary
+
+
 async def open_orders(
     conn: asyncpg.Connection, *, actor: Actor, retailer_id: int | None = None,
     vendor_id: int | None = None, limit: int = 50,
@@ -207,11 +228,15 @@ async def open_orders(
     """Confirmed orders not finished yet, oldest first (a vendor's queue, a retailer's status).
     Bills imported from a vendor's book were never placed here: they are dues, not orders."""
     await access.require_sees(conn, actor, retailer_id=retailer_id, vendor_id=vendor_id)
+    # A vendor's open orders are those offered to or taken by them: an order is PENDING only
+    # while no vendor holds it (ledger.assignment), so the vendor's open-orders index (a
+    # partial one, without PENDING) finds them instead of a scan of every order.
+    by_vendor = ("o.vendor_id = $2 AND o.status IN ('VENDOR_ASSIGNED', 'ACCEPTED', "
+                 "'DISPATCHED', 'DELIVERED')" if vendor_id is not None else "$2::bigint IS NULL")
     rows = await conn.fetch(
         f"""{_SUMMARY}
             WHERE o.status = ANY($4::text[]) AND o.source = 'live'
-              AND ($1::bigint IS NULL OR o.retailer_id = $1)
-              AND ($2::bigint IS NULL OR o.vendor_id = $2)
+              AND ($1::bigint IS NULL OR o.retailer_id = $1) AND {by_vendor}
             ORDER BY o.created_at, o.id LIMIT $3""",
         retailer_id, vendor_id, min(limit, MAX_ROWS), list(OPEN_STATUSES),
     )
@@ -306,15 +331,66 @@ async def ageing(
     return Ageing(int(row["d0"]), int(row["d31"]), int(row["d61"]), int(row["d90"]))
 
 
+async def ageing_by_retailer(
+    conn: asyncpg.Connection, vendor_id: int, *, actor: Actor, now: datetime | None = None,
+) -> dict[int, Ageing]:
+    """A vendor's outstanding amounts by days since billing, per retailer, in one statement
+    (the receivables page); retailers owing nothing are left out."""
+    access.require_sees_vendor(actor, vendor_id)
+    rows = await conn.fetch(
+        f"""WITH due AS ({_outstanding("$3")} AND o.vendor_id = $1),
+                aged AS (SELECT retailer_id, outstanding,
+                                extract(day FROM COALESCE($2, now()) - accepted_at) AS days
+                         FROM due WHERE outstanding > 0)
+            SELECT retailer_id,
+                   COALESCE(sum(outstanding) FILTER (WHERE days <= 30), 0) AS d0,
+                   COALESCE(sum(outstanding) FILTER (WHERE days > 30 AND days <= 60), 0) AS d31,
+                   COALESCE(sum(outstanding) FILTER (WHERE days > 60 AND days <= 90), 0) AS d61,
+                   COALESCE(sum(outstanding) FILTER (WHERE days > 90), 0) AS d90
+            FROM aged GROUP BY retailer_id""",
+        vendor_id, now, list(BILLED_STATUSES),
+    )
+    return {r["retailer_id"]: Ageing(int(r["d0"]), int(r["d31"]), int(r["d61"]), int(r["d90"]))
+            for r in rows}
+
+
+_PLACED = """SELECT count(*) AS orders, COALESCE(sum(total_paisa), 0) AS value FROM orders
+              WHERE confirmed_at >= $1 AND confirmed_at < $2"""
+# What is owed now on bills due before $1: open bills by their due date (an index), and the
+# completed orders a reversed payment left owing again (a handful; found by the reversed
+# payments' index). $2 is OPEN_BILL_STATUSES, $3 the status COMPLETED. Outside these, a billed
+# order owes nothing: it completes when paid off.
+_OVERDUE_NOW = f"""
+    SELECT COALESCE(sum(outstanding), 0) FROM (
+        SELECT o.total_paisa - {PAID_SQL} AS outstanding FROM orders o
+        WHERE o.status = ANY($2::text[]) AND o.due_at < $1
+        UNION ALL
+        SELECT o.total_paisa - {PAID_SQL} FROM orders o
+        WHERE o.status = $3 AND o.due_at < $1 AND o.id IN (
+            SELECT pa.order_id FROM payments p
+            JOIN payment_allocations pa ON pa.payment_id = p.id WHERE p.reversed)) due"""
+
+
 async def daily_report(
     conn: asyncpg.Connection, day: date, *, actor: Actor, tz: str = "Asia/Kathmandu"
 ) -> DailyReport:
     """An admin's numbers for one local day: orders confirmed and their value; what is owed and
-    overdue at the day's end."""
+    overdue at the day's end. A day not over yet (today) reads what is owed now from the
+    accounts' balances and the open bills, so it costs the same for a year of orders as for a
+    week; a past day is worked out from the entries as they stood at its end."""
     require_role(actor, "report.daily", *STAFF)
     zone = ZoneInfo(tz)
     start = datetime.combine(day, time(), zone)
     end = datetime.combine(day + timedelta(days=1), time(), zone)
+    if end > await conn.fetchval("SELECT now()"):
+        placed = await conn.fetchrow(_PLACED, start, end)
+        assert placed is not None
+        outstanding = await conn.fetchval(
+            "SELECT COALESCE(sum(balance_paisa), 0) FROM ledger_accounts")
+        overdue = await conn.fetchval(_OVERDUE_NOW, end, list(OPEN_BILL_STATUSES), "COMPLETED")
+        return DailyReport(day=day, orders=placed["orders"],
+                           orders_value_paisa=int(placed["value"]),
+                           outstanding_paisa=int(outstanding), overdue_paisa=int(overdue))
     row = await conn.fetchrow(
         f"""SELECT
               (SELECT count(*) FROM orders WHERE confirmed_at >= $1 AND confirmed_at < $2)
@@ -368,3 +444,47 @@ async def admin_report(
         failed=tuple(FailedMessage(r["recipient"], (r["last_error"] or "")[:60]) for r in failed),
         pending_registrations=await registrations.count_pending(conn),
     )
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """A message that could not be delivered, for staff to follow up."""
+
+    id: int
+    recipient: str          # the WhatsApp address it was for
+    user_id: int | None     # who that is, when we know them
+    name: str | None
+    kind: str               # text, interactive, template, document…
+    preview: str            # the start of what it said
+    error: str
+    attempts: int
+    created_at: datetime
+
+
+MAX_FAILED_PAGE = 100
+
+
+async def failed_messages(
+    conn: asyncpg.Connection, actor: Actor, *, before_id: int | None = None, limit: int = 50,
+) -> list[FailedRow]:
+    """The outbox's failed messages, newest first, with the reason each failed (the Graph API's
+    answer, or the delivery status it sent later); `before_id` pages on. Staff only."""
+    require_role(actor, "messages.failed", *STAFF)
+    rows = await conn.fetch(
+        """SELECT o.id, o.recipient, o.payload->>'type' AS kind,
+                  left(COALESCE(o.payload->'text'->>'body',
+                                o.payload->'interactive'->'body'->>'text',
+                                o.payload->'template'->>'name',
+                                o.payload->'document'->>'filename', ''), 120) AS preview,
+                  COALESCE(o.last_error, '') AS error, o.attempts, o.created_at,
+                  u.id AS user_id, u.name
+           FROM outbox o
+           LEFT JOIN LATERAL (SELECT id, name FROM users
+                              WHERE wa_id = o.recipient OR wa_user_id = o.recipient
+                              ORDER BY id LIMIT 1) u ON true
+           WHERE o.status = 'failed' AND ($1::bigint IS NULL OR o.id < $1)
+           ORDER BY o.id DESC LIMIT $2""",
+        before_id, max(1, min(limit, MAX_FAILED_PAGE)))
+    return [FailedRow(r["id"], r["recipient"], r["user_id"], r["name"], r["kind"] or "",
+                      r["preview"], r["error"][:300], r["attempts"], r["created_at"])
+            for r in rows]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -65,3 +66,14 @@ async def town(
         found.extend(RetailerScore(p["id"], p["phone"], p["shop_name"], compute(facts[p["id"]]))
                      for p in chunk)
     return found
+
+
+def as_json(phone: str | None, score: Score) -> dict[str, Any]:
+    """A retailer's score as `khaacho score --json` prints it and the API's
+    GET /api/v1/retailers/{phone}/score returns it: the score, band, why there is none, and every
+    factor with its points and words in both languages."""
+    return {
+        "phone": phone, "score": score.score, "band": score.band, "reason": score.reason,
+        "factors": [{"key": f.key, "points": f.points, "en": f.en, "ne": f.ne}
+                    for f in score.factors],
+    }

@@ -89,6 +89,21 @@ async def vendors_of(conn: asyncpg.Connection, actor: Actor, retailer_id: int) -
     return [Party(r["user_id"], r["shop_name"], r["phone"]) for r in rows]
 
 
+MAX_RETAILERS = 500  # shops a vendor chooses between on the statement page
+
+
+async def retailers_of(conn: asyncpg.Connection, actor: Actor, vendor_id: int) -> list[Party]:
+    """The retailers a vendor has an account with, by name: whom the vendor's statement page
+    offers (the vendor itself or staff)."""
+    access.require_sees_vendor(actor, vendor_id)
+    rows = await conn.fetch(
+        """SELECT r.user_id, r.shop_name, u.phone FROM ledger_accounts a
+           JOIN retailers r ON r.user_id = a.retailer_id JOIN users u ON u.id = r.user_id
+           WHERE a.vendor_id = $1 AND a.version > 0
+           ORDER BY r.shop_name, r.user_id LIMIT $2""", vendor_id, MAX_RETAILERS)
+    return [Party(r["user_id"], r["shop_name"], r["phone"]) for r in rows]
+
+
 async def statement(
     conn: asyncpg.Connection, actor: Actor | None, *, retailer_id: int,
     vendor_id: int | None = None, start: date | None = None, end: date | None = None,

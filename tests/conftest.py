@@ -38,6 +38,10 @@ APP_SECRET = "test-app-secret"
 # The test server's owner and app roles log in with it (ignored where local logins are trusted).
 ROLE_PASSWORD = "khaacho-test"
 VERIFY_TOKEN = "test-verify-token"
+# The browser tests (tests/browser) drive this Chromium (Debian's package; no browser download;
+# KHAACHO_CHROMIUM names another) and keep their screenshots here.
+CHROMIUM = Path(os.environ.get("KHAACHO_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = ROOT / "var" / "screenshots" / "browser"
 
 _counter = itertools.count()
 
@@ -213,3 +217,30 @@ async def eventually(check, within: float = 10.0, every: float = 0.02):  # type:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(every)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Chromium the browser tests are skipped (and the summary says so, below)."""
+    if CHROMIUM.exists():
+        return
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} is missing: the browser tests did not run")
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    """Say plainly whether the browser tests ran, and where their screenshots are."""
+    browser = [r for key in ("passed", "failed", "error", "skipped")
+               for r in terminalreporter.stats.get(key, [])
+               if getattr(r, "when", "call") in ("call", "setup")
+               and "tests/browser/" in getattr(r, "nodeid", "")]
+    if not browser:
+        return
+    if not CHROMIUM.exists():
+        terminalreporter.write_line(
+            f"BROWSER TESTS DID NOT RUN: {CHROMIUM} is missing "
+            f"({len({r.nodeid for r in browser})} skipped; install Debian's chromium package)",
+            red=True, bold=True)
+    elif SCREENSHOTS.exists():
+        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")

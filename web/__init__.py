@@ -14,7 +14,7 @@ from aiohttp import web
 from web import api
 
 # isort: split
-from web import analytics, home, signin, static
+from web import analytics, home, retailer, signin, staff, static, vendor
 from web.api.errors import middleware as api_errors
 
 
@@ -23,6 +23,9 @@ def mount(app: web.Application) -> None:
     app.middlewares.append(api_errors)
     signin.routes(app)
     home.routes(app)
+    staff.routes(app)
     analytics.routes(app)
+    retailer.routes(app)  # before vendor: /app/orders/{number}/cancel is the retailer's
+    vendor.routes(app)
     static.routes(app)
     api.mount(app)

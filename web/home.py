@@ -23,7 +23,7 @@ LINKS: dict[Role, list[tuple[str, str]]] = {
                  ("/app/messages/failed", "failed_messages"), ("/app/analytics", "analytics")],
     "VENDOR": [("/app/orders", "orders"), ("/app/stock", "stock"),
                ("/app/receivables", "receivables"), ("/app/payments/new", "record_payment"),
-               ("/app/analytics", "analytics")],
+               ("/app/statement", "statement"), ("/app/analytics", "analytics")],
     "RETAILER": [("/app/orders", "orders"), ("/app/dues", "dues"),
                  ("/app/statement", "statement"), ("/app/score", "score"),
                  ("/app/analytics", "analytics")],

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dialogs import buttons, notify, words
+from dialogs import buttons, notify, steps, words
 from dialogs.turn import Turn
 from ledger import claims, disputes, orders, reports, users
 from ledger.errors import LedgerError
@@ -171,10 +171,7 @@ async def _record(turn: Turn, vendor_id: int, request: dict[str, Any]) -> None:
         turn.move("answer")
         return
     turn.say("claim_recorded", claim=made)
-    if not made.replayed:
-        turn.tell(made.vendor_id, "claim_received", claim=made,
-                  buttons=(buttons.button("claim", "confirm", made.ref, "Confirm"),
-                           buttons.button("claim", "reject", made.ref, "Not received")))
+    turn.replies.extend(steps.claim_made(made))
     turn.move("answer")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from dialogs import words
+from dialogs import steps, words
 from dialogs.retailer import ordering
 from dialogs.turn import Turn
 from ledger import credit, orders, reports
@@ -55,14 +55,13 @@ async def cancel_order(turn: Turn) -> None:
     before = None
     try:
         before = await orders.visible(turn.conn, number, turn.user)
-        order = await orders.cancel(turn.conn, number, turn.user, "retailer cancelled")
+        done = await steps.cancel(turn.conn, turn.user, number)
     except LedgerError as error:
         # Too late to cancel here (a vendor took it): who to talk to is the next step.
         ask = before.vendor_name if before is not None and before.vendor_name else None
         turn.refuse(error, order=number, **({"ask": ask} if ask else {}))
         turn.move("query")
         return
-    turn.say("order_cancelled", order=order)
-    if before.vendor_id is not None:
-        turn.tell(before.vendor_id, "vendor_order_cancelled", order=order)
+    turn.say("order_cancelled", order=done.order)
+    turn.replies.extend(done.others)
     turn.move("query")

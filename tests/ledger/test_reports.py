@@ -9,6 +9,7 @@ import pytest
 
 from ledger import orders, payments, reports
 from ledger.errors import NotPermitted
+from locales.formats import NEPAL_TIME
 from tests.ledger.conftest import World, line
 from tests.ledger.helpers import accepted_order
 
@@ -138,3 +139,31 @@ async def test_reads_show_each_role_only_what_is_theirs(conn, world):
     with pytest.raises(NotPermitted):
         await reports.daily_report(conn, date(2025, 1, 10), actor=world.retailer)
     assert await reports.open_orders(conn, actor=world.operator)
+
+
+async def test_todays_report_reads_balances_and_open_bills_and_agrees_with_the_exact_one(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    # Long ago: one bill never paid; one delivered, paid (completed) and its payment bounced;
+    # one paid in part. Today's figures come from the accounts and open bills, yesterday's from
+    # the entries as they stood: nothing happened in between, so they must agree.
+    bounced = await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 2)], T0)
+    await orders.dispatch(conn, bounced.id, world.vendor, now=T0)
+    await orders.deliver(conn, bounced.id, world.vendor, now=T0)
+    paid = await payments.record_for_order(conn, bounced.id, 48_000, "cheque", actor=world.vendor,
+                                           idempotency_key="cheque", now=T0 + timedelta(days=1))
+    assert (await orders.get(conn, bounced.id)).status == "COMPLETED"
+    await payments.reverse_payment(conn, paid.payment_id, world.admin, "cheque bounced",
+                                   idempotency_key="bounce", now=T0 + timedelta(days=2))
+    unpaid = await accepted_order(conn, world.retailer, world.vendor, [line("TEL", 1)],
+                                  T0 + timedelta(days=3))
+    part = await accepted_order(conn, world.retailer2, world.vendor, [line("TEL", 1)], T0)
+    await payments.record_for_order(conn, part.id, 4_000, "cash", actor=world.vendor,
+                                    idempotency_key="part", now=T0 + timedelta(days=3))
+    today = datetime.now(NEPAL_TIME).date()
+    now = await reports.daily_report(conn, today, actor=world.operator)
+    then = await reports.daily_report(conn, today - timedelta(days=1), actor=world.operator)
+    assert (now.outstanding_paisa, now.overdue_paisa) == (92_000, 92_000)
+    assert (then.outstanding_paisa, then.overdue_paisa) == (now.outstanding_paisa,
+                                                            now.overdue_paisa)
+    assert unpaid.total_paisa + 48_000 + 20_000 == 92_000

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from bot import demo
 from ledger import users
 from tests.conftest import eventually
+from tests.dialogs.conftest import World
 from tests.fakegraph import FakeGraph, body_text
+from tests.web.town import Town
 
 
 @dataclass(frozen=True)
@@ -105,3 +108,11 @@ async def api_token(client, graph: FakeGraph, phone: str, count: int = 1) -> str
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def town(client, graph, pool) -> Town:  # type: ignore[no-untyped-def]
+    """The demo town loaded, for the vendor and retailer pages and API (tests/web/town.py)."""
+    async with pool.acquire() as conn:
+        await demo.load(conn)
+    return Town(World(client, graph, pool))

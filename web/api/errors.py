@@ -91,6 +91,7 @@ WORDS: dict[Language, dict[str, str]] = {
         "rate_limited": "Too many requests. Please try again in {seconds} seconds.",
         "internal": "Something went wrong on our side; it has been logged.",
         "http": "The request was refused.",
+        "bad_cursor": "This cursor was not given by this API; start again without one.",
     },
     "ne": {
         "bad_json": "अनुरोधको मुख्य भाग मान्य JSON होइन।",
@@ -106,6 +107,7 @@ WORDS: dict[Language, dict[str, str]] = {
         "rate_limited": "धेरै अनुरोध भयो। कृपया {seconds} सेकेन्डपछि फेरि प्रयास गर्नुहोस्।",
         "internal": "हाम्रो तर्फबाट केही बिग्रियो; यो लेखिएको छ।",
         "http": "अनुरोध अस्वीकार भयो।",
+        "bad_cursor": "यो cursor यही API ले दिएको होइन; cursor बिना फेरि सुरु गर्नुहोस्।",
     },
 }
 
@@ -166,7 +168,9 @@ def ledger_error(request: web.Request, exc: e.LedgerError) -> tuple[int, bytes, 
     headers = {}
     if isinstance(exc, e.RateLimited):
         headers["Retry-After"] = str(exc.retry_after_seconds)
-    return status_of(exc), payload(exc.key, " ".join(message.split())), headers
+    # Someone else's order reads exactly like a missing one, code included.
+    code = e.OrderNotFound.key if isinstance(exc, e.NotYourOrder) else exc.key
+    return status_of(exc), payload(code, " ".join(message.split())), headers
 
 
 def api_error(request: web.Request, exc: ApiError) -> web.Response:
