@@ -113,6 +113,30 @@ class Timing:
 # ---------------------------------------------------------------------------------- the data
 
 
+# The entries are written with their triggers off, so they are hash-chained afterwards the way
+# migration 020 chained the entries before it (`ledger_entry_content`, account by account).
+_CHAIN_ENTRIES = """
+    DO $$
+    DECLARE
+        e ledger_entries;
+        account record;
+        previous bigint;
+        prev bytea;
+    BEGIN
+        FOR e IN SELECT * FROM ledger_entries ORDER BY account_id, account_version LOOP
+            IF e.account_id IS DISTINCT FROM previous THEN
+                SELECT a.retailer_id, a.vendor_id INTO account
+                FROM ledger_accounts a WHERE a.id = e.account_id;
+                previous := e.account_id;
+                prev := NULL;
+            END IF;
+            e.prev_hash := prev;
+            prev := sha256(ledger_entry_content(e, account.retailer_id, account.vendor_id));
+            UPDATE ledger_entries SET prev_hash = e.prev_hash, entry_hash = prev WHERE id = e.id;
+        END LOOP;
+    END $$"""
+
+
 async def _load_money(conn: asyncpg.Connection) -> None:
     """Stock, bills, payments, entries and claims over the loaded orders (triggers off)."""
     async with conn.transaction():
@@ -159,12 +183,14 @@ async def _load_money(conn: asyncpg.Connection) -> None:
             """INSERT INTO ledger_entries (account_id, account_version, kind, amount_paisa,
                                            balance_after_paisa, order_id, payment_id,
                                            idempotency_key, request_hash, actor_id, stated_by,
-                                           created_at, happened_at)
+                                           created_at, happened_at, entry_hash, prev_hash)
                SELECT account_id, row_number() OVER w, kind, amount, sum(amount) OVER w,
                       order_id, payment_id, key, sha256(convert_to(key, 'UTF8')), actor, actor,
-                      at, at
+                      at, at, decode(repeat('00', 32), 'hex'),
+                      CASE WHEN row_number() OVER w > 1 THEN decode(repeat('00', 32), 'hex') END
                FROM bench_moves
                WINDOW w AS (PARTITION BY account_id ORDER BY at, kind, order_id, payment_id)""")
+        await conn.execute(_CHAIN_ENTRIES)
         await conn.execute(
             """UPDATE ledger_accounts a SET balance_paisa = s.balance, version = s.version,
                                             updated_at = s.at

@@ -36,8 +36,8 @@ async def add_headers(request: web.Request, response: web.StreamResponse) -> Non
     headers["X-Frame-Options"] = "DENY"
     # Not "no-referrer": under it Chromium sends `Origin: null` with a form's POST, which the
     # CSRF check (rightly) refuses, so nobody could sign in. "same-origin" still sends nothing
-    # to other sites.
-    headers["Referrer-Policy"] = "same-origin"
+    # to other sites. A page may ask for less (a bank report's link: "no-referrer").
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
     max_age = request.app[SETTINGS].hsts_max_age_seconds
