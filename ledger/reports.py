@@ -14,7 +14,13 @@ import asyncpg
 
 from ledger import access, registrations
 from ledger.actors import STAFF, Actor, require_role
-from ledger.lifecycle import BILLED_STATUSES, OPEN_BILL_STATUSES, OPEN_STATUSES
+from ledger.lifecycle import (
+    BILLED_STATUSES,
+    HELD_STATUSES,
+    OPEN_BILL_STATUSES,
+    OPEN_STATUSES,
+    sql_list,
+)
 from ledger.order_repo import PAID_SQL, PaymentStatus, payment_status
 
 MAX_ROWS = 200
@@ -35,12 +41,12 @@ def _outstanding(billed: str) -> str:
                o.total_paisa - {PAID_SQL} AS outstanding
         FROM orders o
         WHERE o.status = ANY({billed}::text[])
-          AND o.status IN ('VENDOR_ASSIGNED', 'ACCEPTED', 'DISPATCHED', 'DELIVERED')
+          AND o.status IN {sql_list(HELD_STATUSES)}
         UNION ALL
         SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
                o.total_paisa - {PAID_SQL}
         FROM orders o
-        WHERE o.status = ANY({billed}::text[]) AND o.status = 'COMPLETED'
+        WHERE o.status = ANY({billed}::text[]) AND o.status IN {sql_list(("COMPLETED",))}
           AND o.id IN (SELECT pa.order_id FROM payments p
                        JOIN payment_allocations pa ON pa.payment_id = p.id WHERE p.reversed)
     ) o WHERE true"""
@@ -233,8 +239,8 @@ async def open_orders(
     # partial one, without PENDING) finds them instead of a scan of every order.
     # The conditions are spelt out for the ids given, not `($1 IS NULL OR ...)`: once
     # PostgreSQL keeps a generic plan for the statement, such an OR can use no index.
-    by_vendor = ("o.vendor_id = $2 AND o.status IN ('VENDOR_ASSIGNED', 'ACCEPTED', "
-                 "'DISPATCHED', 'DELIVERED')" if vendor_id is not None else "$2::bigint IS NULL")
+    by_vendor = (f"o.vendor_id = $2 AND o.status IN {sql_list(HELD_STATUSES)}"
+                 if vendor_id is not None else "$2::bigint IS NULL")
     by_retailer = "o.retailer_id = $1" if retailer_id is not None else "$1::bigint IS NULL"
     rows = await conn.fetch(
         f"""{_SUMMARY}
