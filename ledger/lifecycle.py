@@ -57,6 +57,14 @@ CLOSED_STATUSES: tuple[Status, ...] = ("COMPLETED", "CANCELLED", "REJECTED")
 NEVER_PLACED: tuple[Status, ...] = ("DRAFT", "CANCELLED")
 # Billed and not finished: the bills reminders look at (paid ones complete once delivered).
 OPEN_BILL_STATUSES: tuple[Status, ...] = ("ACCEPTED", "DISPATCHED", "DELIVERED")
+# Held by a vendor (offered or taken, not finished): orders_vendor_open's predicate.
+HELD_STATUSES: tuple[Status, ...] = ("VENDOR_ASSIGNED", "ACCEPTED", "DISPATCHED", "DELIVERED")
+
+
+def sql_list(statuses: tuple[Status, ...]) -> str:
+    """`('ACCEPTED', 'DELIVERED')` for SQL text: only where a partial index's predicate must be
+    matched by constants (a parameter cannot prove it); elsewhere pass statuses as parameters."""
+    return "(" + ", ".join(f"'{s}'" for s in statuses) + ")"
 # Not billed yet, drafts included: an admin may let such an order past the credit limit, and
 # its retailer may still cancel it.
 OVERRIDABLE_STATUSES: tuple[Status, ...] = ("DRAFT", *UNBILLED_STATUSES)

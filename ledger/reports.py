@@ -14,7 +14,13 @@ import asyncpg
 
 from ledger import access, registrations
 from ledger.actors import STAFF, Actor, require_role
-from ledger.lifecycle import BILLED_STATUSES, OPEN_BILL_STATUSES, OPEN_STATUSES
+from ledger.lifecycle import (
+    BILLED_STATUSES,
+    HELD_STATUSES,
+    OPEN_BILL_STATUSES,
+    OPEN_STATUSES,
+    sql_list,
+)
 from ledger.order_repo import PAID_SQL, PaymentStatus, payment_status
 
 MAX_ROWS = 200
@@ -35,12 +41,12 @@ def _outstanding(billed: str) -> str:
                o.total_paisa - {PAID_SQL} AS outstanding
         FROM orders o
         WHERE o.status = ANY({billed}::text[])
-          AND o.status IN ('VENDOR_ASSIGNED', 'ACCEPTED', 'DISPATCHED', 'DELIVERED')
+          AND o.status IN {sql_list(HELD_STATUSES)}
         UNION ALL
         SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
                o.total_paisa - {PAID_SQL}
         FROM orders o
-        WHERE o.status = ANY({billed}::text[]) AND o.status = 'COMPLETED'
+        WHERE o.status = ANY({billed}::text[]) AND o.status IN {sql_list(("COMPLETED",))}
           AND o.id IN (SELECT pa.order_id FROM payments p
                        JOIN payment_allocations pa ON pa.payment_id = p.id WHERE p.reversed)
     ) o WHERE true"""
@@ -231,12 +237,15 @@ async def open_orders(
     # A vendor's open orders are those offered to or taken by them: an order is PENDING only
     # while no vendor holds it (ledger.assignment), so the vendor's open-orders index (a
     # partial one, without PENDING) finds them instead of a scan of every order.
-    by_vendor = ("o.vendor_id = $2 AND o.status IN ('VENDOR_ASSIGNED', 'ACCEPTED', "
-                 "'DISPATCHED', 'DELIVERED')" if vendor_id is not None else "$2::bigint IS NULL")
+    # The conditions are spelt out for the ids given, not `($1 IS NULL OR ...)`: once
+    # PostgreSQL keeps a generic plan for the statement, such an OR can use no index.
+    by_vendor = (f"o.vendor_id = $2 AND o.status IN {sql_list(HELD_STATUSES)}"
+                 if vendor_id is not None else "$2::bigint IS NULL")
+    by_retailer = "o.retailer_id = $1" if retailer_id is not None else "$1::bigint IS NULL"
     rows = await conn.fetch(
         f"""{_SUMMARY}
             WHERE o.status = ANY($4::text[]) AND o.source = 'live'
-              AND ($1::bigint IS NULL OR o.retailer_id = $1) AND {by_vendor}
+              AND {by_retailer} AND {by_vendor}
             ORDER BY o.created_at, o.id LIMIT $3""",
         retailer_id, vendor_id, min(limit, MAX_ROWS), list(OPEN_STATUSES),
     )
@@ -313,10 +322,12 @@ async def ageing(
 ) -> Ageing:
     """Outstanding order amounts by days since billing: 0-30, 31-60, 61-90, over 90."""
     await access.require_sees(conn, actor, retailer_id=retailer_id, vendor_id=vendor_id)
+    # Spelt out for the ids given (see open_orders): a generic plan of `($1 IS NULL OR ...)`
+    # can use no index.
+    by_retailer = "o.retailer_id = $1" if retailer_id is not None else "$1::bigint IS NULL"
+    by_vendor = "o.vendor_id = $2" if vendor_id is not None else "$2::bigint IS NULL"
     row = await conn.fetchrow(
-        f"""WITH due AS ({_outstanding("$4")}
-                         AND ($1::bigint IS NULL OR o.retailer_id = $1)
-                         AND ($2::bigint IS NULL OR o.vendor_id = $2)),
+        f"""WITH due AS ({_outstanding("$4")} AND {by_retailer} AND {by_vendor}),
                 aged AS (SELECT outstanding,
                                 extract(day FROM COALESCE($3, now()) - accepted_at) AS days
                          FROM due WHERE outstanding > 0)
