@@ -45,6 +45,9 @@ Status = Literal["PENDING", "APPROVED", "DISMISSED", "SUPERSEDED"]
 MULTIPLIERS: Mapping[str, int] = MappingProxyType({"A": 150, "B": 100, "C": 60, "D": 30, "E": 0})
 MONTHS = 3
 MAX_LISTED = 20
+# A suggestion staff have not decided yet. A parameter, not spelled in the SQL: "PENDING" is also
+# an order status, and order statuses are spelled only in ledger/lifecycle.py.
+WAITING = "PENDING"
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,9 @@ async def pending(conn: asyncpg.Connection, actor: Actor, *, limit: int = MAX_LI
     """Suggestions waiting for staff, oldest first (at most `limit`), and how many wait."""
     require_role(actor, "limit.suggestions", "ADMIN", "OPERATOR")
     rows = await conn.fetch(
-        f"{_SELECT} WHERE s.status = 'PENDING' ORDER BY s.created_at, s.id LIMIT $1", limit)
-    count = await conn.fetchval("SELECT count(*) FROM limit_suggestions WHERE status = 'PENDING'")
+        f"{_SELECT} WHERE s.status = $2 ORDER BY s.created_at, s.id LIMIT $1", limit, WAITING)
+    count = await conn.fetchval(
+        "SELECT count(*) FROM limit_suggestions WHERE status = $1", WAITING)
     return [_suggestion(r) for r in rows], int(count)
 
 
@@ -255,7 +259,7 @@ async def _review_one(
                        overdue_paisa=facts.overdue_paisa)
     waiting = await conn.fetchrow(
         """SELECT id, current_limit_paisa, suggested_limit_paisa FROM limit_suggestions
-           WHERE retailer_id = $1 AND status = 'PENDING' FOR UPDATE""", retailer_id)
+           WHERE retailer_id = $1 AND status = $2 FOR UPDATE""", retailer_id, WAITING)
     if waiting is not None:
         if proposal is not None and (waiting["current_limit_paisa"],
                                      waiting["suggested_limit_paisa"]) == (
