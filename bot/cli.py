@@ -1,5 +1,6 @@
 """The `khaacho` command: serve, migrate, demo, check, score, catalog import, khata import,
-statement, report, report verify, user add, chat, parse, reminders run, token."""
+statement, report, report verify, user add, chat, parse, reminders run, token, backup,
+restore."""
 
 from __future__ import annotations
 
@@ -178,6 +179,20 @@ def parser() -> argparse.ArgumentParser:
     listing = token_sub.add_parser("list", help="a person's sessions and tokens (not the secrets)")
     listing.add_argument("--phone", required=True, type=_phone)
 
+    backup = sub.add_parser("backup", help="dump the database with pg_dump, and a manifest "
+                            "beside it (docs/operations.md: Backups)")
+    backup.add_argument("--out", type=Path,
+                        help="the directory to write into (default: KHAACHO_DATA_DIR/backups)")
+    restore = sub.add_parser("restore", help="restore a backup into an empty database, then "
+                             "check it against its manifest and the ledger's self-check")
+    restore.add_argument("file", type=Path, help="the .dump file (its manifest beside it)")
+    restore.add_argument("--into", required=True, metavar="DATABASE_URL",
+                         help="the empty database, as the role that is to own its tables")
+    restore.add_argument("--app-role", help="the role granted the app's privileges (default: "
+                         "DATABASE_URL's user, else khaacho_app)")
+    restore.add_argument("--no-grant", action="store_true",
+                         help="grant no role (run `khaacho migrate` against it later)")
+
     parse = sub.add_parser("parse", help="read JSON lines of messages, write their reading")
     parse.add_argument("--catalog", help="catalog CSV (default: the demo catalog)")
     return top
@@ -214,10 +229,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run(settings, args.phone)
     if args.command == "report" and args.report_command == "verify":
         return asyncio.run(_report_verify(args, settings))
+    if args.command == "restore":
+        return asyncio.run(_restore(args, settings))
     urls = db.urls(settings.database_url, settings.migrate_database_url,
                    settings.khaacho_data_dir)
     if args.command == "migrate":
         return asyncio.run(_migrate(urls))
+    if args.command == "backup":
+        return asyncio.run(_backup(urls, args.out or settings.khaacho_data_dir / "backups"))
     commands: dict[str, Callable[[asyncpg.Connection], Awaitable[int]]] = {
         "demo": _demo,
         "check": _check,
@@ -255,6 +274,43 @@ async def _migrate(urls: db.Urls) -> int:
               "MIGRATE_DATABASE_URL (README: Database roles)", file=sys.stderr)
         return 2
     print(f"applied {len(ran)} migration(s)" + (": " + ", ".join(ran) if ran else ""))
+    return 0
+
+
+async def _backup(urls: db.Urls, out: Path) -> int:
+    from bot import backup_cli
+
+    try:
+        done = await backup_cli.backup(urls.migrate, out)
+    except (backup_cli.BackupError, OSError, asyncpg.PostgresError) as exc:
+        print(f"khaacho backup: {exc}", file=sys.stderr)
+        return 2
+    state = done.state
+    print(f"{done.dump} ({done.size:,} bytes, SHA-256 {done.sha256}, pg_dump "
+          f"{done.pg_dump.version}): {len(state.row_counts)} tables, "
+          f"{sum(state.row_counts.values()):,} rows, {len(state.chain_heads)} chain heads, "
+          f"migrations up to {max(state.migrations, default=0):03d}, as of "
+          f"{state.taken_at:%Y-%m-%d %H:%M:%S} UTC")
+    print(f"{done.manifest}")
+    return 0
+
+
+async def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import backup_cli
+
+    app_role = None if args.no_grant else (
+        args.app_role or backup_cli.app_role_of(settings.database_url))
+    try:
+        restored = await backup_cli.restore(args.file, args.into, app_role=app_role)
+    except (backup_cli.BackupError, OSError, asyncpg.PostgresError) as exc:
+        print(f"khaacho restore: {exc}", file=sys.stderr)
+        return 2
+    for line in restored.lines:
+        print(line)
+    if not restored.ok:
+        print(f"khaacho restore: the restored database does not match the backup "
+              f"({len(restored.problems)} problem(s), above)", file=sys.stderr)
+        return 1
     return 0
 
 
