@@ -164,6 +164,15 @@ def khaacho_version() -> str:
         return "unknown"
 
 
+async def _connect(url: str, what: str) -> asyncpg.Connection:
+    try:
+        return await db.connect(url)
+    except (OSError, asyncpg.PostgresError) as exc:
+        where = urlsplit(url)
+        raise BackupError(f"could not connect to {what} ({where.hostname or 'local socket'}"
+                          f"{where.path}): {exc}") from exc
+
+
 @dataclass(frozen=True)
 class Backup:
     dump: Path
@@ -181,7 +190,7 @@ async def backup(
     """Dump the database `owner_url` names (as its owner, who may read every table) into
     `out_dir`, with its manifest. `on_snapshot` runs once the snapshot is taken, before pg_dump
     starts: what it writes is in neither the dump nor the manifest (tests write there)."""
-    conn = await db.connect(owner_url)
+    conn = await _connect(owner_url, "the database to back up")
     try:
         major = int(await conn.fetchval("SHOW server_version_num")) // 10000
         tool = await find_tool("pg_dump", major)
@@ -279,7 +288,7 @@ async def restore(dump: Path, into_url: str, *, app_role: str | None) -> Restore
     whole, a database that is not empty, a server older than the dump's."""
     dump = dump_of(dump)
     document, expected = await verify(dump)
-    conn = await db.connect(into_url)
+    conn = await _connect(into_url, "the --into database")
     try:
         row = await conn.fetchrow(
             """SELECT current_user, current_database(), current_schema(),
