@@ -305,3 +305,12 @@ def test_the_password_goes_to_the_environment_not_the_command_line():
     url, env = backup_cli.libpq("postgresql://owner:s%40cret@db.example:5432/khaacho?sslmode=require")
     assert url == "postgresql://owner@db.example:5432/khaacho?sslmode=require"
     assert env["PGPASSWORD"] == "s@cret"
+
+
+async def test_a_backup_that_cannot_be_taken_says_why_in_one_line_and_leaves_nothing(
+        database_url, owner_url, tmp_path):
+    gone = db.as_role(owner_url, roles.OWNER_ROLE, ROLE_PASSWORD, "khaacho_no_such_database")
+    code, out, err = await khaacho(env_of(database_url, gone), "backup", "--out", str(tmp_path))
+    assert code == 2, (out, err)
+    assert len(err.strip().splitlines()) == 1 and "could not connect" in err, err
+    assert list(tmp_path.iterdir()) == []
