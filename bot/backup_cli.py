@@ -153,6 +153,10 @@ def _write_private(path: Path, text: str) -> None:
     partial.replace(path)
 
 
+def _write_private_partial(path: Path) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+
+
 def manifest_path(dump: Path) -> Path:
     return dump.with_name(dump.name + MANIFEST_SUFFIX)
 
@@ -201,6 +205,8 @@ async def backup(
             if dump.exists():
                 raise BackupError(f"{dump} is already there (a backup this same second)")
             partial = dump.with_name(dump.name + ".partial")
+            # Made first, owner-only: pg_dump writes into it and keeps its mode.
+            await asyncio.to_thread(_write_private_partial, partial)
             if on_snapshot is not None:
                 await on_snapshot()
             # The whole database (Khaacho's is its own), so no CREATE SCHEMA public to clash
@@ -213,7 +219,6 @@ async def backup(
                 raise BackupError(f"pg_dump failed, no backup written: {_first_error(err)}")
     finally:
         await conn.close()
-    await asyncio.to_thread(partial.chmod, 0o600)
     digest, size = await asyncio.to_thread(_sha256, partial)
     await asyncio.to_thread(partial.replace, dump)
     manifest = manifest_path(dump)

@@ -121,6 +121,8 @@ async def exported_snapshot(conn: asyncpg.Connection) -> AsyncIterator[tuple[str
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         # The first statement: the snapshot it fixes is the one every read below sees.
         snapshot: str = await conn.fetchval("SELECT pg_export_snapshot()")
+        # pg_dump may take hours; a server that ends idle transactions must not end this one.
+        await conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         yield snapshot, await read_state(conn)
 
 
