@@ -139,7 +139,7 @@ async def test_a_read_pool_on_the_primarys_database_serves_the_same_numbers_read
         await conn.execute(write)
     assert await pool.fetchval("SELECT seconds FROM analytics_refresh") == 42
 
-    # The replica gone: the dashboards and analytics fail, orders and signing in go on.
+    # The replica gone: the dashboards and analytics fail; orders and the people pages go on.
     await app[READ_POOL].close()
     assert (await client.get("/app/analytics")).status == 500
     assert (await client.get("/app/today")).status == 500
