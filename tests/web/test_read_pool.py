@@ -185,3 +185,16 @@ def test_only_gets_of_the_dashboard_and_analytics_read_the_replica() -> None:
     assert paths["/api/v1/dashboard"]["get"]["x-reads-replica"] is True
     assert "seconds behind" in paths["/api/v1/dashboard"]["get"]["description"]
     assert "x-reads-replica" not in paths["/api/v1/orders/{number}"]["get"]
+
+
+async def test_a_replica_down_at_start_stops_only_its_pages(
+        wa_settings, server_url, aiohttp_client, graph, people, sold, caplog):
+    gone = db.as_role(server_url, roles.APP_ROLE, ROLE_PASSWORD, "khaacho_no_such_replica")
+    client = await aiohttp_client(create_app(
+        wa_settings.model_copy(update={"read_database_url": gone})))
+    assert "READ_DATABASE_URL does not answer (InvalidCatalogNameError)" in caplog.text
+    await web_sign_in(client, graph, people.admin.phone)
+    assert (await client.get("/app/analytics")).status == 500
+    token = bearer(await api_token(client, graph, people.operator.phone))
+    assert (await client.get("/api/v1/dashboard", headers=token)).status == 500
+    assert (await client.get(f"/api/v1/orders/{sold}", headers=token)).status == 200
