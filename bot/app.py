@@ -14,7 +14,7 @@ import asyncpg
 from aiohttp import web
 
 from bot import metrics, pages, report_pages, security, simulator, verify_pages, webhook
-from bot.appkeys import HANDLER, HTTP, MESSAGES, OUTBOUND, POOL, SETTINGS
+from bot.appkeys import HANDLER, HTTP, MESSAGES, OUTBOUND, POOL, READ_POOL, SETTINGS
 from bot.graph import GraphClient
 from bot.handler import Handler
 from bot.inbox import Inbox
@@ -63,7 +63,20 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     url = db.database_url(settings.database_url, settings.khaacho_data_dir)
     app[POOL] = await db.create_pool(url)
+    # Pages and endpoints that only read, and may be seconds behind, use READ_POOL (web.reads).
+    app[READ_POOL] = (await db.create_read_pool(settings.read_database_url)
+                      if settings.read_database_url else app[POOL])
+    if app[READ_POOL] is not app[POOL]:
+        try:
+            async with app[READ_POOL].acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # Said once at start; the dashboards try again on every request.
+            log.warning("READ_DATABASE_URL does not answer (%s): the dashboards and analytics "
+                        "fail until it does", type(exc).__name__)
     yield
+    if app[READ_POOL] is not app[POOL]:
+        await app[READ_POOL].close()
     await app[POOL].close()
 
 

@@ -13,6 +13,8 @@ from locales.render import Messages
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
+# The dashboards' and analytics' pool: on READ_DATABASE_URL, read-only; else the same as POOL.
+READ_POOL = web.AppKey("read_pool", asyncpg.Pool)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 MESSAGES = web.AppKey("messages", Messages)
 HANDLER = web.AppKey("handler", Handler)

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str | None = None
+    # A read replica (or any read-only copy) for the dashboards and analytics (README: Settings,
+    # docs/scaling.md); empty: they read the primary, DATABASE_URL, like everything else.
+    read_database_url: str | None = None
     khaacho_data_dir: Path = Path("var")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -130,6 +130,26 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 20) -> asy
     pool = await asyncpg.create_pool(
         url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=60
     )
+    assert pool is not None
+    return pool
+
+
+# How the read pool's sessions show in pg_stat_activity, unless its URL names another.
+READ_APPLICATION_NAME = "khaacho-read"
+
+
+async def create_read_pool(url: str, *, min_size: int = 0, max_size: int = 10) -> asyncpg.Pool:
+    """A pool for reads that may lag (a replica's URL): every transaction on it is read-only,
+    so a write sent to it by mistake fails at once, on the primary's database as on a replica
+    (which refuses writes anyway), instead of working until the URL points at a real replica.
+    It connects on first use (`min_size` 0): a replica that is down keeps only its pages from
+    working, not the server from starting."""
+    settings = {"default_transaction_read_only": "on"}
+    if "application_name" not in parse_qs(urlsplit(url).query):
+        settings["application_name"] = READ_APPLICATION_NAME
+    pool = await asyncpg.create_pool(
+        url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=60,
+        server_settings=settings)
     assert pool is not None
     return pool
 

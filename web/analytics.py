@@ -1,7 +1,9 @@
 """/app/analytics: charts a person reads at a glance, each with a heading, a one-line takeaway,
 its numbers in a table (shown without JavaScript) and a CSV link; `/app/analytics/NAME.csv` the
 same numbers for spreadsheets. Everything is read from `ledger.analytics` (its summary tables),
-as the signed-in person: staff see the town, a vendor their own business, a shop its purchases.
+as the signed-in person: staff see the town, a vendor their own business, a shop its purchases;
+through `web.reads` (the read replica when READ_DATABASE_URL is set: numbers refreshed every few
+minutes may as well be a few seconds behind).
 
 Charts are drawn by Chart.js (MIT; `web/static/vendor/chart.umd.js`, served from here: no CDN,
 works offline) from the numbers embedded in the page as JSON (`<script type="application/json">`,
@@ -21,7 +23,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from bot.appkeys import MESSAGES, POOL
+from bot.appkeys import MESSAGES
 from ledger import analytics
 from ledger.actors import is_staff
 from ledger.analytics import Grain, Period
@@ -30,6 +32,7 @@ from ledger.users import User
 from locales import Language, formats
 from web import render
 from web.auth import signed_in
+from web.reads import reading
 
 # The page runs one script of its own and the vendored Chart.js, both from this server.
 POLICY = render.POLICY.replace("default-src 'none';", "default-src 'none'; script-src 'self';")
@@ -542,7 +545,7 @@ async def page(request: web.Request, user: User) -> web.StreamResponse:
         problem = request.app[MESSAGES].render(lang, "error", key=exc.key,
                                                       params=exc.params)
         ask = Ask(analytics.default_period(today))
-    async with request.app[POOL].acquire() as conn:
+    async with reading(request.app) as conn:
         fresh = await analytics.status(conn)
         try:
             charts = await _charts(conn, user, ask, lang, today)
@@ -573,7 +576,7 @@ async def csv_file(request: web.Request, user: User) -> web.StreamResponse:
     lang = render.page_language(request, user.language)
     try:
         ask = read_ask(request.query, user, today)
-        async with request.app[POOL].acquire() as conn:
+        async with reading(request.app) as conn:
             found = await table(conn, user, name, ask, today)
     except NotPermitted:
         raise web.HTTPForbidden(text="This series is not open to your role.\n") from None

@@ -30,6 +30,7 @@ from locales import Language, formats, numbers
 from web import pageparts, render
 from web.api.errors import status_of
 from web.auth import signed_in
+from web.reads import reading
 from web.signin import form
 
 STAFF_ROLES: tuple[Role, ...] = ("ADMIN", "OPERATOR")
@@ -189,8 +190,9 @@ def _day() -> date:
 @signed_in(*STAFF_ROLES)
 async def today_page(request: web.Request, user: User) -> web.StreamResponse:
     """Today's orders and their value, what is owed and overdue, messages failed, registrations
-    waiting: the admin report chat's "report" sends."""
-    async with request.app[POOL].acquire() as conn, conn.transaction():
+    waiting: the admin report chat's "report" sends; from the read replica, if there is one
+    (no action here leads back to this page)."""
+    async with reading(request.app) as conn:
         report = await reports.admin_report(conn, user, _day())
     return render.render(request, "staff_today.html", WORDS, report=report,
                          mask=numbers.mask)

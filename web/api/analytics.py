@@ -1,7 +1,8 @@
 """GET /api/v1/analytics/<series>: the numbers of the analytics page and its CSV files, as JSON.
 
 Each series is one endpoint with its own row model, filled from the same table the page and the
-CSV are (`web.analytics.table`), so all three always agree. Rights are the services': staff read
+CSV are (`web.analytics.table`), so all three always agree; like the page, from the read replica
+when READ_DATABASE_URL is set (`reads_replica`). Rights are the services': staff read
 the town (or `vendor_id`), a vendor their own, a shop only `purchases`.
 """
 
@@ -204,7 +205,8 @@ STAFF_AND_VENDORS: tuple[Role, ...] = ("ADMIN", "OPERATOR", "VENDOR")
 def _series(name: str, summary: str, response: type[BaseModel],
             roles: tuple[Role, ...] = STAFF_AND_VENDORS) -> Callable[[Handler], Handler]:
     return API.endpoint("GET", f"/analytics/{name}", summary=summary, response=response,
-                        roles=roles, query=SeriesQuery, tag="analytics", errors=(403, 422))
+                        roles=roles, query=SeriesQuery, tag="analytics", errors=(403, 422),
+                        reads_replica=True)
 
 
 @_series("orders", "Orders placed and their value, per point", OrdersOut)

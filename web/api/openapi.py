@@ -79,6 +79,12 @@ def document(registry: Registry) -> dict[str, Any]:
         }
         if ep.description:
             operation["description"] = ep.description
+        if ep.reads_replica:
+            # Clients should know an answer may lag their own write by a few seconds.
+            operation["x-reads-replica"] = True
+            operation["description"] = (operation.get("description", "") + "\n\nRead from "
+                                        "the read replica when the server has one: it may be "
+                                        "a few seconds behind a write just made.").lstrip()
         params: list[dict[str, Any]] = []
         if ep.path_params is not None:
             params += _parameters(resolved(ep.path_params), "path")

@@ -9,6 +9,11 @@ model and commits. A handler does what a dialog does: it calls ledger services w
 `call.user` as the actor on `call.conn`, and queues what people must be told with
 `await call.send(replies)` (the outbound service, in the same transaction).
 
+With `reads_replica=True` (GETs only: the dashboard and the analytics series) the handler runs
+on the read pool in a read-only snapshot (`web.reads`): the replica of READ_DATABASE_URL when it
+is set, so its answer may be a few seconds behind; never for what a client reads right after its
+own write (an order after accepting it stays on the primary).
+
 With `idempotent=True` a request may carry `Idempotency-Key`: its first outcome (also a refusal
 by the ledger) is kept with the writes it reports, a retry with the same key and request gets it
 again (`Idempotent-Replayed: true`), the same key with another request gets 409.
@@ -42,6 +47,7 @@ from locales.replies import Reply
 from web.api import ratelimit
 from web.api.errors import ApiError, ledger_error, validation_error
 from web.auth import api_session
+from web.reads import reading
 from web.session import client_address
 
 PREFIX = "/api/v1"
@@ -107,6 +113,7 @@ class Endpoint:
     tag: str = "misc"
     description: str = ""
     errors: tuple[int, ...] = ()  # statuses worth documenting beyond the usual ones
+    reads_replica: bool = False  # a read-only snapshot on the read pool (see the module's doc)
 
     @property
     def operation_id(self) -> str:
@@ -126,7 +133,7 @@ class Registry:
         status: int = 200, body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None, path_params: type[BaseModel] | None = None,
         roles: tuple[Role, ...] | None = ALL_ROLES, idempotent: bool = False, tag: str = "misc",
-        errors: tuple[int, ...] = (),
+        errors: tuple[int, ...] = (), reads_replica: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Declare an endpoint: `@API.endpoint("POST", "/orders/{number}/accept", ...)`."""
         method = method.upper()
@@ -134,6 +141,8 @@ class Registry:
             raise ValueError(f"method {method}")
         if idempotent and method == "GET":
             raise ValueError("a GET is idempotent already")
+        if reads_replica and method != "GET":
+            raise ValueError("only a GET may read the replica: a write must go to the primary")
 
         def register(handler: Handler) -> Handler:
             for known in self.endpoints:
@@ -143,7 +152,8 @@ class Registry:
                     raise ValueError(f"operation id {handler.__name__} used twice")
             self.endpoints.append(Endpoint(
                 method, path, handler, summary, response, status, body, query, path_params,
-                roles, idempotent, tag, inspect.cleandoc(handler.__doc__ or ""), errors))
+                roles, idempotent, tag, inspect.cleandoc(handler.__doc__ or ""), errors,
+                reads_replica))
             return handler
 
         return register
@@ -248,6 +258,11 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
             data, canonical = await _json_body(request, settings)
             body = _models(endpoint.body, data, "body")
         key = _idempotency_key(request) if endpoint.idempotent else None
+        if endpoint.reads_replica:
+            async with reading(request.app) as conn:
+                result = await endpoint.handler(Call(request, conn, user, body, query, path,
+                                                     session))
+            return _response(endpoint.status, _dump(endpoint, result))
         async with request.app[POOL].acquire() as conn:
             call = Call(request, conn, user, body, query, path, session)
             if key is None or user is None:

@@ -218,10 +218,12 @@ class Dashboard(BaseModel):
 
 
 @API.endpoint("GET", "/dashboard", summary="Today at a glance, for the role of the caller",
-              response=Dashboard, tag="dashboard")
+              response=Dashboard, tag="dashboard", reads_replica=True)
 async def dashboard(call: Call) -> Dashboard:
     """Staff: the town's today (the admin report of the Today page and chat's `report`);
-    a vendor: their open orders and receivables; a retailer: what they owe and their credit."""
+    a vendor: their open orders and receivables; a retailer: what they owe and their credit.
+    From the read replica when there is one: it may be a few seconds behind a write just made
+    (`GET /orders/{number}` reads the primary)."""
     actor = call.actor
     today = datetime.now(formats.NEPAL_TIME).date()
     out = Dashboard(role=actor.role, day=today)
