@@ -39,6 +39,9 @@ RULES = {
     "index": "builds an index without CONCURRENTLY: writes to the table wait until it is built",
     "concurrently-in-transaction": "CREATE/DROP INDEX CONCURRENTLY cannot run in a transaction: "
                                    "start the migration with '-- khaacho: no-transaction'",
+    "rerun": "a no-transaction migration runs again from the top after failing halfway, and a "
+             "failed CREATE INDEX CONCURRENTLY leaves an invalid index behind: DROP INDEX "
+             "CONCURRENTLY IF EXISTS it first",
     "lock": "LOCK TABLE holds the table against the running version until the migration ends",
     "add-constraint": "adds a constraint that is checked against every row under an exclusive "
                       "lock: add it NOT VALID, then VALIDATE CONSTRAINT in a later transaction",
@@ -165,11 +168,12 @@ def check(migrations: Iterable[migrate.Migration]) -> list[Finding]:
 
 def _check_one(m: migrate.Migration, state: _State) -> Iterator[Finding]:
     created: set[str] = set()  # tables this migration made: nobody uses them yet
+    dropped: set[str] = set()  # indexes this migration drops if they exist (before rebuilding)
     added_here: dict[tuple[str, str], str] = {}  # NOT VALID constraints added in this transaction
     for raw in pglast.parse_sql(m.sql):
         stmt = raw.stmt
         line = _line(m.sql, raw.stmt_location or 0)  # pglast counts characters
-        for rule, target in _statement(stmt, m, created, added_here, state):
+        for rule, target in _statement(stmt, m, created, dropped, added_here, state):
             yield Finding(m.name, line, rule, target)
 
 
@@ -192,7 +196,7 @@ def _name(relation: Any) -> str:
 
 
 def _statement(
-    stmt: Any, m: migrate.Migration, created: set[str],
+    stmt: Any, m: migrate.Migration, created: set[str], dropped: set[str],
     added_here: dict[tuple[str, str], str], state: _State,
 ) -> Iterator[tuple[str, str]]:
     if isinstance(stmt, ast.CreateStmt | ast.CreateTableAsStmt):
@@ -204,9 +208,13 @@ def _statement(
             yield "concurrently-in-transaction", table
         elif not stmt.concurrent and table not in created:
             yield "index", table
+        elif stmt.concurrent and stmt.idxname not in dropped:
+            yield "rerun", f"{table}.{stmt.idxname}"
     elif isinstance(stmt, ast.DropStmt):
         if stmt.concurrent and m.transactional:
             yield "concurrently-in-transaction", ""
+        if stmt.removeType == enums.ObjectType.OBJECT_INDEX and stmt.missing_ok:
+            dropped.update(names[-1].sval for names in stmt.objects or ())
         if stmt.removeType == enums.ObjectType.OBJECT_TABLE:
             for names in stmt.objects or ():
                 table = names[-1].sval

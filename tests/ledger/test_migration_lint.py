@@ -140,6 +140,14 @@ def test_an_index_built_concurrently_in_a_no_transaction_migration_passes():
         CREATE INDEX CONCURRENTLY orders_updated ON orders (updated_at);""") == []
 
 
+def test_a_concurrent_index_that_would_not_survive_a_rerun_is_caught():
+    assert lint(NO_TX + "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_updated"
+                        " ON orders (updated_at);") == [("rerun", "orders.orders_updated")]
+    assert lint(NO_TX + """DROP INDEX CONCURRENTLY IF EXISTS another_one;
+        CREATE INDEX CONCURRENTLY orders_updated ON orders (updated_at);""") == [
+        ("rerun", "orders.orders_updated")]
+
+
 def test_not_valid_then_validate_in_a_later_migration_then_set_not_null_passes():
     assert lint(
         "ALTER TABLE orders ADD CONSTRAINT has_vendor CHECK (vendor_id IS NOT NULL) NOT VALID;",
