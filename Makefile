@@ -33,6 +33,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot dialogs catalog ledger locales web
+	$(BIN)/python -m ledger.migration_lint
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

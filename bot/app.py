@@ -14,13 +14,14 @@ import asyncpg
 from aiohttp import web
 
 from bot import metrics, pages, report_pages, security, simulator, verify_pages, webhook
-from bot.appkeys import HANDLER, HTTP, MESSAGES, OUTBOUND, POOL, READ_POOL, SETTINGS
+from bot.appkeys import HANDLER, HTTP, MESSAGES, OUTBOUND, POOL, READ_POOL, SETTINGS, SHUTDOWN
 from bot.graph import GraphClient
 from bot.handler import Handler
 from bot.inbox import Inbox
 from bot.outbound import Outbound
 from bot.sender import LocalTransport, Sender, Transport
 from bot.settings import Settings
+from bot.shutdown import Shutdown
 from dialogs import jobs
 from dialogs.io import Policy
 from ledger import check, db, limit_suggestions, migrate, reminders
@@ -38,6 +39,8 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
     app[MESSAGES] = Messages()
     app[OUTBOUND] = Outbound(settings, app[MESSAGES])
     app[HANDLER] = Handler(app[OUTBOUND], policy(settings))
+    app[SHUTDOWN] = Shutdown(settings.shutdown_timeout_seconds)
+    app.on_shutdown.append(_begin_shutdown)  # right after the listener closes, on SIGTERM
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_client)
     app.cleanup_ctx.append(_metrics_refresh)
@@ -105,8 +108,9 @@ def build_workers(app: web.Application) -> tuple[Inbox, Sender]:
     async def throttled(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
         await handler.throttled(conn, row, settings.inbound_sender_window_seconds)
 
+    stopping = app[SHUTDOWN].stopping
     inbox = Inbox(
-        pool, handler.handle, handler.give_up, throttled=throttled,
+        pool, handler.handle, handler.give_up, throttled=throttled, stopping=stopping,
         max_attempts=settings.inbound_max_attempts, poll_seconds=settings.worker_poll_seconds,
         max_per_window=settings.inbound_sender_max_per_window,
         window_seconds=settings.inbound_sender_window_seconds,
@@ -117,7 +121,7 @@ def build_workers(app: web.Application) -> tuple[Inbox, Sender]:
         poll_seconds=settings.worker_poll_seconds,
         send_timeout_seconds=settings.outbox_send_timeout_seconds,
         confirm_seconds=settings.outbox_confirm_seconds,
-        concurrency=settings.outbox_concurrency,
+        concurrency=settings.outbox_concurrency, stopping=stopping,
     )
     return inbox, sender
 
@@ -127,11 +131,22 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     tasks = [asyncio.create_task(supervise("inbox", inbox.run), name="inbox"),
              asyncio.create_task(supervise("sender", sender.run), name="sender")]
     yield
-    for task in tasks:
+    # They finish the message in hand and return; what is still busy at the bound is cut off
+    # (its transaction rolls back; a send cut off mid-call is in doubt, bot/sender.py).
+    shutdown = app[SHUTDOWN]
+    shutdown.begin()
+    _, busy = await asyncio.wait(tasks, timeout=shutdown.remaining())
+    for task in busy:
+        log.warning("%s still busy after %.0fs: cut off", task.get_name(), shutdown.timeout)
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    log.info("workers stopped")
+
+
+async def _begin_shutdown(app: web.Application) -> None:
+    app[SHUTDOWN].begin()
 
 
 async def supervise(
@@ -148,13 +163,14 @@ async def supervise(
 
     Restarts back off (doubling up to `max_delay`) while the worker keeps failing at once; after
     it has run for `healthy_seconds`, the next failure is a new incident and starts from
-    `first_delay` again.
+    `first_delay` again. A worker that returns has stopped on purpose (shutdown): so does this.
     """
     delay = first_delay
     while True:
         started = clock()
         try:
             await run()
+            return
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - logged, then the worker starts again

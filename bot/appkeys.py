@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.handler import Handler
 from bot.outbound import Outbound
 from bot.settings import Settings
+from bot.shutdown import Shutdown
 from locales.render import Messages
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -19,3 +20,4 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 MESSAGES = web.AppKey("messages", Messages)
 HANDLER = web.AppKey("handler", Handler)
 OUTBOUND = web.AppKey("outbound", Outbound)
+SHUTDOWN = web.AppKey("shutdown", Shutdown)

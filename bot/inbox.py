@@ -76,8 +76,11 @@ class Inbox:
         max_per_window: int = 30,
         window_seconds: float = 60.0,
         concurrency: int = 8,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self._pool = pool
+        # Set on shutdown: the messages in hand are finished, no new one is taken.
+        self._stopping = stopping or asyncio.Event()
         self._process = process
         self._give_up = give_up
         self._throttled = throttled
@@ -88,12 +91,13 @@ class Inbox:
         self._concurrency = concurrency
 
     async def run(self) -> None:
-        """Handle messages until cancelled."""
-        await drain_on_notify(self._pool, INBOUND_CHANNEL, self.drain, self._poll)
+        """Handle messages until cancelled, or stopping (then return with none in hand)."""
+        await drain_on_notify(self._pool, INBOUND_CHANNEL, self.drain, self._poll,
+                              self._stopping)
 
     async def drain(self) -> None:
         """Handle until nothing is waiting (a message that keeps failing waits for a poll)."""
-        while await self.drain_once():
+        while await self.drain_once() and not self._stopping.is_set():
             pass
 
     async def drain_once(self) -> int:
@@ -109,7 +113,7 @@ class Inbox:
 
         async def work() -> None:
             nonlocal handled
-            while not queue.empty():
+            while not queue.empty() and not self._stopping.is_set():
                 handled += await self.handle_next(queue.get_nowait())
 
         await asyncio.gather(*(work() for _ in range(min(self._concurrency, len(senders)))))

@@ -189,8 +189,11 @@ class Sender:
         send_timeout_seconds: float = 15.0,
         confirm_seconds: float = 30.0,
         concurrency: int = 4,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self._pool = pool
+        # Set on shutdown: the sends in hand are finished and recorded, no new one is claimed.
+        self._stopping = stopping or asyncio.Event()
         self._transport = transport
         self._limiter = RateLimiter(rate_per_second)
         self._max_attempts = max_attempts
@@ -204,8 +207,8 @@ class Sender:
         self._unrecorded: list[_Unrecorded] = []
 
     async def run(self) -> None:
-        """Send until cancelled."""
-        await drain_on_notify(self._pool, OUTBOX_CHANNEL, self.drain, self._poll)
+        """Send until cancelled, or stopping (then return with no send in hand)."""
+        await drain_on_notify(self._pool, OUTBOX_CHANNEL, self.drain, self._poll, self._stopping)
 
     async def drain(self) -> int:
         """Send until nothing is due; returns how many messages were attempted.
@@ -226,7 +229,7 @@ class Sender:
             nonlocal idle, sent
             waiting = False
             try:
-                while True:
+                while not self._stopping.is_set():
                     mark = sent
                     if await self.send_one():
                         sent += 1
@@ -246,6 +249,9 @@ class Sender:
                 async with changed:
                     changed.notify_all()
                 raise
+            idle += 1  # stopping: idle for good, as above
+            async with changed:
+                changed.notify_all()
 
         results = await asyncio.gather(*(worker() for _ in range(self._concurrency)),
                                        return_exceptions=True)

@@ -36,6 +36,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
     log.info("serving on http://%s:%d", host, port)
     if settings.simulator_served:
         log.info("web chat simulator at http://%s:%d/simulator (this machine only)", host, port)
+    # On SIGTERM aiohttp closes the listener (Meta retries what it could not deliver) and waits
+    # for the requests in flight; the workers finish their message meanwhile (bot/shutdown.py).
     web.run_app(app, host=host, port=port, print=None, access_log=None,
-                **server_options(settings))
+                shutdown_timeout=settings.shutdown_timeout_seconds, **server_options(settings))
     return 0

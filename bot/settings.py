@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     hsts_max_age_seconds: int = Field(default=31_536_000, ge=0, le=2 * 31_536_000)
     http_idle_timeout_seconds: float = Field(default=20.0, gt=0, le=3600)
     http_body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    # On SIGTERM: how long requests in flight and the message in hand get before the process
+    # exits anyway (docs/operations.md: Deploys).
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     # Bank reports are signed with this Ed25519 key: base64 of its 32 raw bytes (README: Bank
     # report). Unset: generated once into KHAACHO_DATA_DIR, except with WhatsApp configured.
     report_signing_key: SecretStr | None = None

@@ -114,21 +114,33 @@ def _closed(conn: asyncpg.Connection) -> bool:
 
 
 async def drain_on_notify(
-    pool: asyncpg.Pool, channel: str, drain: Callable[[], Awaitable[object]], poll_seconds: float
+    pool: asyncpg.Pool, channel: str, drain: Callable[[], Awaitable[object]],
+    poll_seconds: float, stopping: asyncio.Event | None = None,
 ) -> None:
-    """Call `drain` until cancelled: at once, then on each NOTIFY or after `poll_seconds`."""
+    """Call `drain` until cancelled, or until `stopping` is set (then return once the drain in
+    progress has returned): at once, then on each NOTIFY or after `poll_seconds`."""
+    stopping = stopping or asyncio.Event()
     wake = asyncio.Event()
     listener = _Listener(pool, channel, wake)
     try:
-        while True:
+        while not stopping.is_set():
             await listener.ensure()
             wake.clear()  # before draining: a NOTIFY during the drain triggers another round
             await drain()
             # Without a listener (the database was away), try again soon rather than a poll later.
             wait = poll_seconds if listener.alive else min(poll_seconds, _RELISTEN_SECONDS)
-            try:
-                await asyncio.wait_for(wake.wait(), wait)
-            except TimeoutError:
+            if not await _either(wake, stopping, wait):
                 await listener.check()
     finally:
         await listener.close()
+
+
+async def _either(first: asyncio.Event, second: asyncio.Event, timeout: float) -> bool:
+    """Wait until either event is set (True) or `timeout` passes (False)."""
+    waits = [asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())]
+    try:
+        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+    return bool(done)

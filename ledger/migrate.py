@@ -1,5 +1,11 @@
 """Numbered plain-SQL migrations, applied in order, each once, in a transaction, under a lock;
-then the app's role is granted its privileges (ledger.roles)."""
+then the app's role is granted its privileges (ledger.roles).
+
+A migration whose first line is `-- khaacho: no-transaction` runs statement by statement outside
+a transaction instead, for what PostgreSQL refuses inside one (CREATE INDEX CONCURRENTLY). It is
+recorded only after its last statement, so one interrupted halfway runs again from the start:
+each statement must be safe to repeat (docs/operations.md: Deploys).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+import pglast
 
 from ledger import db, roles
 
@@ -18,6 +25,7 @@ log = logging.getLogger(__name__)
 _MIGRATION_LOCK = 0x6B6861616368
 
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+NO_TRANSACTION = "-- khaacho: no-transaction"
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,10 @@ class Migration:
     version: int
     name: str
     sql: str
+
+    @property
+    def transactional(self) -> bool:
+        return self.sql.lstrip().partition("\n")[0].strip() != NO_TRANSACTION
 
 
 def available() -> list[Migration]:
@@ -53,9 +65,13 @@ async def pending(conn: asyncpg.Connection) -> list[Migration]:
     return [m for m in available() if m.version not in done]
 
 
-async def migrate(conn: asyncpg.Connection, *, app_role: str | None = None) -> list[str]:
-    """Apply what is missing, then grant `app_role` the app's privileges (unless it is None or
-    this connection's own role). Two processes starting together wait on the advisory lock."""
+async def migrate(
+    conn: asyncpg.Connection, *, app_role: str | None = None,
+    migrations: list[Migration] | None = None,
+) -> list[str]:
+    """Apply what is missing of `migrations` (the shipped ones by default), then grant
+    `app_role` the app's privileges (unless it is None or this connection's own role). Two
+    processes starting together wait on the advisory lock."""
     await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
     try:
         # Created only when missing: an app role with nothing pending gets this far without
@@ -68,14 +84,20 @@ async def migrate(conn: asyncpg.Connection, *, app_role: str | None = None) -> l
                        applied_at timestamptz NOT NULL DEFAULT now())"""
             )
         ran: list[str] = []
-        for migration in await pending(conn):
-            async with conn.transaction():
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                    migration.version,
-                    migration.name,
-                )
+        done = await applied(conn)
+        for migration in migrations if migrations is not None else available():
+            if migration.version in done:
+                continue
+            if migration.transactional:
+                async with conn.transaction():
+                    await conn.execute(migration.sql)
+                    await _record(conn, migration)
+            else:
+                # One statement per round trip: several in one query string would share an
+                # implicit transaction, which CONCURRENTLY refuses.
+                for statement in pglast.split(migration.sql):
+                    await conn.execute(statement)
+                await _record(conn, migration)
             log.info("applied migration %s", migration.name)
             ran.append(migration.name)
         if app_role is not None and app_role != await conn.fetchval("SELECT current_user"):
@@ -83,6 +105,11 @@ async def migrate(conn: asyncpg.Connection, *, app_role: str | None = None) -> l
         return ran
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+
+
+async def _record(conn: asyncpg.Connection, migration: Migration) -> None:
+    await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                       migration.version, migration.name)
 
 
 async def run(migrate_url: str, app_url: str) -> list[str]:
