@@ -11,7 +11,10 @@ A send without an answer (timeout, dropped connection, unreadable reply, or a pr
 it was in flight) may have reached Meta. It stays in flight: the status webhook that names it
 marks it sent (bot/store.confirm_sent) and it is never sent again. Only when no status came
 within `confirm_seconds` does the next claim, finding it still in doubt, send it again (the rare
-true loss). A wamid that another row already holds is logged; it never stops the sender.
+true loss). Those seconds must be ones in which a status could have come in: a send left by a
+process that died waits `confirm_seconds` from when the sender started again, since Meta's posts
+while nobody listened failed and come back only as its retries. A wamid that another row already
+holds is logged; it never stops the sender.
 
 Fairness: a message waits while an earlier one to the same recipient is unsent (replies arrive in
 order), and claims take the oldest `turn` first (bot/store.enqueue spreads a recipient's replies
@@ -190,6 +193,7 @@ class Sender:
         confirm_seconds: float = 30.0,
         concurrency: int = 4,
         stopping: asyncio.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pool = pool
         # Set on shutdown: the sends in hand are finished and recorded, no new one is claimed.
@@ -205,9 +209,14 @@ class Sender:
         self._lease = timedelta(seconds=send_timeout_seconds + confirm_seconds)
         self._concurrency = concurrency
         self._unrecorded: list[_Unrecorded] = []
+        self._clock = clock
+        # Since when statuses could reach us: the process (or the database, when the sender is
+        # restarted after losing it) may have been away for all of a send's own wait.
+        self._listening_since = clock()
 
     async def run(self) -> None:
         """Send until cancelled, or stopping (then return with no send in hand)."""
+        self._listening_since = self._clock()
         await drain_on_notify(self._pool, OUTBOX_CHANNEL, self.drain, self._poll, self._stopping)
 
     async def drain(self) -> int:
@@ -290,7 +299,8 @@ class Sender:
         return True
 
     async def _claim(self) -> Claim | Literal["settled"] | None:
-        """Mark the next due message in flight; "settled" when it needed no sending after all."""
+        """Mark the next due message in flight; "settled" when it needs no sending now (its status
+        came, it failed for good, or its status may still come)."""
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(_CLAIM)
             if row is None:
@@ -305,7 +315,8 @@ class Sender:
 
     async def _settle_in_doubt(self, conn: asyncpg.Connection, row: asyncpg.Record) -> bool:
         """An earlier send of `row` got no answer and its wait is over: a status that names it
-        (if the webhook's own confirmation missed it) settles it; so does the attempt limit.
+        (if the webhook's own confirmation missed it) settles it; a sender that has not yet
+        listened for `confirm_seconds` puts it off until it has; the attempt limit fails it.
         Otherwise it is sent again, and False is returned."""
         status = await conn.fetchrow(
             """SELECT wamid FROM message_statuses WHERE callback_data = $1
@@ -324,6 +335,16 @@ class Sender:
                 await delivery_failed(conn, status["wamid"], failure["error_code"],
                                       failure["error_title"])
             metrics.OUTBOUND.labels(result="confirmed").inc()
+            return True
+        left = self._confirm.total_seconds() - (self._clock() - self._listening_since)
+        if left > 0:
+            # Its wait ran out while this sender was not running (a restart after kill -9 takes
+            # seconds; under load, longer than the wait): Meta's status, posted meanwhile to
+            # nobody, comes with its retry. Sending now is what would send it twice.
+            log.warning("outbox %s to %s: in doubt since before the sender started; waiting "
+                        "%.1fs more for its status", row["id"], mask(row["recipient"]), left)
+            await conn.execute("UPDATE outbox SET next_attempt_at = now() + $2 WHERE id = $1",
+                               row["id"], timedelta(seconds=left))
             return True
         if row["attempts"] >= self._max_attempts:
             await self._fail_row(conn, row["id"], row["recipient"],

@@ -5,6 +5,11 @@ One browser for the whole session. Playwright's async API runs on an event loop 
 thread (`Browser`); the tests run on pytest-aiohttp's loop beside the app under test, and reach
 the browser through `Remote` wrappers whose async methods are awaited across the two loops, so a
 test reads like Playwright's own async API: `await page.goto(url)`, `await page.fill(...)`.
+Every touch of a Playwright object, a plain method or attribute as much as an async one, runs on
+the browser's thread: Playwright's connection is not thread-safe, and a plain method may talk to
+the driver (`page.on("console", ...)` subscribes to the event: called from the test's thread, it
+wrote the message there, and the driver's answer could be read on the browser's thread before
+the call was registered, "Cannot find command to respond").
 
 Screenshots of every test go to var/screenshots/browser/ (printed at the end of the run). Without
 /usr/bin/chromium every test here is skipped and the run's summary says so (tests/conftest.py)."""
@@ -16,7 +21,7 @@ import inspect
 import re
 import shutil
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -67,6 +72,22 @@ class Browser:
         """Run `coro` on the browser's loop; the caller's loop goes on serving the app."""
         return self.wrap(await asyncio.wrap_future(self.submit(coro)))
 
+    def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call a plain (not async) `func` on the browser's thread and wait for it. It never
+        waits on the app, so blocking the caller's loop for it is short and cannot deadlock."""
+        if threading.current_thread() is self._thread:
+            return self.wrap(func(*args, **kwargs))
+        done: Future[Any] = Future()
+
+        def go() -> None:
+            try:
+                done.set_result(func(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller as it is
+                done.set_exception(exc)
+
+        self.loop.call_soon_threadsafe(go)
+        return self.wrap(done.result(timeout=60))
+
     def wrap(self, value: Any) -> Any:
         if isinstance(value, list):
             return [self.wrap(v) for v in value]
@@ -86,7 +107,10 @@ class Browser:
         return page
 
     async def close_context(self, page: Remote) -> None:
-        await self.run(page.target.context.close())
+        async def close() -> None:
+            await page.target.context.close()
+
+        await self.run(close())
 
     def close(self) -> None:
         self.wait(self._browser.close())
@@ -105,14 +129,17 @@ class Remote:
         self.target = target
 
     def __getattr__(self, name: str) -> Any:
-        value = getattr(self.target, name)
+        value = self._browser.call(getattr, self.target, name)  # a property may do work too
         if not callable(value):
-            return self._browser.wrap(value)
+            return value
 
         def call(*args: Any, **kwargs: Any) -> Any:
             if inspect.iscoroutinefunction(value):
-                return self._browser.run(value(*args, **kwargs))
-            return self._browser.wrap(value(*args, **kwargs))
+                async def on_browser_loop() -> Any:  # the coroutine is made there, too
+                    return await value(*args, **kwargs)
+
+                return self._browser.run(on_browser_loop())
+            return self._browser.call(value, *args, **kwargs)
 
         return call
 

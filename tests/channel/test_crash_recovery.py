@@ -39,11 +39,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _burst(post: Any, count: int) -> None:
-    """`count` messages, round-robin over USERS; each gets exactly one reply."""
-    for i in range(count):
+async def _burst(post: Any, count: int, start: int = 0) -> None:
+    """Messages `start` to `count`, round-robin over USERS; each gets exactly one reply."""
+    for i in range(start, count):
         response = await post(message_from(USERS[i % len(USERS)], f"wamid.C{i:04d}", "help"))
         assert response.status == 200
+
+
+async def _post_until_a_send_is_in_flight(
+        post: Any, graph: FakeGraph, posted: int, count: int) -> int:
+    """Go on posting the burst's messages, a few a second, until a reply is in flight (Meta has
+    accepted it and not yet answered); returns how many are posted by then. On a loaded machine
+    the app may send every reply of a burst before the test looks, and a restart may find
+    nothing left to send: each kill must still land between accepting and answering."""
+    loop = asyncio.get_running_loop()
+    deadline, next_post = loop.time() + 60, loop.time()
+    while graph.unanswered == 0:
+        assert loop.time() < deadline, f"no send in flight within 60s; {posted} posted"
+        if posted < count and loop.time() >= next_post:
+            await _burst(post, posted + 1, posted)
+            posted, next_post = posted + 1, loop.time() + 0.2
+        else:
+            await asyncio.sleep(0.005)
+    return posted
 
 
 async def _all_answered_once(pool: asyncpg.Pool, graph: FakeGraph, count: int) -> None:
@@ -130,12 +148,17 @@ async def test_kill_9_while_sending_never_sends_a_reply_twice(serve, graph, pool
     graph.answer_delay = 0.3  # each send is accepted 0.3 s before the app hears of it
     graph.emit_statuses(f"{serve.url}/webhook", APP_SECRET, delay=0.5)  # after the kill
     async with aiohttp.ClientSession() as session:
+        def post(payload: dict[str, Any]) -> Any:
+            return serve.post(session, payload)
+
         await serve.start(session)
-        await _burst(lambda p: serve.post(session, p), count)
+        posted = count // 2
+        await _burst(post, posted)
         for _ in range(kills):
-            await eventually(lambda: graph.unanswered > 0, within=60, every=0.005)
+            posted = await _post_until_a_send_is_in_flight(post, graph, posted, count)
             await serve.kill()  # between Meta accepting a message and the app recording it
             await serve.start(session)
+        await _burst(post, count, posted)
         await _all_answered_once(pool, graph, count)
     assert graph.duplicates() == 0
     assert graph.statuses_delivered >= kills  # statuses came in after restarts, as from Meta

@@ -119,3 +119,32 @@ async def test_sends_left_in_flight_by_a_crash_are_settled_or_sent_once(start, g
     rows = await all_settled(pool, 2)
     assert [r["wamid"] for r in rows] == ["wamid.BEFORECRASH", "wamid.FAKE1"]
     assert [m["biz_opaque_callback_data"] for m in graph.sent] == [reference(ids[1])]
+
+
+async def test_a_send_whose_wait_ran_out_while_no_process_was_up_waits_again_for_its_status(
+        start, graph, pool):
+    """After kill -9, the restart can take longer than the whole wait (seconds under load): Meta's
+    status was posted while nobody listened and comes with its retry, after the new process is up.
+    It must still find the message unsent again."""
+    async with pool.acquire() as conn:
+        row_id = await conn.fetchval(
+            """INSERT INTO outbox (recipient, payload, sending_since, attempts, next_attempt_at)
+               VALUES ($1, '{"type": "text", "text": {"body": "hi"}}', now() - interval '1 min',
+                       1, now() - interval '1 s') RETURNING id""", phones(1)[0])
+    client = await start(confirm_seconds=30)
+
+    async def looked_at():  # type: ignore[no-untyped-def]
+        async with pool.acquire() as conn:
+            return await conn.fetchval(
+                "SELECT status = 'sent' OR next_attempt_at > now() FROM outbox WHERE id = $1",
+                row_id)
+    await eventually(looked_at)  # the restarted sender has claimed it, or put it off
+    assert graph.sent == []
+    status = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp", "statuses": [{
+            "id": "wamid.BEFORECRASH", "status": "sent", "timestamp": "1764064801",
+            "recipient_id": phones(1)[0], "biz_opaque_callback_data": reference(row_id)}]}}]}]}
+    assert (await post_webhook(client, status)).status == 200
+    rows = await all_settled(pool, 1)
+    assert rows[0]["status"] == "sent" and rows[0]["wamid"] == "wamid.BEFORECRASH"
+    assert rows[0]["attempts"] == 1 and graph.sent == []
