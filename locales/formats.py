@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import nepali_datetime
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import parse_pattern
 
 from locales import Language
 
@@ -23,9 +24,16 @@ def digits(text: str, lang: Language) -> str:
     return text.translate(_DEVANAGARI_DIGITS) if lang == "ne" else text
 
 
+# Parsed once: babel's format_decimal parses its pattern again on every call, three quarters of
+# its time, and an analytics page formats a few thousand numbers (bench/web_bench.py).
+_NE = Locale.parse("ne")
+_NUMBER = parse_pattern("#,##,##0.###")
+_RUPEES = parse_pattern("#,##,##0")
+
+
 def number(value: int | float | Decimal, lang: Language) -> str:
     """1,23,456.5 — Nepali (lakh) grouping in both languages, at most three decimals."""
-    text = format_decimal(Decimal(str(value)), format="#,##,##0.###", locale="ne")
+    text = _NUMBER.apply(Decimal(str(value)), _NE, numbering_system="latn")
     return digits(text, lang)
 
 
@@ -39,7 +47,7 @@ def money(paisa: int, lang: Language) -> str:
         raise TypeError("money is integer paisa")
     sign = "-" if paisa < 0 else ""
     rupees, cents = divmod(abs(paisa), 100)
-    text = format_decimal(rupees, format="#,##,##0", locale="ne")
+    text = _RUPEES.apply(rupees, _NE, numbering_system="latn")
     if cents:
         text += f".{cents:02d}"
     return f"{sign}{_RUPEE[lang]} {digits(text, lang)}"
