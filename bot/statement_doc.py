@@ -198,7 +198,7 @@ class _Page(FPDF):
     def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Any]:
         if not (self.text_shaping and text) or markdown or any(
                 unicodedata.bidirectional(c) in _NOT_LTR for c in text):
-            return super()._preload_bidirectional_text(text, markdown)  # type: ignore[misc]
+            return super()._preload_bidirectional_text(text, markdown)
         self.text_shaping["paragraph_direction"] = TextDirection.LTR
         self.text_shaping["fragment_direction"] = TextDirection.LTR
         emphasis = ("B" in self.font_style, "I" in self.font_style, self.strikethrough,
