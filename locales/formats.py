@@ -28,11 +28,25 @@ def digits(text: str, lang: Language) -> str:
 # its time, and an analytics page formats a few thousand numbers (bench/web_bench.py).
 _NE = Locale.parse("ne")
 _NUMBER = parse_pattern("#,##,##0.###")
-_RUPEES = parse_pattern("#,##,##0")
+
+
+def _grouped(whole: int) -> str:
+    """1,23,45,678: what the patterns above make of a whole number (the last three digits, then
+    twos), without babel's decimal machinery: most numbers on a page are counts and rupees."""
+    text = str(abs(whole))
+    head, tail = text[:-3], text[-3:]
+    pairs = []
+    while len(head) > 2:
+        pairs.append(head[-2:])
+        head = head[:-2]
+    return ("-" if whole < 0 else "") + ",".join([head, *reversed(pairs), tail] if head
+                                                 else [*reversed(pairs), tail])
 
 
 def number(value: int | float | Decimal, lang: Language) -> str:
     """1,23,456.5 — Nepali (lakh) grouping in both languages, at most three decimals."""
+    if type(value) is int:
+        return digits(_grouped(value), lang)
     text = _NUMBER.apply(Decimal(str(value)), _NE, numbering_system="latn")
     return digits(text, lang)
 
@@ -47,7 +61,7 @@ def money(paisa: int, lang: Language) -> str:
         raise TypeError("money is integer paisa")
     sign = "-" if paisa < 0 else ""
     rupees, cents = divmod(abs(paisa), 100)
-    text = _RUPEES.apply(rupees, _NE, numbering_system="latn")
+    text = _grouped(rupees)
     if cents:
         text += f".{cents:02d}"
     return f"{sign}{_RUPEE[lang]} {digits(text, lang)}"
