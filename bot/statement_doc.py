@@ -368,11 +368,12 @@ def _map_cluster_glyphs(page: FPDF) -> None:
                 glyph.unicode = (ZERO_WIDTH_SPACE,)
 
 
-def _fit(page: _Page, value: str, width: float) -> str:
+def _fit(page: FPDF, value: str, width: float) -> str:
     """A cell's text cut to its column (a long reference or name ends in "…")."""
-    if page.width_of(value) <= width:
+    measure = page.width_of if isinstance(page, _Page) else page.get_string_width
+    if measure(value) <= width:
         return value
-    while value and page.width_of(value + "…") > width:
+    while value and measure(value + "…") > width:
         value = value[:-1]
     # Never end on a virama or a vowel sign cut from its letter.
     return value.rstrip("\u094d\u093e\u093f\u0940\u0941\u0942\u0947\u0948\u094b\u094c"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 
 import nepali_datetime
 from babel import Locale
@@ -73,6 +74,7 @@ def nepal_time(moment: datetime) -> datetime:
     return moment.astimezone(NEPAL_TIME)
 
 
+@lru_cache(maxsize=8192)  # a statement or a chart names the same few hundred days over and over
 def bs_date(day: date, lang: Language) -> str:
     """A Bikram Sambat date: "9 Mangsir 2083" or "२०८३ मंसिर ९"."""
     bs = nepali_datetime.date.from_datetime_date(day)
