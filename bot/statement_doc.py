@@ -11,13 +11,19 @@ spreadsheet can add them up; its headings are in the reader's language.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import TextDirection, XPos, YPos
 
 from ledger.statements import Line, Statement
 from locales import Language, formats
@@ -75,7 +81,57 @@ def filename(statement: Statement, fmt: Format) -> str:
 
 
 def render(statement: Statement, fmt: Format, lang: Language, messages: Messages) -> bytes:
-    return (pdf if fmt == "pdf" else csv_bytes)(statement, lang, messages)
+    """The file; a PDF drawn before from the same statement today is handed out again."""
+    if fmt != "pdf":
+        return csv_bytes(statement, lang, messages)
+    key = _key(statement, lang)
+    found = _DRAWN.get(key)
+    if found is None:
+        found = pdf(statement, lang, messages)
+        _DRAWN.put(key, found)
+    return found
+
+
+def _key(statement: Statement, lang: Language) -> str:
+    """What a drawn PDF shows: every line, sum and party (the ledger is append-only, so an entry
+    written since changes them), the ageing, the language and the Nepal day of drawing; not the
+    clock time it was drawn at, which the document then keeps from its first drawing."""
+    day = formats.nepal_time(statement.generated_at).date()
+    content = dataclasses.replace(statement, generated_at=None)  # type: ignore[arg-type]
+    return hashlib.sha256(repr((lang, day, content)).encode()).hexdigest()
+
+
+class _Drawn:
+    """The last PDFs drawn, up to `limit` bytes: a shop or vendor tapping 'statement' again, or
+    the same statement opened from chat and the web, gets the file without drawing it again
+    (drawing takes fpdf2 about 2 ms a line and 100 ms a file). Worker threads share it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.size = limit, 0
+        self.files: OrderedDict[str, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self.lock:
+            found = self.files.get(key)
+            if found is not None:
+                self.files.move_to_end(key)
+            return found
+
+    def put(self, key: str, data: bytes) -> None:
+        if len(data) > self.limit // 4:
+            return
+        with self.lock:
+            if key in self.files:
+                return
+            self.files[key] = data
+            self.size += len(data)
+            while self.size > self.limit:
+                _, dropped = self.files.popitem(last=False)
+                self.size -= len(dropped)
+
+
+_DRAWN = _Drawn(32 * 1024 * 1024)
 
 
 def csv_bytes(statement: Statement, lang: Language, messages: Messages) -> bytes:
@@ -114,8 +170,58 @@ def csv_bytes(statement: Statement, lang: Language, messages: Messages) -> bytes
     return out.getvalue().encode("utf-8")
 
 
+# Bidi classes that can make a text other than one left-to-right run (right-to-left letters,
+# Arabic digits, explicit embeddings and isolates). Statements are Latin and Devanagari.
+_NOT_LTR = frozenset(("R", "AL", "AN", "RLE", "LRE", "RLO", "LRO", "RLI", "LRI", "FSI", "PDF",
+                      "PDI"))
+# Tables fpdf2's subsetter drops from every embedded font (fpdf.output: drop_tables); shaping has
+# read them already through HarfBuzz, which opens the font file itself.
+_DROPPED_LAYOUT = ("GDEF", "GSUB", "GPOS")
+
+
 class _Page(FPDF):
+    """fpdf2's page, with two shortcuts that leave the PDF byte for byte as fpdf2 draws it.
+
+    A statement is a few hundred small cells, and fpdf2 runs the Unicode bidirectional algorithm
+    (in Python) over each cell's text and again over each width asked: over half the drawing
+    time. A text with no right-to-left character is one left-to-right run, which is what that
+    algorithm returns for it, so such a text goes straight to fpdf2's font-style step. And a
+    width asked twice (the same date, word or name in many rows) is remembered for the document.
+    """
+
     words: _Words
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._widths: dict[tuple[str, str, float, str], float] = {}
+
+    def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Any]:
+        if not (self.text_shaping and text) or markdown or any(
+                unicodedata.bidirectional(c) in _NOT_LTR for c in text):
+            return super()._preload_bidirectional_text(text, markdown)
+        self.text_shaping["paragraph_direction"] = TextDirection.LTR
+        self.text_shaping["fragment_direction"] = TextDirection.LTR
+        emphasis = ("B" in self.font_style, "I" in self.font_style, self.strikethrough,
+                    self.underline)
+        return tuple(self._preload_font_styles(text, markdown, _initial_emphasis=emphasis))
+
+    def width_of(self, text: str) -> float:
+        """`get_string_width`, remembered per font, style and size."""
+        key = (self.font_family, self.font_style, self.font_size_pt, text)
+        found = self._widths.get(key)
+        if found is None:
+            found = self._widths[key] = self.get_string_width(text)
+        return found
+
+    def output(self, *args: Any, **kwargs: Any) -> Any:
+        # fontTools' subsetter decodes a font's layout tables before dropping them: over half of
+        # writing the file, for tables the PDF never holds.
+        for font in self.fonts.values():
+            ttfont = getattr(font, "ttfont", None)
+            for tag in _DROPPED_LAYOUT:
+                if ttfont is not None and tag in ttfont:
+                    del ttfont[tag]
+        return super().output(*args, **kwargs)
 
     def footer(self) -> None:
         self.set_y(-10)
@@ -264,9 +370,10 @@ def _map_cluster_glyphs(page: FPDF) -> None:
 
 def _fit(page: FPDF, value: str, width: float) -> str:
     """A cell's text cut to its column (a long reference or name ends in "…")."""
-    if page.get_string_width(value) <= width:
+    measure = page.width_of if isinstance(page, _Page) else page.get_string_width
+    if measure(value) <= width:
         return value
-    while value and page.get_string_width(value + "…") > width:
+    while value and measure(value + "…") > width:
         value = value[:-1]
     # Never end on a virama or a vowel sign cut from its letter.
     return value.rstrip("\u094d\u093e\u093f\u0940\u0941\u0942\u0947\u0948\u094b\u094c"

@@ -370,11 +370,14 @@ _PLACED = """SELECT count(*) AS orders, COALESCE(sum(total_paisa), 0) AS value F
 # What is owed now on bills due before $1: open bills by their due date (an index), and the
 # completed orders a reversed payment left owing again (a handful; found by the reversed
 # payments' index). $2 is OPEN_BILL_STATUSES, $3 the status COMPLETED. Outside these, a billed
-# order owes nothing: it completes when paid off.
+# order owes nothing: it completes when paid off. The open statuses are also spelt out: once
+# PostgreSQL keeps a generic plan, `= ANY($2)` alone cannot prove the open-bills index's
+# predicate, and every view of /app/today scanned the year's orders (bench/web_bench.py).
 _OVERDUE_NOW = f"""
     SELECT COALESCE(sum(outstanding), 0) FROM (
         SELECT o.total_paisa - {PAID_SQL} AS outstanding FROM orders o
-        WHERE o.status = ANY($2::text[]) AND o.due_at < $1
+        WHERE o.status = ANY($2::text[]) AND o.status IN {sql_list(OPEN_BILL_STATUSES)}
+          AND o.due_at < $1
         UNION ALL
         SELECT o.total_paisa - {PAID_SQL} FROM orders o
         WHERE o.status = $3 AND o.due_at < $1 AND o.id IN (

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 
 import nepali_datetime
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import parse_pattern
 
 from locales import Language
 
@@ -23,9 +25,30 @@ def digits(text: str, lang: Language) -> str:
     return text.translate(_DEVANAGARI_DIGITS) if lang == "ne" else text
 
 
+# Parsed once: babel's format_decimal parses its pattern again on every call, three quarters of
+# its time, and an analytics page formats a few thousand numbers (bench/web_bench.py).
+_NE = Locale.parse("ne")
+_NUMBER = parse_pattern("#,##,##0.###")
+
+
+def _grouped(whole: int) -> str:
+    """1,23,45,678: what the patterns above make of a whole number (the last three digits, then
+    twos), without babel's decimal machinery: most numbers on a page are counts and rupees."""
+    text = str(abs(whole))
+    head, tail = text[:-3], text[-3:]
+    pairs = []
+    while len(head) > 2:
+        pairs.append(head[-2:])
+        head = head[:-2]
+    return ("-" if whole < 0 else "") + ",".join([head, *reversed(pairs), tail] if head
+                                                 else [*reversed(pairs), tail])
+
+
 def number(value: int | float | Decimal, lang: Language) -> str:
     """1,23,456.5 — Nepali (lakh) grouping in both languages, at most three decimals."""
-    text = format_decimal(Decimal(str(value)), format="#,##,##0.###", locale="ne")
+    if type(value) is int:
+        return digits(_grouped(value), lang)
+    text = _NUMBER.apply(Decimal(str(value)), _NE, numbering_system="latn")
     return digits(text, lang)
 
 
@@ -39,7 +62,7 @@ def money(paisa: int, lang: Language) -> str:
         raise TypeError("money is integer paisa")
     sign = "-" if paisa < 0 else ""
     rupees, cents = divmod(abs(paisa), 100)
-    text = format_decimal(rupees, format="#,##,##0", locale="ne")
+    text = _grouped(rupees)
     if cents:
         text += f".{cents:02d}"
     return f"{sign}{_RUPEE[lang]} {digits(text, lang)}"
@@ -51,6 +74,7 @@ def nepal_time(moment: datetime) -> datetime:
     return moment.astimezone(NEPAL_TIME)
 
 
+@lru_cache(maxsize=8192)  # a statement or a chart names the same few hundred days over and over
 def bs_date(day: date, lang: Language) -> str:
     """A Bikram Sambat date: "9 Mangsir 2083" or "२०८३ मंसिर ९"."""
     bs = nepali_datetime.date.from_datetime_date(day)

@@ -30,7 +30,7 @@ from ledger.analytics import Grain, Period
 from ledger.errors import InvalidAnalyticsQuery, LedgerError, NotPermitted
 from ledger.users import User
 from locales import Language, formats
-from web import render
+from web import render, retailer, staff, vendor
 from web.auth import signed_in
 from web.reads import reading
 
@@ -218,6 +218,7 @@ WORDS: dict[Language, dict[str, Any]] = {
         "scores_h": "Shops by credit score",
         "scores_t": "{scored} of {total} shops have a score; the most are in band {band}.",
         "scores_none": "No shop has a score yet ({total} shops: too little history so far).",
+        "scores_empty": "No scores yet.",
         "no_reason": "(no reason given)",
         "unscored": "No score yet",
         "no_area": "(no area)",
@@ -279,6 +280,7 @@ WORDS: dict[Language, dict[str, Any]] = {
         "scores_h": "क्रेडिट स्कोरअनुसार पसल",
         "scores_t": "{total} मध्ये {scored} पसलको स्कोर छ; धेरैजसो {band} समूहमा छन्।",
         "scores_none": "अहिलेसम्म कुनै पसलको स्कोर छैन ({total} पसल: इतिहास अझै थोरै)।",
+        "scores_empty": "अहिलेसम्म स्कोर छैन।",
         "no_reason": "(कारण दिइएन)",
         "unscored": "स्कोर अझै छैन",
         "no_area": "(क्षेत्र छैन)",
@@ -497,9 +499,13 @@ def _chart(found: Table, lang: Language, w: dict[str, Any], grain: Grain) -> tup
         for b, n in zip(bands, counts, strict=True):
             if b:
                 per_band[b] = per_band.get(b, 0) + n
-        top = max(per_band, key=lambda b: (per_band[b], b)) if scored else w["na"]
-        text = (w["scores_t"] if scored else w["scores_none"]).format(
-            scored=formats.number(scored, lang), total=formats.number(total, lang), band=top)
+        # Without a score there is no band to name: say so plainly (no "band —").
+        text = (w["scores_t"].format(scored=formats.number(scored, lang),
+                                     total=formats.number(total, lang),
+                                     band=max(per_band, key=lambda b: (per_band[b], b)))
+                if scored and per_band else
+                w["scores_none"].format(total=formats.number(total, lang)) if total
+                else w["scores_empty"])
         labels = [w["unscored"] if lo is None else formats.digits(f"{lo}+ {b}", lang)
                   for lo, b in zip(lows, bands, strict=True)]
         return "bar", text, labels, [{"label": L["shops"], "data": counts,
@@ -563,7 +569,15 @@ async def page(request: web.Request, user: User) -> web.StreamResponse:
         request, "analytics.html", WORDS, status=422 if problem else 200, policy=POLICY,
         user_language=user.language, heading=w[_heading(user)], charts=charts, ask=ask,
         problem=" ".join(problem.split()) if problem else None, fresh=fresh_text, quick=quick,
-        grains=analytics.GRAINS, today=today.isoformat())
+        grains=analytics.GRAINS, today=today.isoformat(), staff_nav=is_staff(user), user=user,
+        nav=_nav_words(user, lang))
+
+
+def _nav_words(user: User, lang: Language) -> dict[str, Any]:
+    """The tabs' words of the person's other pages, so this page carries the same tabs."""
+    words = (staff.WORDS if is_staff(user) else vendor.WORDS if user.role == "VENDOR"
+             else retailer.WORDS)
+    return words[lang]
 
 
 @signed_in()

@@ -49,7 +49,7 @@ WORDS: dict[Language, dict[str, Any]] = {
     "en": {
         "title": "Orders", "orders": "Orders", "dues": "Dues", "statement": "Statement",
         "score": "Credit score", "stock": "Stock and prices", "receivables": "Receivables",
-        "record_payment": "Record a payment",
+        "record_payment": "Record a payment", "analytics": "Analytics",
         "open": "Open orders", "recent": "Recent orders", "none_open": "No open orders.",
         "none_recent": "No orders yet. Order on WhatsApp: write what you need, e.g. "
                        "\"chini 5 kg\".",
@@ -74,7 +74,7 @@ WORDS: dict[Language, dict[str, Any]] = {
     "ne": {
         "title": "अर्डर", "orders": "अर्डर", "dues": "बाँकी", "statement": "विवरण",
         "score": "क्रेडिट स्कोर", "stock": "मौज्दात र मूल्य", "receivables": "उठाउन बाँकी",
-        "record_payment": "भुक्तानी चढाउनुहोस्",
+        "record_payment": "भुक्तानी चढाउनुहोस्", "analytics": "विश्लेषण",
         "open": "चालु अर्डर", "recent": "हालका अर्डर", "none_open": "चालु अर्डर छैन।",
         "none_recent": "अहिलेसम्म अर्डर छैन। WhatsApp मा चाहिएको लेख्नुहोस्, जस्तै \"चिनी ५ केजी\"।",
         "vendor": "थोक बिक्रेता", "status": "अवस्था", "paid": "भुक्तानी", "placed": "अर्डर मिति",

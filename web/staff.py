@@ -43,6 +43,7 @@ WORDS: dict[Language, dict[str, Any]] = {
     "en": {
         "title": "Khaacho — staff",
         "today": "Today", "users": "Users", "failed": "Failed messages",
+        "analytics": "Analytics",
         "today_heading": "Today, {day}",
         "orders": "Orders placed", "value": "Their value", "outstanding": "Owed to vendors",
         "overdue": "Overdue", "failed_count": "Messages failed today",
@@ -57,7 +58,7 @@ WORDS: dict[Language, dict[str, Any]] = {
                       "registering": "Registering"},
         "nobody": "Nobody matches.", "more": "More", "back": "Back",
         "phone": "Phone", "shop": "Shop", "limit": "Credit limit", "balance": "Owes",
-        "registered": "Since", "name": "Name",
+        "registered": "Since", "name": "Name", "owner": "Owner",
         "owes_of": "owes {owes} of {limit} limit",
         "starter": "A shop starts with a credit limit of {amount}.",
         "block_effect": "No new orders or credit. Orders no vendor has accepted yet are "
@@ -100,6 +101,7 @@ WORDS: dict[Language, dict[str, Any]] = {
     "ne": {
         "title": "खाचो — कर्मचारी",
         "today": "आज", "users": "प्रयोगकर्ता", "failed": "नपुगेका सन्देश",
+        "analytics": "विश्लेषण",
         "today_heading": "आज, {day}",
         "orders": "राखिएका अर्डर", "value": "तिनको मूल्य", "outstanding": "थोक बिक्रेतालाई तिर्न बाँकी",
         "overdue": "म्याद नाघेको", "failed_count": "आज नपुगेका सन्देश",
@@ -114,7 +116,7 @@ WORDS: dict[Language, dict[str, Any]] = {
                       "registering": "दर्ता हुँदै"},
         "nobody": "कोही मिलेन।", "more": "थप", "back": "पछाडि",
         "phone": "फोन", "shop": "पसल", "limit": "उधारो सीमा", "balance": "तिर्न बाँकी",
-        "registered": "देखि", "name": "नाम",
+        "registered": "देखि", "name": "नाम", "owner": "सञ्चालक",
         "owes_of": "{limit} सीमामध्ये {owes} तिर्न बाँकी",
         "starter": "पसलको सुरुको उधारो सीमा {amount} हुन्छ।",
         "block_effect": "नयाँ अर्डर र उधारो बन्द हुन्छ। थोक बिक्रेताले स्वीकार नगरेका अर्डर रद्द "

@@ -33,7 +33,7 @@ WORDS: dict[Language, dict[str, Any]] = {
     "en": {
         "title": "Orders", "orders": "Orders", "stock": "Stock and prices",
         "receivables": "Receivables", "record_payment": "Record a payment",
-        "statement": "Statements",
+        "statement": "Statements", "analytics": "Analytics",
         "new": "New orders", "accepted": "Accepted: to dispatch", "dispatched": "On the way",
         "none_new": "No new orders.", "none_accepted": "Nothing to dispatch.",
         "none_dispatched": "Nothing on the way.",
@@ -75,7 +75,7 @@ WORDS: dict[Language, dict[str, Any]] = {
     "ne": {
         "title": "अर्डर", "orders": "अर्डर", "stock": "मौज्दात र मूल्य",
         "receivables": "उठाउन बाँकी", "record_payment": "भुक्तानी चढाउनुहोस्",
-        "statement": "विवरण",
+        "statement": "विवरण", "analytics": "विश्लेषण",
         "new": "नयाँ अर्डर", "accepted": "स्वीकार गरिएको: पठाउन बाँकी", "dispatched": "बाटोमा",
         "none_new": "नयाँ अर्डर छैन।", "none_accepted": "पठाउन बाँकी केही छैन।",
         "none_dispatched": "बाटोमा केही छैन।",

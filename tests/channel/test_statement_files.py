@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pypdfium2 as pdfium
+import pytest
 from fpdf import FPDF
 from PIL import Image
 
@@ -151,3 +153,52 @@ async def test_khata_import_and_statement_from_the_command_line(
     code, _, err = await khaacho(database_url, "statement", "--retailer", "9841000009",
                                  "--format", "pdf", "--out", str(tmp_path / "x.pdf"))
     assert code == 2 and "no retailer" in err
+
+
+def _undated(content: bytes) -> bytes:
+    """The file without its creation time and the document ID fpdf2 hashes from it."""
+    return re.sub(rb"/CreationDate \(D:[^)]*\)|/ID \[<[0-9A-F]*><[0-9A-F]*>\]", b"", content)
+
+
+def _plain_fpdf2(content: Statement, lang: str, patch: pytest.MonkeyPatch) -> bytes:
+    """The statement drawn by fpdf2's own code paths: the page's shortcuts taken out."""
+    with patch.context() as local:
+        local.setattr(statement_doc._Page, "_preload_bidirectional_text",
+                      FPDF._preload_bidirectional_text)
+        local.setattr(statement_doc._Page, "output", FPDF.output)
+        local.setattr(statement_doc._Page, "width_of",
+                      lambda page, text: page.get_string_width(text))
+        return _undated(statement_doc.pdf(content, lang, Messages()))  # type: ignore[arg-type]
+
+
+def test_the_pages_shortcuts_draw_the_same_bytes_as_fpdf2(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """Skipping the bidi pass for left-to-right text, remembering widths and dropping the layout
+    tables before subsetting change nothing in the file (its creation date pinned), in both
+    languages, with long references cut to their column and every vendor's column."""
+    base = sample(40)
+    long = Line(date(2026, 3, 20), "adjustment", None, "a reason far too long for its column",
+                "Sita Wholesale and Distribution Centre", 5_000, 0, 5_000, False, False)
+    everyone = Statement(**{**base.__dict__, "vendor": None, "lines": base.lines + (long,)})
+    for content in (base, everyone):
+        for lang in ("en", "ne"):
+            fast = statement_doc.pdf(content, lang, Messages())  # type: ignore[arg-type]
+            assert _undated(fast) == _plain_fpdf2(content, lang, monkeypatch)
+            assert ("…" in text_of(fast)) == (content is everyone)
+
+
+def test_the_same_statement_today_is_drawn_once() -> None:
+    """A repeat hands out the first drawing; another entry, another language or another day
+    draws anew."""
+    first = sample(5)
+    drawn = statement_doc.render(first, "pdf", "en", Messages())
+    assert statement_doc.render(first, "pdf", "en", Messages()) is drawn
+    later = Statement(**{**first.__dict__, "generated_at": first.generated_at + timedelta(hours=1)})
+    assert statement_doc.render(later, "pdf", "en", Messages()) is drawn
+    more = sample(6)
+    assert statement_doc.render(more, "pdf", "en", Messages()) is not drawn
+    assert statement_doc.render(first, "pdf", "ne", Messages()) is not drawn
+    tomorrow = Statement(**{**first.__dict__,
+                            "generated_at": first.generated_at + timedelta(days=1)})
+    again = statement_doc.render(tomorrow, "pdf", "en", Messages())
+    assert again is not drawn and text_of(again) != text_of(drawn)

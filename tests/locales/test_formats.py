@@ -33,3 +33,28 @@ def test_dates_are_shown_in_nepal_time_with_bikram_sambat():
     assert bs_date(date(2026, 4, 14), "en") == "1 Baisakh 2083"
     with pytest.raises(ValueError):
         clock(datetime(2026, 1, 1), "en")  # naive times are refused
+
+
+def test_numbers_and_rupees_group_exactly_as_babels_lakh_pattern() -> None:
+    """The whole-number shortcut and the parsed patterns write what babel's format_decimal
+    writes with the same pattern, for counts, rupees, decimals and negatives."""
+    import random
+    from decimal import Decimal
+
+    from babel.numbers import format_decimal
+
+    from locales import formats
+
+    pick = random.Random(13)
+    wholes = [0, 1, 9, 10, 99, 100, 999, 1000, 99_999, 100_000, 10**7, 10**12, -1, -1000,
+              -123_456_789] + [pick.randint(-10**13, 10**13) for _ in range(2000)]
+    parts = [0.5, 1234.5678, -98765.4321, 0.0005, 99.9995] + [
+        pick.uniform(-1e9, 1e9) for _ in range(500)]
+    for value in [*wholes, *parts]:
+        want = format_decimal(Decimal(str(value)), format="#,##,##0.###", locale="ne")
+        assert formats.number(value, "en") == want, value
+        assert formats.number(value, "ne") == formats.digits(want, "ne"), value
+    for paisa in wholes:
+        rupees = format_decimal(abs(paisa) // 100, format="#,##,##0", locale="ne")
+        cents = f".{abs(paisa) % 100:02d}" if abs(paisa) % 100 else ""
+        assert formats.money(paisa, "en") == f"{'-' if paisa < 0 else ''}Rs {rupees}{cents}"

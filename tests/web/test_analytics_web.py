@@ -155,3 +155,22 @@ async def test_the_openapi_document_declares_every_series(client):
     for name in analytics.SERIES:
         operation = doc["paths"][f"/api/v1/analytics/{name}"]["get"]
         assert {p["name"] for p in operation["parameters"]} >= {"from", "to", "grain"}
+
+
+@pytest.mark.parametrize("lang", ["en", "ne"])
+def test_the_scores_takeaway_names_a_band_only_when_shops_have_scores(lang: str) -> None:
+    from web import analytics as page
+
+    w = page.WORDS[lang]
+    cols = ("low", "band", "retailers")
+
+    def said(rows: list[tuple[object, ...]]) -> str:
+        return page._chart(page.Table("scores", cols, rows), lang, w, "day")[1]  # type: ignore[arg-type]
+
+    nothing = said([(None, None, 0), (300, "E", 0), (700, "B", 0)])
+    unscored = said([(None, None, 4), (300, "E", 0), (700, "B", 0)])
+    scored = said([(None, None, 1), (300, "E", 1), (700, "B", 2)])
+    assert nothing == w["scores_empty"]
+    assert unscored == w["scores_none"].format(total="४" if lang == "ne" else "4")
+    assert "B" in scored and w["na"] not in scored
+    assert w["na"] not in nothing + unscored
