@@ -241,8 +241,8 @@ async def vendor(day: Day, phone: Phone) -> None:
 
 async def newcomer(day: Day, phone: Phone, chance: random.Random) -> None:
     """A shop nobody added yet registers: name, shop, area."""
-    await day.say(phone, "namaste", urgent=False)
-    for text in (f"Shyam {phone.wa_id[-4:]}", f"Shyam Kirana {phone.wa_id[-4:]}",
+    # Few, and each writes at once: behind the town's conversations they would never start.
+    for text in ("namaste", f"Shyam {phone.wa_id[-4:]}", f"Shyam Kirana {phone.wa_id[-4:]}",
                  chance.choice(("Birendranagar", "वीरेन्द्रनगर", "Chhinchu"))):
         await day.say(phone, text)
 
@@ -458,6 +458,7 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, w
                      size: dict[str, float], profile: Path | None) -> dict[str, Any]:
     before = await _totals(url)
     process, base = await start_server(url, graph_base, workers, profile)
+    graph.emit_statuses(base + "/webhook", APP_SECRET)  # as Meta does: `sent` for each reply
     chance = random.Random(workers)
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -481,10 +482,11 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, w
             for task in tasks:
                 task.cancel()
             for result in await asyncio.gather(*tasks, return_exceptions=True):
-                if not isinstance(result, asyncio.CancelledError):
+                if isinstance(result, Exception):  # a newcomer that registered returns None
                     raise RuntimeError("an actor failed") from result
             tasks.clear()
             acks = await acknowledgements(day, town, int(size["burst"]))
+            await _settled(url, within=60)
     finally:
         for task in tasks:
             task.cancel()
@@ -496,6 +498,20 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, w
         figures["profile_ms"] = profile_table(profile, after[0] - before[0],
                                               after[1] - before[1])
     return figures
+
+
+async def _settled(url: str, within: float) -> None:
+    """Wait until every message is handled and every reply is sent and recorded, so stopping
+    the server leaves nothing in flight for the next one to find in doubt."""
+    conn = await db.connect(url)
+    try:
+        deadline = time.perf_counter() + within
+        while time.perf_counter() < deadline and await conn.fetchval(
+                """SELECT (SELECT count(*) FROM inbound_messages WHERE handled_at IS NULL)
+                        + (SELECT count(*) FROM outbox WHERE status = 'pending')"""):
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
 
 
 async def _totals(url: str) -> tuple[int, int]:

@@ -12,8 +12,8 @@ from bench import day_bench
 def test_a_tiny_town_day_goes_through_one_and_two_processes(
         server_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BENCH_DATABASE_URL", server_url)  # the tests' server, not the default
-    sizes = {"retailers": 8, "vendors": 1, "newcomers": 2, "start_rate": 6, "step_seconds": 4,
-             "max_rate": 6, "latency_seconds": 2, "burst": 20, "pgbench_seconds": 1}
+    sizes = {"retailers": 4, "vendors": 1, "newcomers": 2, "start_rate": 4, "step_seconds": 6,
+             "max_rate": 4, "latency_seconds": 4, "burst": 20, "pgbench_seconds": 1}
     figures = day_bench.main([arg for key, value in sizes.items()
                               for arg in ("--set", f"{key}={value}")])
     assert [run["workers"] for run in figures["runs"]] == [1, 2]
