@@ -160,16 +160,22 @@ FOR UPDATE SKIP LOCKED
 """
 
 
-# The common claim in one statement (no BEGIN/COMMIT round trips): the same row, marked in flight
-# at once when it was not in doubt. An in-doubt row (an unanswered earlier send) is left to the
-# transaction in Sender._claim, which may settle it instead of sending it again.
+# A claim in one statement (no BEGIN/COMMIT round trips): the same row, marked in flight at once
+# unless it is in doubt (an earlier send of it got no answer); then it comes back unmarked, with
+# `in_doubt`, for the transaction in Sender._claim_in_doubt, which may settle it instead of
+# sending it again. Nothing due: no row. Most claims find nothing (a drain's idle workers look
+# again after each send), so that answer costs one round trip.
 _CLAIM_FRESH = f"""
-WITH next AS ({_CLAIM})
-UPDATE outbox o SET sending_since = clock_timestamp(), attempts = o.attempts + 1,
-       next_attempt_at = now() + $1
-  FROM next
- WHERE o.id = next.id AND next.sending_since IS NULL
-RETURNING o.*
+WITH next AS ({_CLAIM}),
+claimed AS (
+    UPDATE outbox o SET sending_since = clock_timestamp(), attempts = o.attempts + 1,
+           next_attempt_at = now() + $1
+      FROM next
+     WHERE o.id = next.id AND next.sending_since IS NULL
+    RETURNING o.*)
+SELECT claimed.*, false AS in_doubt FROM claimed
+UNION ALL
+SELECT next.*, true AS in_doubt FROM next WHERE next.sending_since IS NOT NULL
 """
 
 
@@ -302,15 +308,17 @@ class Sender:
         """Mark the next due message in flight; "settled" when it needed no sending after all."""
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(_CLAIM_FRESH, self._lease)
-            if row is not None:
+            if row is None:
+                return None
+            if not row["in_doubt"]:
                 return Claim(row, row["sending_since"], row["attempts"])
             return await self._claim_in_doubt(conn)
 
     async def _claim_in_doubt(
         self, conn: asyncpg.Connection
     ) -> Claim | Literal["settled"] | None:
-        """Nothing fresh was due: the next due message, if any, was sent before without an
-        answer; settle it or send it again."""
+        """The next due message was sent before without an answer: settle it or send it again
+        (read again under its lock: another sender may have taken it meanwhile)."""
         async with conn.transaction():
             row = await conn.fetchrow(_CLAIM)
             if row is None:
