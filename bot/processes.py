@@ -10,6 +10,7 @@ the inbox, the sender and the jobs each claim rows under locks (README: How a me
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -87,7 +88,5 @@ def supervise(settings: Settings, host: str, port: int, role: str, workers: int)
 
 def _signal(child: BaseProcess, signum: int) -> None:
     assert child.pid is not None
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
         os.kill(child.pid, signum)
-    except ProcessLookupError:
-        pass

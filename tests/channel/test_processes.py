@@ -149,7 +149,7 @@ async def _listeners(pool, channel: str) -> set[int]:  # type: ignore[no-untyped
                  AND application_name = $1""", f"khaacho listens on {channel}")}
 
 
-async def _children(parent: int) -> list[int]:
+def _children(parent: int) -> list[int]:
     """The server processes `parent` started (not multiprocessing's resource tracker)."""
     listing = Path(f"/proc/{parent}/task/{parent}/children")
     pids = [int(pid) for pid in listing.read_text().split()]
@@ -170,13 +170,16 @@ async def test_serve_with_two_workers_shares_the_port_and_stops_on_sigterm(
             assert await served.post(session, message_from(person, f"wamid.P{i}", "help")) == 200
     await eventually(lambda: all(graph.texts_to(p) for p in people), within=60, every=0.1)
     assert graph.duplicates() == 0
-    children = await _children(served.process.pid)
+    children = _children(served.process.pid)
     assert len(children) == 2
     served.process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(served.process.wait(), 60) == 0
-    for pid in children:  # the children are gone too, not orphaned
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(
-            f"/proc/{pid}/status").read_text()
+    assert not [pid for pid in children if _alive(pid)]  # the children stopped too
+
+
+def _alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
 
 
 async def _two(pool, channel: str) -> bool:  # type: ignore[no-untyped-def]
