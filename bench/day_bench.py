@@ -321,7 +321,7 @@ async def start_server(url: str, graph_base: str, workers: int,
                        profile: Path | None) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers)]
+               "--port", str(port), *(["--workers", str(workers)] if workers > 1 else [])]
     if profile is not None:  # pyinstrument writes its report when the server ends on SIGINT
         command = [sys.executable, "-m", "pyinstrument", "-r", "json", "-o", str(profile),
                    # Every frame, however small: a message is many small steps.
