@@ -31,8 +31,10 @@ from web import mount as mount_web
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
-    """Everything the server needs, built from settings; `workers=False` serves HTTP only."""
+def create_app(settings: Settings, *, workers: bool = True, role: str = "all") -> web.Application:
+    """Everything the server needs, built from settings; `workers=False` (or role "web") serves
+    HTTP only; role "workers" runs the inbox, sender and jobs with only the health endpoints."""
+    workers = workers and role != "web"
     app = web.Application(client_max_size=webhook.MAX_BODY_BYTES)
     app.on_response_prepare.append(security.add_headers)
     app[SETTINGS] = settings
@@ -48,11 +50,13 @@ def create_app(settings: Settings, *, workers: bool = True) -> web.Application:
         app.cleanup_ctx.append(_workers)
         app.cleanup_ctx.append(_jobs)
         app.cleanup_ctx.append(_ledger_check)
-    app.router.add_get("/webhook", webhook.verify)
-    app.router.add_post("/webhook", webhook.receive)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
+    if role == "workers":
+        return app
+    app.router.add_get("/webhook", webhook.verify)
+    app.router.add_post("/webhook", webhook.receive)
     pages.routes(app)
     report_pages.routes(app)
     verify_pages.routes(app)

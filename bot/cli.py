@@ -83,6 +83,16 @@ def _moment(raw: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=NEPAL_TIME)
 
 
+def _positive_processes(raw: str) -> int:
+    try:
+        count = int(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from exc
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError("between 1 and 64 processes")
+    return count
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="khaacho", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -90,6 +100,11 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web server, webhook and workers")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=_positive_processes, default=1,
+                       help="server processes sharing the port (default 1)")
+    serve.add_argument("--role", choices=("all", "web", "workers"), default="all",
+                       help="web: webhook, pages and API; workers: inbox, sender, jobs and "
+                       "reminders (no pages); all (default): both")
 
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("demo", help="add the demo catalog, vendors, retailers and staff where missing")
@@ -222,7 +237,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         from bot.serve import serve
 
-        return serve(settings, args.host or settings.host, args.port or settings.port)
+        return serve(settings, args.host or settings.host, args.port or settings.port,
+                     workers=args.workers, role=args.role)
     if args.command == "chat":
         from bot.chat import run
 

@@ -53,13 +53,30 @@ SELECT w.sender FROM waiting w LEFT JOIN inbound_senders s ON s.sender = w.sende
  LIMIT $1
 """
 
-# How many messages the sender sent in the window before this one, counting to the cap at most.
-_RECENT = """
-SELECT count(*) FROM (
-    SELECT 1 FROM inbound_messages
-     WHERE sender = $1 AND sent_at > $2::timestamptz - $4::interval
-       AND (sent_at, id) < ($2::timestamptz, $3::bigint)
-     LIMIT $5) AS recent
+# The sender's oldest unhandled message, and how many messages they sent in the window before
+# it (counting to the cap at most): one round trip.
+_NEXT = """
+SELECT m.*, (SELECT count(*) FROM (
+                 SELECT 1 FROM inbound_messages r
+                  WHERE r.sender = m.sender AND r.sent_at > m.sent_at - $2::interval
+                    AND (r.sent_at, r.id) < (m.sent_at, m.id)
+                  LIMIT $3) AS recent) AS recent
+  FROM inbound_messages m
+ WHERE m.sender = $1 AND m.handled_at IS NULL
+ ORDER BY m.id LIMIT 1
+"""
+
+# Handled: the message is marked and its sender served, in one statement.
+_HANDLED = """
+WITH handled AS (
+    UPDATE inbound_messages SET handled_at = now(), attempts = attempts + 1 WHERE id = $1)
+INSERT INTO inbound_senders (sender, last_served_at) VALUES ($2, clock_timestamp())
+ON CONFLICT (sender) DO UPDATE SET last_served_at = clock_timestamp()
+"""
+
+_SERVED = """
+INSERT INTO inbound_senders (sender, last_served_at) VALUES ($1, clock_timestamp())
+ON CONFLICT (sender) DO UPDATE SET last_served_at = clock_timestamp()
 """
 
 
@@ -128,28 +145,15 @@ class Inbox:
             )
             if not locked:
                 return 0
-            # Read after taking the lock: a message handled meanwhile is not seen again.
-            row = await conn.fetchrow(
-                """SELECT * FROM inbound_messages WHERE sender = $1 AND handled_at IS NULL
-                       ORDER BY id LIMIT 1""", sender)
+            # Read after taking the lock (a statement of its own, so its snapshot is taken
+            # after the lock): a message handled meanwhile is not seen again.
+            row = await conn.fetchrow(_NEXT, sender, self._window, self._max_per_window)
             if row is None:
                 return 0
             with message_context(row["wamid"]):
-                if await self._floods(conn, row):
+                if row["recent"] >= self._max_per_window:
                     return await self._throttle(conn, row)
-                handled = await self._handle(conn, row)
-                await conn.execute(
-                    """INSERT INTO inbound_senders (sender, last_served_at)
-                       VALUES ($1, clock_timestamp())
-                       ON CONFLICT (sender) DO UPDATE SET last_served_at = clock_timestamp()""",
-                    sender)
-                return handled
-
-    async def _floods(self, conn: asyncpg.Connection, row: asyncpg.Record) -> bool:
-        recent: int = await conn.fetchval(
-            _RECENT, row["sender"], row["sent_at"], row["id"], self._window,
-            self._max_per_window)
-        return recent >= self._max_per_window
+                return await self._handle(conn, row)
 
     async def _throttle(self, conn: asyncpg.Connection, row: asyncpg.Record) -> int:
         """Keep the message, marked, without handling it; tell the sender once per flood."""
@@ -191,20 +195,20 @@ class Inbox:
             await conn.execute(
                 """UPDATE inbound_messages SET handled_at = now(), handled_as = 'given_up'
                    WHERE id = $1""", row["id"])
+            await conn.execute(_SERVED, row["sender"])
             metrics.INBOUND_HANDLED.labels(outcome="given_up").inc()
             return 1
         try:
             async with conn.transaction():  # a savepoint: a failure undoes only this message
                 await self._process(conn, row)
-                await conn.execute(
-                    "UPDATE inbound_messages SET handled_at = now(), attempts = attempts + 1 "
-                    "WHERE id = $1", row["id"])
+                await conn.execute(_HANDLED, row["id"], row["sender"])
         except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried, bounded
             log.exception("handling failed (attempt %d)", row["attempts"] + 1)
             await conn.execute(
                 "UPDATE inbound_messages SET attempts = attempts + 1, last_error = $2 "
                 "WHERE id = $1",
                 row["id"], f"{type(exc).__name__}: {exc}"[:1000])
+            await conn.execute(_SERVED, row["sender"])
             metrics.INBOUND_HANDLED.labels(outcome="error").inc()
             return 0
         metrics.HANDLING_SECONDS.observe(time.perf_counter() - started)

@@ -163,6 +163,25 @@ FOR UPDATE SKIP LOCKED
 """
 
 
+# A claim in one statement (no BEGIN/COMMIT round trips): the same row, marked in flight at once
+# unless it is in doubt (an earlier send of it got no answer); then it comes back unmarked, with
+# `in_doubt`, for the transaction in Sender._claim_in_doubt, which may settle it instead of
+# sending it again. Nothing due: no row. Most claims find nothing (a drain's idle workers look
+# again after each send), so that answer costs one round trip.
+_CLAIM_FRESH = f"""
+WITH next AS ({_CLAIM}),
+claimed AS (
+    UPDATE outbox o SET sending_since = clock_timestamp(), attempts = o.attempts + 1,
+           next_attempt_at = now() + $1
+      FROM next
+     WHERE o.id = next.id AND next.sending_since IS NULL
+    RETURNING o.*)
+SELECT claimed.*, false AS in_doubt FROM claimed
+UNION ALL
+SELECT next.*, true AS in_doubt FROM next WHERE next.sending_since IS NOT NULL
+"""
+
+
 @dataclass(frozen=True)
 class Claim:
     """A message marked in flight by this sender: `token` is its `sending_since`."""
@@ -287,8 +306,10 @@ class Sender:
                        WHERE id = $1 AND sending_since = $2""", claim.row["id"], claim.token)
             return True
         try:
-            async with self._pool.acquire() as conn:  # a document is uploaded first, once
-                payload = await with_media(conn, self._transport, claim.row)
+            payload = claim.row["payload"]
+            if claim.row["document_id"] is not None:
+                async with self._pool.acquire() as conn:  # a document is uploaded first, once
+                    payload = await with_media(conn, self._transport, claim.row)
             wamid = await self._transport.send(
                 claim.row["recipient"], payload, reference(claim.row["id"]))
         except GraphError as exc:
@@ -299,9 +320,21 @@ class Sender:
         return True
 
     async def _claim(self) -> Claim | Literal["settled"] | None:
-        """Mark the next due message in flight; "settled" when it needs no sending now (its status
-        came, it failed for good, or its status may still come)."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        """Mark the next due message in flight; "settled" when it needed no sending after all."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(_CLAIM_FRESH, self._lease)
+            if row is None:
+                return None
+            if not row["in_doubt"]:
+                return Claim(row, row["sending_since"], row["attempts"])
+            return await self._claim_in_doubt(conn)
+
+    async def _claim_in_doubt(
+        self, conn: asyncpg.Connection
+    ) -> Claim | Literal["settled"] | None:
+        """The next due message was sent before without an answer: settle it or send it again
+        (read again under its lock: another sender may have taken it meanwhile)."""
+        async with conn.transaction():
             row = await conn.fetchrow(_CLAIM)
             if row is None:
                 return None
@@ -357,7 +390,7 @@ class Sender:
 
     async def _record_sent(self, claim: Claim, wamid: str) -> None:
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
+            async with self._pool.acquire() as conn:
                 await self._sent(conn, claim, wamid)
         except Exception:
             # Meta has the message; only our note of it is missing. Keep it and write it when the
@@ -371,7 +404,7 @@ class Sender:
             entry = self._unrecorded[0]
             entry.tries += 1
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
+                async with self._pool.acquire() as conn:
                     await self._sent(conn, entry.claim, entry.wamid)
             except Exception:
                 if entry.tries < _RECORD_TRIES:
@@ -381,35 +414,40 @@ class Sender:
             self._unrecorded.pop(0)
 
     async def _sent(self, conn: asyncpg.Connection, claim: Claim, wamid: str) -> None:
+        """Record the send in its own transaction: the row's update is its first statement, so
+        a wamid already held by another row undoes nothing else and is recorded apart."""
         row_id = claim.row["id"]
         try:
-            async with conn.transaction():  # a savepoint, for the unique violation below
-                await conn.execute(
-                    """UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
-                           sending_since = NULL
-                       WHERE id = $1 AND status = 'pending'""", row_id, wamid)
+            async with conn.transaction():
+                # The wamid's lock (lock_wamid) is taken after the row is updated, so a failure
+                # stored later finds it, and before the read below, so one stored earlier is seen.
+                updated = await conn.execute(
+                    f"""UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
+                            sending_since = NULL
+                        WHERE id = $1 AND status = 'pending'
+                        RETURNING pg_notify('{DELIVERED_CHANNEL}', ''),
+                                  pg_advisory_xact_lock(hashtextextended('wamid:' || $2, 0))""",
+                    row_id, wamid)
+                if updated == "UPDATE 0":  # settled meanwhile (a status webhook): still look
+                    await lock_wamid(conn, wamid)
+                failure = await conn.fetchrow(
+                    """SELECT error_code, error_title FROM message_statuses
+                       WHERE wamid = $1 AND status = 'failed'""", wamid)
+                if failure:
+                    await delivery_failed(conn, wamid, failure["error_code"],
+                                          failure["error_title"])
         except asyncpg.UniqueViolationError:
             # Sent, but Meta's id is already on another row: record it sent without the id.
             log.error("outbox %s: wamid %s is already recorded for another message",
                       row_id, wamid)
-            await conn.execute(
-                """UPDATE outbox SET status = 'sent', sent_at = now(), sending_since = NULL,
-                       last_error = $2
-                   WHERE id = $1 AND status = 'pending'""",
-                row_id, f"sent; wamid {wamid} already held by another message"[:1000])
-            metrics.OUTBOUND.labels(result="sent").inc()
-            await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
-            return
+            async with conn.transaction():
+                await conn.execute(
+                    """UPDATE outbox SET status = 'sent', sent_at = now(), sending_since = NULL,
+                           last_error = $2
+                       WHERE id = $1 AND status = 'pending'""",
+                    row_id, f"sent; wamid {wamid} already held by another message"[:1000])
+                await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
         metrics.OUTBOUND.labels(result="sent").inc()
-        await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")  # the terminal chat shows it at once
-        # A failure callback can outrun this update; it was stored, so apply it now. The lock
-        # comes after the update (so a failure stored later finds the row) and before the read.
-        await lock_wamid(conn, wamid)
-        failure = await conn.fetchrow(
-            """SELECT error_code, error_title FROM message_statuses
-               WHERE wamid = $1 AND status = 'failed'""", wamid)
-        if failure:
-            await delivery_failed(conn, wamid, failure["error_code"], failure["error_title"])
 
     async def _failed_attempt(
         self, conn: asyncpg.Connection, claim: Claim, exc: GraphError

@@ -1,5 +1,6 @@
 """`khaacho serve`: refuse a half-made configuration, migrate (as the owner), then run the app
-(as its own role) until stopped."""
+(as its own role) until stopped: in this process, or in `--workers N` processes sharing the
+port (bot/processes.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from ledger import db, migrate
 log = logging.getLogger(__name__)
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
+def serve(settings: Settings, host: str, port: int, *, workers: int = 1,
+          role: str = "all") -> int:
     problems = settings.serve_problems()
     if problems:
         for problem in problems:
@@ -32,12 +34,24 @@ def serve(settings: Settings, host: str, port: int) -> int:
         print(f"khaacho serve: cannot migrate: {exc}; migrations run as the tables' owner: set "
               "MIGRATE_DATABASE_URL (README: Database roles)", file=sys.stderr)
         return 2
-    app = create_app(settings.model_copy(update={"database_url": urls.app}))
-    log.info("serving on http://%s:%d", host, port)
-    if settings.simulator_served:
+    settings = settings.model_copy(update={"database_url": urls.app})
+    if workers > 1:
+        from bot.processes import supervise
+
+        return supervise(settings, host, port, role, workers)
+    run_app(settings, host, port, role=role)
+    return 0
+
+
+def run_app(settings: Settings, host: str, port: int, *, role: str = "all",
+            reuse_port: bool = False) -> None:
+    """One server process: `role` web (webhook, pages, API), workers (inbox, sender, jobs;
+    only /healthz, /readyz and /metrics are served) or all."""
+    app = create_app(settings, role=role)
+    log.info("serving on http://%s:%d (role %s)", host, port, role)
+    if settings.simulator_served and role != "workers":
         log.info("web chat simulator at http://%s:%d/simulator (this machine only)", host, port)
     # On SIGTERM aiohttp closes the listener (Meta retries what it could not deliver) and waits
     # for the requests in flight; the workers finish their message meanwhile (bot/shutdown.py).
-    web.run_app(app, host=host, port=port, print=None, access_log=None,
+    web.run_app(app, host=host, port=port, print=None, access_log=None, reuse_port=reuse_port,
                 shutdown_timeout=settings.shutdown_timeout_seconds, **server_options(settings))
-    return 0

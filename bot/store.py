@@ -86,18 +86,25 @@ async def _store(
     for s in statuses:
         await attempt("status", lambda s: _store_status(conn, s), s)
     kept = await quarantine.save(conn, [*quarantined, *refused])
-    if new:
-        await conn.execute(f"NOTIFY {INBOUND_CHANNEL}")
     return Stored(new=new, quarantined=kept)
 
 
+# One round trip. Until commit the sender's key is held shared, and the inbox, which takes it
+# exclusively (bot/inbox.py), leaves the sender alone: a message given the smaller id but
+# committed after a later one of the same sender is still handled first. A new row wakes the
+# inbox (the notification goes at commit; repeats in one transaction are folded).
+_STORE_MESSAGE = f"""
+INSERT INTO inbound_messages (wamid, sender, wa_id, wa_user_id, profile_name, kind, body, sent_at)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8
+  FROM (SELECT pg_advisory_xact_lock_shared(hashtextextended('inbound:' || $2::text, 0))) AS lock
+ON CONFLICT (wamid) DO NOTHING
+RETURNING id, pg_notify('{INBOUND_CHANNEL}', '')
+"""
+
+
 async def _store_message(conn: asyncpg.Connection, m: Inbound) -> bool:
-    await lock_sender_shared(conn, m.sender)
     row = await conn.fetchrow(
-        """INSERT INTO inbound_messages
-               (wamid, sender, wa_id, wa_user_id, profile_name, kind, body, sent_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (wamid) DO NOTHING RETURNING id""",
+        _STORE_MESSAGE,
         m.wamid, m.sender, m.wa_id, m.wa_user_id, m.profile_name, m.kind, m.body, m.sent_at,
     )
     return row is not None
@@ -130,14 +137,6 @@ async def _store_status(conn: asyncpg.Connection, s: StatusUpdate) -> bool:
 def _item_raw(item: Inbound | StatusUpdate) -> bytes:
     fields = dataclasses.asdict(item)
     return json.dumps(fields, ensure_ascii=True, default=str).encode("ascii")
-
-
-async def lock_sender_shared(conn: asyncpg.Connection, sender: str) -> None:
-    """Until commit, the inbox leaves this sender alone (bot/inbox.py takes the same key
-    exclusively): a message given the smaller id but committed after a later one of the same
-    sender must still be handled first."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock_shared(hashtextextended('inbound:' || $1, 0))", sender)
 
 
 async def lock_wamid(conn: asyncpg.Connection, wamid: str) -> None:
@@ -218,16 +217,15 @@ async def enqueue(
     A document message names its file (`save_document`), uploaded when it is sent.
     """
     outbox_id: int = await conn.fetchval(
-        """INSERT INTO outbox (recipient, payload, fallback, inbound_id, document_id, turn)
-           VALUES ($1, $2, $3, $4, $5, greatest(
-               (SELECT turn + 1 FROM outbox
-                 WHERE recipient = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1),
-               (SELECT turn FROM outbox WHERE status = 'pending' ORDER BY turn, id LIMIT 1),
-               0))
-           RETURNING id""",
+        f"""INSERT INTO outbox (recipient, payload, fallback, inbound_id, document_id, turn)
+            VALUES ($1, $2, $3, $4, $5, greatest(
+                (SELECT turn + 1 FROM outbox
+                  WHERE recipient = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1),
+                (SELECT turn FROM outbox WHERE status = 'pending' ORDER BY turn, id LIMIT 1),
+                0))
+            RETURNING id, pg_notify('{OUTBOX_CHANNEL}', '')""",  # the sender wakes at commit
         recipient, payload, fallback, inbound_id, document_id,
     )
-    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
     return outbox_id
 
 
