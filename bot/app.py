@@ -260,6 +260,7 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
 async def check_ledger(app: web.Application, now: datetime | None = None) -> check.CheckResult:
     """One ledger check: /metrics and the staff page show its result, and operators are told
     once when it finds a break (and once when a later check finds none)."""
+    started = now or datetime.now(UTC)  # what the check saw is as of when it began
     async with app[POOL].acquire() as conn:
         result = await check.run(conn)
     metrics.ledger_checked(result.total)
@@ -268,7 +269,7 @@ async def check_ledger(app: web.Application, now: datetime | None = None) -> che
     if app[SETTINGS].operator_alerts_enabled:
         async with app[POOL].acquire() as conn, conn.transaction():
             await app[OUTBOUND].send(conn, await alerts.ledger_checked(
-                conn, result.total, result.summary(), now or datetime.now(UTC)))
+                conn, result.total, result.summary(), started))
     return result
 
 

@@ -27,26 +27,29 @@ def _alert(row: asyncpg.Record | None) -> Alert | None:
                  row["incidents"])
 
 
-async def raise_(conn: asyncpg.Connection, name: str, now: datetime, detail: str) -> bool:
-    """Raise `name`; True only if it was not raised already (a new incident). Two processes
-    raising at once: the row lock makes the second wait and find it raised."""
+async def raise_(conn: asyncpg.Connection, name: str, seen_at: datetime, detail: str) -> bool:
+    """Raise `name`, as seen at `seen_at`; True only if it was not raised already (a new
+    incident). Two processes raising at once: the row lock makes the second wait and find it
+    raised. An observation older than the alert's last clearing changes nothing: a slow ledger
+    check that began before a repair must not raise again what a later check cleared."""
     changed = await conn.fetchval(
         """INSERT INTO operator_alerts (name, raised_at, detail) VALUES ($1, $2, $3)
            ON CONFLICT (name) DO UPDATE
-               SET raised_at = GREATEST(EXCLUDED.raised_at, operator_alerts.cleared_at),
-                   cleared_at = NULL, detail = EXCLUDED.detail,
-                   incidents = operator_alerts.incidents + 1
+               SET raised_at = EXCLUDED.raised_at, cleared_at = NULL,
+                   detail = EXCLUDED.detail, incidents = operator_alerts.incidents + 1
                WHERE operator_alerts.cleared_at IS NOT NULL
-           RETURNING true""", name, now, detail[:500])
+                 AND operator_alerts.cleared_at < EXCLUDED.raised_at
+           RETURNING true""", name, seen_at, detail[:500])
     return bool(changed)
 
 
-async def clear(conn: asyncpg.Connection, name: str, now: datetime) -> Alert | None:
-    """Clear `name`; the alert as it was raised, only if it was raised (the incident ended)."""
+async def clear(conn: asyncpg.Connection, name: str, seen_at: datetime) -> Alert | None:
+    """Clear `name`, as seen at `seen_at`; the alert as it was raised, only if it was raised
+    before that (the incident ended)."""
     return _alert(await conn.fetchrow(
-        """UPDATE operator_alerts SET cleared_at = GREATEST($2, raised_at)
-           WHERE name = $1 AND cleared_at IS NULL
-           RETURNING name, raised_at, cleared_at, detail, incidents""", name, now))
+        """UPDATE operator_alerts SET cleared_at = $2
+           WHERE name = $1 AND cleared_at IS NULL AND raised_at < $2
+           RETURNING name, raised_at, cleared_at, detail, incidents""", name, seen_at))
 
 
 async def raised(conn: asyncpg.Connection) -> list[Alert]:
