@@ -22,7 +22,7 @@ from bot.outbound import Outbound
 from bot.sender import LocalTransport, Sender, Transport
 from bot.settings import Settings
 from bot.shutdown import Shutdown
-from dialogs import jobs
+from dialogs import alerts, jobs
 from dialogs.io import Policy
 from ledger import check, db, limit_suggestions, migrate, reminders
 from locales.render import Messages
@@ -35,7 +35,7 @@ def create_app(settings: Settings, *, workers: bool = True, role: str = "all") -
     """Everything the server needs, built from settings; `workers=False` (or role "web") serves
     HTTP only; role "workers" runs the inbox, sender and jobs with only the health endpoints."""
     workers = workers and role != "web"
-    app = web.Application(client_max_size=webhook.MAX_BODY_BYTES)
+    app = web.Application(client_max_size=webhook.MAX_BODY_BYTES, middlewares=[metrics.measure])
     app.on_response_prepare.append(security.add_headers)
     app[SETTINGS] = settings
     app[MESSAGES] = Messages()
@@ -81,7 +81,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             # Said once at start; the dashboards try again on every request.
             log.warning("READ_DATABASE_URL does not answer (%s): the dashboards and analytics "
                         "fail until it does", type(exc).__name__)
+    metrics.watch_pool(app[POOL])
     yield
+    metrics.watch_pool(None)
     if app[READ_POOL] is not app[POOL]:
         await app[READ_POOL].close()
     await app[POOL].close()
@@ -243,7 +245,16 @@ def job_timing(settings: Settings) -> jobs.Timing:
                        limits=limit_rules(settings) if settings.limit_suggestions_enabled
                        else None,
                        analytics_every=timedelta(seconds=settings.analytics_refresh_seconds)
-                       if settings.analytics_refresh_seconds else None)
+                       if settings.analytics_refresh_seconds else None,
+                       alerts=alert_rules(settings) if settings.operator_alerts_enabled
+                       else None)
+
+
+def alert_rules(settings: Settings) -> alerts.Rules:
+    """When operators are told that sending fails (README: Settings, docs/operations.md)."""
+    return alerts.Rules(window=timedelta(seconds=settings.alert_sender_window_seconds),
+                        min_failed=settings.alert_sender_min_failed,
+                        oldest_unsent=timedelta(seconds=settings.alert_outbox_oldest_seconds))
 
 
 async def run_jobs(
@@ -254,9 +265,13 @@ async def run_jobs(
     for job in jobs.JOBS:
         try:
             async with pool.acquire() as conn, conn.transaction():
-                await outbound.send(conn, await job.run(conn, now, timing))
+                replies = await job.run(conn, now, timing)
+                await outbound.send(conn, replies)
         except Exception:  # noqa: BLE001 - logged; the next round tries again
             log.exception("job %r failed", job.name)
+            continue
+        if job.counted and replies:  # counted once committed: queued for the sender
+            metrics.REMINDERS_SENT.labels(kind=job.counted).inc(len(replies))
 
 
 async def _jobs(app: web.Application) -> AsyncIterator[None]:
@@ -275,6 +290,22 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def check_ledger(app: web.Application, now: datetime | None = None) -> check.CheckResult:
+    """One ledger check: /metrics and the staff page show its result, and operators are told
+    once when it finds a break (and once when a later check finds none)."""
+    started = now or datetime.now(UTC)  # what the check saw is as of when it began
+    async with app[POOL].acquire() as conn:
+        result = await check.run(conn)
+    metrics.ledger_checked(result.total)
+    if not result.ok:
+        log.error("ledger check: %s: %s", result.summary(), "; ".join(result.lines()[:10]))
+    if app[SETTINGS].operator_alerts_enabled:
+        async with app[POOL].acquire() as conn, conn.transaction():
+            await app[OUTBOUND].send(conn, await alerts.ledger_checked(
+                conn, result.total, result.summary(), started))
+    return result
+
+
 async def _ledger_check(app: web.Application) -> AsyncIterator[None]:
     """Check the ledger at start and then every `ledger_check_seconds`; /metrics shows the last
     result, so a scrape never pays for a whole-ledger check."""
@@ -282,11 +313,7 @@ async def _ledger_check(app: web.Application) -> AsyncIterator[None]:
 
     async def run() -> None:
         while True:
-            async with app[POOL].acquire() as conn:
-                result = await check.run(conn)
-            metrics.ledger_checked(result.total)
-            if not result.ok:
-                log.error("ledger check: %s: %s", result.summary(), "; ".join(result.lines()[:10]))
+            await check_ledger(app)
             await asyncio.sleep(settings.ledger_check_seconds)
 
     task = asyncio.create_task(supervise("ledger check", run), name="ledger-check")

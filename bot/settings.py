@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     # The credit limit a newly approved shop starts with, in rupees, until an admin sets one.
     starter_credit_limit_npr: int = Field(default=10_000, ge=0, le=10_000_000)
     ledger_check_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
+    # Operators and admins get one WhatsApp message when something needs a person (the sender
+    # gets nothing through, the ledger check failed) and one when it clears (dialogs/alerts.py).
+    operator_alerts_enabled: bool = True
+    # The sender is failing when, in this window, this many messages failed and none was sent...
+    alert_sender_window_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
+    alert_sender_min_failed: int = Field(default=3, ge=1, le=10_000)
+    # ...or when the oldest unsent message has waited this long.
+    alert_outbox_oldest_seconds: float = Field(default=900.0, gt=0, le=7 * 24 * 3600)
     # The analytics' summary tables are brought up to date this often (README: Analytics); 0: not
     # by the server (only `khaacho analytics refresh`).
     analytics_refresh_seconds: float = Field(default=600.0, ge=0, le=24 * 3600)

@@ -2,7 +2,8 @@
 do not answer lose the offer to the next vendor, and everyone involved is told; retailers are
 reminded of what is due (at most once a day) and vendors get their morning digest; once a day,
 staff are offered suggested credit limits; old sign-in codes and API outcomes are forgotten; the
-analytics' summary tables are brought up to date.
+analytics' summary tables are brought up to date; operators are told once when WhatsApp sending
+has been failing for a while.
 
 Every app process runs every job; each is safe to run at once in several processes (the rows it
 works on are claimed with SKIP LOCKED and re-checked under their lock) and idempotent (a second
@@ -20,7 +21,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from dialogs import limits, notify, reminders
+from dialogs import alerts, limits, notify, reminders
+from dialogs.alerts import Rules as AlertRules
 from ledger import (
     analytics,
     assignment,
@@ -49,12 +51,14 @@ class Timing:
     reminders: reminder_round.Rules | None = None  # None: no reminders or digests
     limits: limit_suggestions.Rules | None = None  # None: no suggested credit limits
     analytics_every: timedelta | None = None  # None: analytics refreshed by the CLI only
+    alerts: AlertRules | None = None  # None: operators are not told when sending fails
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
     run: Callable[[asyncpg.Connection, datetime, Timing], Awaitable[list[Reply]]]
+    counted: str | None = None  # the replies are counted on /metrics as reminders of this kind
 
 
 async def expire_drafts(conn: asyncpg.Connection, now: datetime, timing: Timing) -> list[Reply]:
@@ -144,12 +148,21 @@ async def refresh_analytics(
     return []
 
 
+async def watch_sending(conn: asyncpg.Connection, now: datetime, timing: Timing) -> list[Reply]:
+    """Operators hear once when WhatsApp sending has been failing for a while, and once when it
+    works again (dialogs/alerts.py)."""
+    if timing.alerts is None:
+        return []
+    return await alerts.watch_sending(conn, timing.alerts, now)
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire unconfirmed drafts", expire_drafts),
     Job("pass on unanswered offers", expire_offers),
-    Job("remind retailers of what is due", remind),
-    Job("send vendors their morning digest", digest),
+    Job("remind retailers of what is due", remind, counted="reminder"),
+    Job("send vendors their morning digest", digest, counted="digest"),
     Job("suggest credit limits to staff", suggest_limits),
     Job("forget old sign-in codes and API outcomes", forget_sign_ins),
     Job("refresh the analytics", refresh_analytics),
+    Job("tell operators when sending fails", watch_sending),
 )

@@ -85,6 +85,8 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "analytics_scores": "INSERT, DELETE",
     "analytics_pending": "INSERT, DELETE",
     "analytics_refresh": "UPDATE",
+    # Operator alerts (029): raised and cleared, one row per alert (ledger/alerts.py).
+    "operator_alerts": "INSERT, UPDATE",
     # Signing in (ledger/auth.py) and API retries (ledger/idempotency.py).
     "auth_codes": "INSERT, UPDATE (tries, used_at), DELETE",   # forgotten after a day
     "auth_tokens": "INSERT, UPDATE (last_used_at, revoked_at)",

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 import asyncpg
 from aiohttp import web
 
-from bot import statement_doc
+from bot import metrics, statement_doc
 from bot.appkeys import MESSAGES, OUTBOUND, POOL, SETTINGS
 from dialogs import staff
 from ledger import catalog_store, credit, people, reports, scores, statements, users
@@ -38,6 +38,9 @@ STATEMENT_DAYS = 30
 STATEMENT_SHOWN = 100
 ORDERS_SHOWN = 20
 PAGE_SIZE = 50
+# The health panel marks the inbox slow past this (as docs/alerts.yml's KhaachoInboxStuck does).
+INBOX_SLOW_SECONDS = 300
+REASONS_SHOWN = 3
 
 WORDS: dict[Language, dict[str, Any]] = {
     "en": {
@@ -97,6 +100,16 @@ WORDS: dict[Language, dict[str, Any]] = {
         "to_whom": "To", "said": "Message", "reason": "Reason", "when": "When",
         "attempts": "Tries", "older": "Older", "unknown_person": "not a member",
         "not_found_title": "Not found", "not_found": "There is nobody with that number.",
+        "health": "Health",
+        "outbox": "Replies waiting to be sent", "inbox": "Messages waiting to be handled",
+        "oldest": "oldest {age}", "none_waiting": "none waiting",
+        "failed_all": "Messages failed (all time)", "by_reason": "by reason",
+        "ledger_check": "Last ledger check", "check_ok": "consistent",
+        "check_problems": "{count} problem(s)", "check_never": "not run yet by this server",
+        "pool": "Database connections in use", "pool_of": "{used} of {max}",
+        "errors": "Server errors, last {minutes} minutes",
+        "errors_of": "{errors} of {requests} requests",
+        "units": {"s": "s", "min": "min", "h": "h", "d": "days"},
     },
     "ne": {
         "title": "खाचो — कर्मचारी",
@@ -155,6 +168,16 @@ WORDS: dict[Language, dict[str, Any]] = {
         "to_whom": "कसलाई", "said": "सन्देश", "reason": "कारण", "when": "कहिले",
         "attempts": "प्रयास", "older": "पुराना", "unknown_person": "सदस्य होइन",
         "not_found_title": "भेटिएन", "not_found": "त्यो नम्बरको कोही छैन।",
+        "health": "प्रणालीको अवस्था",
+        "outbox": "पठाउन बाँकी जवाफ", "inbox": "सम्हाल्न बाँकी सन्देश",
+        "oldest": "सबैभन्दा पुरानो {age}", "none_waiting": "कुनै बाँकी छैन",
+        "failed_all": "नपुगेका सन्देश (सबै)", "by_reason": "कारण अनुसार",
+        "ledger_check": "पछिल्लो खाता जाँच", "check_ok": "ठीक छ",
+        "check_problems": "{count} समस्या", "check_never": "यो सर्भरले अहिलेसम्म जाँचेको छैन",
+        "pool": "प्रयोगमा रहेका डाटाबेस जडान", "pool_of": "{max} मध्ये {used}",
+        "errors": "सर्भर त्रुटि, पछिल्लो {minutes} मिनेट",
+        "errors_of": "{requests} अनुरोधमध्ये {errors}",
+        "units": {"s": "सेकेन्ड", "min": "मिनेट", "h": "घण्टा", "d": "दिन"},
     },
 }
 
@@ -192,12 +215,28 @@ def _day() -> date:
 @signed_in(*STAFF_ROLES)
 async def today_page(request: web.Request, user: User) -> web.StreamResponse:
     """Today's orders and their value, what is owed and overdue, messages failed, registrations
-    waiting: the admin report chat's "report" sends; from the read replica, if there is one
-    (no action here leads back to this page)."""
+    waiting: the admin report chat's "report" sends, from the read replica if there is one (no
+    action here leads back to this page); the health panel's queues from the primary."""
+    settings = request.app[SETTINGS]
     async with reading(request.app) as conn:
         report = await reports.admin_report(conn, user, _day())
+    async with request.app[POOL].acquire() as conn:
+        health = await metrics.glance(conn, stale_seconds=max(
+            30.0, 3 * settings.metrics_refresh_seconds))
     return render.render(request, "staff_today.html", WORDS, report=report,
-                         mask=numbers.mask)
+                         mask=numbers.mask, health=health, age=age,
+                         outbox_slow=settings.alert_outbox_oldest_seconds,
+                         inbox_slow=INBOX_SLOW_SECONDS, reasons_shown=REASONS_SHOWN,
+                         recent_minutes=metrics.RECENT_MINUTES)
+
+
+def age(seconds: float) -> tuple[int, str]:
+    """An age as a whole number of its largest sensible unit: (value, "s" | "min" | "h" | "d")."""
+    whole = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if whole >= size * (2 if unit == "d" else 1):
+            return whole // size, unit
+    return whole, "s"
 
 
 def _choice(value: str | None, allowed: tuple[str, ...]) -> str | None:

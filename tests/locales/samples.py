@@ -506,4 +506,14 @@ SAMPLES: dict[str, list[Context]] = {
         {"outcome": "stale", "s": LIMIT_SUGGESTION, "now_paisa": 30_000_00},
         *[{"outcome": "already", "s": LIMIT_SUGGESTION, "status": status}
           for status in ("APPROVED", "DISMISSED", "SUPERSEDED")]],
+    # Operator alerts (dialogs/alerts.py): raised and resolved, the sender's and the ledger's.
+    "operator_alert": [
+        {"alert": "sender", "cleared": False, "stuck": False, "failed": 14, "minutes": 5,
+         "waiting": 3},
+        {"alert": "sender", "cleared": False, "stuck": True, "failed": 0, "minutes": 5,
+         "waiting": 27},
+        {"alert": "sender", "cleared": True, "stuck": False, "failed": 0, "minutes": 5,
+         "waiting": 0, "since": _AT},
+        {"alert": "ledger_check", "cleared": False, "problems": 2},
+        {"alert": "ledger_check", "cleared": True, "problems": 0, "since": _AT}],
 }

@@ -5,10 +5,15 @@ orders, downloads, failed messages; rights and bad input."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from bot import app as bot_app
+from bot.appkeys import POOL
 from ledger import credit, orders, registrations
 from locales.render import Messages
+from tests.channel.test_metrics import scrape, value
 from tests.conftest import eventually
 from tests.fakegraph import body_text
 from tests.ledger.conftest import line
@@ -221,3 +226,52 @@ async def test_blocking_a_shop_on_the_page_tells_the_vendor_of_its_cancelled_ord
     assert cancelled.status == "CANCELLED"
     expected = Messages().render("en", "vendor_order_cancelled", order=cancelled, by="staff")
     await eventually(lambda: expected in _to(graph, town.vendor))
+
+
+async def test_the_today_page_shows_the_channels_health_as_metrics_has_it(
+        start_app, pool, town, owner_conn):
+    client = await start_app(workers=False)  # nothing sends or handles: the queues stay put
+    async with pool.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO outbox (recipient, payload, created_at, next_attempt_at)
+               VALUES ('9779800000999', '{"type": "text", "text": {"body": "waiting"}}',
+                       now() - interval '10 minutes', now() + interval '1 day')""")
+        await conn.execute(
+            """INSERT INTO outbox (recipient, payload, status, attempts, last_error)
+               VALUES ('9779800000998', '{"type": "text", "text": {"body": "lost"}}',
+                       'failed', 1, 'Graph API error 131026 (HTTP 400): undeliverable')""")
+        await conn.execute(
+            """INSERT INTO inbound_messages (wamid, sender, kind, body, sent_at, received_at)
+               VALUES ('wamid.HEALTH', '9779800000997', 'text', '{}', now(),
+                       now() - interval '2 minutes')""")
+    await bot_app.check_ledger(client.app)
+    await owner_conn.execute("DELETE FROM schema_migrations WHERE version = 1")
+    assert (await client.get("/readyz")).status == 503  # a server error in the last minutes
+
+    async def refreshed():  # type: ignore[no-untyped-def]
+        samples = await scrape(client)
+        return all(value(samples, name) == 1 for name in (  # one refresh saw all three rows
+            "khaacho_outbox_depth", "khaacho_inbox_depth", "khaacho_outbox_failed")) and samples
+    samples = await eventually(refreshed)
+    await sign_in_as(client, pool, town.operator)
+    html = await (await client.get("/app/today")).text()
+    panel = html[html.index('id="health"'):html.index("Latest failed messages")]
+    figures = dict(re.findall(r'class="label">([^<]+)</span>\s*<strong>([^<]+)</strong>', panel))
+    assert figures["Replies waiting to be sent"] == "1" == str(int(
+        value(samples, "khaacho_outbox_depth")))
+    assert figures["Messages waiting to be handled"] == "1" == str(int(
+        value(samples, "khaacho_inbox_depth")))
+    assert figures["Messages failed (all time)"] == "1" == str(int(
+        value(samples, "khaacho_outbox_failed")))
+    assert figures["Last ledger check"] == "consistent"
+    assert "oldest 10 min" in panel and "oldest 2 min" in panel
+    assert '<span class="mono">131026</span> 1' in panel
+    assert 'href="/app/messages/failed"' in panel
+    used, most = map(int, re.findall(r"(\d+) of (\d+)</strong>", panel)[0])
+    assert 1 <= used <= most == client.app[POOL].get_max_size()  # this page holds one
+    errors, requests = map(int, re.search(r"(\d+) of (\d+) requests", panel).groups())
+    assert 1 <= errors <= requests
+
+    nepali = await (await client.get("/app/today?lang=ne")).text()
+    assert "प्रणालीको अवस्था" in nepali and "सबैभन्दा पुरानो १० मिनेट" in nepali
+    assert "ठीक छ" in nepali
