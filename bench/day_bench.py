@@ -29,6 +29,7 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import socket
 import statistics
@@ -470,6 +471,9 @@ async def acknowledgements(day: Day, town: Town, messages: int) -> dict[str, flo
 async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, workers: int,
                      size: dict[str, float], profile: Path | None) -> dict[str, Any]:
     before = await _totals(url)
+    # The server's processes (its children too, once waited for) count in RUSAGE_CHILDREN when
+    # it has stopped: CPU seconds per message say whether processes waited for a core.
+    cpu_before, wall_before = _children_cpu(), time.perf_counter()
     process, base = await start_server(url, graph_base, workers, profile)
     graph.emit_statuses(base + "/webhook", APP_SECRET)  # as Meta does: `sent` for each reply
     chance = random.Random(workers)
@@ -504,13 +508,25 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, w
         for task in tasks:
             task.cancel()
         stop_server(process, profile is not None)
+    wall = time.perf_counter() - wall_before
+    server_cpu = _children_cpu() - cpu_before
+    after = await _totals(url)
     figures = {"workers": workers, "end_to_end_per_s": best, "steps": steps,
-               "latency": timed, "burst": acks}
+               "latency": timed, "burst": acks, "cpu": {
+                   "server_cpu_s": round(server_cpu, 1), "wall_s": round(wall, 1),
+                   "server_cores_used": round(server_cpu / wall, 2),
+                   "server_cpu_ms_per_message": round(
+                       1000 * server_cpu / max(after[0] - before[0], 1), 1),
+                   "load_average_1m": round(os.getloadavg()[0], 1), "cores": os.cpu_count()}}
     if profile is not None:
-        after = await _totals(url)
         figures["profile_ms"] = profile_table(profile, after[0] - before[0],
                                               after[1] - before[1])
     return figures
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def _settled(url: str, within: float) -> None:
@@ -672,6 +688,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
               f"({run['e2e_per_pgbench_tps']}×), acks {run['burst']['acks_per_s']}/s "
               f"({run['acks_per_pgbench_tps']}×), latency at {lat.get('offered_per_s')}/s: "
               f"p50 {lat.get('p50_ms')} p95 {lat.get('p95_ms')} p99 {lat.get('p99_ms')} ms")
+        cpu = run["cpu"]
+        print(f"    server CPU {cpu['server_cpu_s']} s in {cpu['wall_s']} s "
+              f"({cpu['server_cores_used']} of {cpu['cores']} cores), "
+              f"{cpu['server_cpu_ms_per_message']} ms per message; "
+              f"load average {cpu['load_average_1m']}")
         for step in run["steps"]:
             print(f"    step {step}")
         for stage, ms in run.get("profile_ms", {}).items():

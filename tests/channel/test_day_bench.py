@@ -25,5 +25,7 @@ def test_a_tiny_town_day_goes_through_one_and_two_processes(
     for run in figures["runs"]:
         assert run["steps"] and run["burst"]["acks_per_s"] > 0
         assert run["latency"]["answered"] > 0
+        # The server's CPU is counted (its children's too, with two processes).
+        assert run["cpu"]["server_cpu_s"] > 0 and run["cpu"]["server_cpu_ms_per_message"] > 0
         latency = run["latency"]
         assert latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"] <= latency["max_ms"]
