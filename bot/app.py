@@ -210,7 +210,9 @@ def job_timing(settings: Settings) -> jobs.Timing:
                        limits=limit_rules(settings) if settings.limit_suggestions_enabled
                        else None,
                        analytics_every=timedelta(seconds=settings.analytics_refresh_seconds)
-                       if settings.analytics_refresh_seconds else None)
+                       if settings.analytics_refresh_seconds else None,
+                       message_retention=timedelta(days=settings.message_retention_days)
+                       if settings.message_retention_days else None)
 
 
 async def run_jobs(

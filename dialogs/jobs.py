@@ -2,7 +2,8 @@
 do not answer lose the offer to the next vendor, and everyone involved is told; retailers are
 reminded of what is due (at most once a day) and vendors get their morning digest; once a day,
 staff are offered suggested credit limits; old sign-in codes and API outcomes are forgotten; the
-analytics' summary tables are brought up to date.
+analytics' summary tables are brought up to date; message rows past their retention are
+archived.
 
 Every app process runs every job; each is safe to run at once in several processes (the rows it
 works on are claimed with SKIP LOCKED and re-checked under their lock) and idempotent (a second
@@ -30,6 +31,7 @@ from ledger import (
     digests,
     idempotency,
     limit_suggestions,
+    message_archive,
     orders,
     users,
 )
@@ -40,6 +42,7 @@ from locales.replies import Reply
 log = logging.getLogger(__name__)
 
 BATCH = 100
+ARCHIVE_BATCH = 2000  # message rows of each table moved per round
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Timing:
     reminders: reminder_round.Rules | None = None  # None: no reminders or digests
     limits: limit_suggestions.Rules | None = None  # None: no suggested credit limits
     analytics_every: timedelta | None = None  # None: analytics refreshed by the CLI only
+    message_retention: timedelta | None = None  # None: messages kept in the live tables
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,19 @@ async def refresh_analytics(
     return []
 
 
+async def archive_messages(conn: asyncpg.Connection, now: datetime, timing: Timing
+                           ) -> list[Reply]:
+    """One batch of message rows older than the retention moved to the archive (a backlog is
+    worked off a batch a round, so no round holds locks for long); tells nobody."""
+    if timing.message_retention is not None:
+        moved = await message_archive.archive_round(conn, now - timing.message_retention,
+                                                    batch=ARCHIVE_BATCH)
+        if moved.total:
+            log.info("archived %d outbound and %d inbound messages", moved.outbox,
+                     moved.inbound)
+    return []
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire unconfirmed drafts", expire_drafts),
     Job("pass on unanswered offers", expire_offers),
@@ -152,4 +169,5 @@ JOBS: tuple[Job, ...] = (
     Job("suggest credit limits to staff", suggest_limits),
     Job("forget old sign-in codes and API outcomes", forget_sign_ins),
     Job("refresh the analytics", refresh_analytics),
+    Job("archive old messages", archive_messages),
 )

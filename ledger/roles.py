@@ -28,12 +28,15 @@ APP_ROLE = "khaacho_app"
 # the legal changes of those columns. A table missing here gets DEFAULT_WRITES and a warning.
 APP_WRITES: Mapping[str, str] = MappingProxyType({
     # The channel.
-    "inbound_messages": "INSERT, UPDATE",
-    "outbox": "INSERT, UPDATE",
+    # Message retention moves old rows to the archives (ledger.message_archive).
+    "inbound_messages": "INSERT, UPDATE, DELETE",
+    "outbox": "INSERT, UPDATE, DELETE",
+    "inbound_messages_archive": "INSERT",
+    "outbox_archive": "INSERT",
     "message_statuses": "INSERT, UPDATE",
     "webhook_quarantine": "INSERT",
     "inbound_senders": "INSERT, UPDATE",   # who was served last (fair inbox), floods
-    "outbox_documents": "INSERT, UPDATE (media_id, uploaded_at)",
+    "outbox_documents": "INSERT, UPDATE (media_id, uploaded_at), DELETE",
     # People, conversations, the catalog.
     "users": "INSERT, UPDATE",
     "retailers": "INSERT, UPDATE",
