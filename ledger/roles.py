@@ -48,6 +48,7 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "product_aliases": "INSERT, DELETE",   # a catalog import replaces a product's aliases
     "vendor_products": "INSERT, UPDATE",
     "vendor_assignments": "INSERT, UPDATE",
+    "vendor_record": "INSERT, UPDATE",     # kept by triggers as offers and orders move (026)
     # Orders and money.
     "orders": "INSERT, UPDATE",
     "order_lines": "INSERT, DELETE",       # editing a draft replaces its lines (DRAFT only)

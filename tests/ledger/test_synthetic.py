@@ -40,6 +40,10 @@ async def test_a_tiny_town_is_as_asked_and_the_ledger_check_passes(superuser_url
         assert texts == 800
         assert await conn.fetchval("SELECT count(*) FROM outbox WHERE status <> 'sent'") == 0
         assert counts["outbox"] > counts["inbound_messages"] > 2 * 800
+        # Each vendor's record is what its offers and orders add up to (migration 026).
+        from tests.ledger.test_vendor_record import record, recount
+        assert await record(conn) == await recount(conn)
+        assert counts["vendor_record"] == 5
         # New orders follow on: the sequences were moved past the loaded rows.
         assert await conn.fetchval("SELECT nextval('orders_id_seq')") == 801
         # The draft numbers and order numbers the services hand out keep the format.
