@@ -80,11 +80,14 @@ class Clock:
     on: bool = False
     spent: float = 0.0
     queries: int = 0
+    by_query: dict[str, float] = field(default_factory=dict)  # the statement's start: seconds
 
     def __call__(self, record: Any) -> None:
         if self.on:
             self.spent += record.elapsed
             self.queries += 1
+            key = " ".join(record.query.split())[:90]
+            self.by_query[key] = self.by_query.get(key, 0.0) + record.elapsed
 
 
 @dataclass
@@ -230,6 +233,7 @@ async def _measure(conn: asyncpg.Connection, town: Town, repeat: int) -> dict[st
         db_ms: list[float] = []
         wall_ms: list[float] = []
         queries = 0
+        clock.by_query = {}
         for _ in range(repeat):
             clock.spent, clock.queries, clock.on = 0.0, 0, True
             t = time.perf_counter()
@@ -245,7 +249,10 @@ async def _measure(conn: asyncpg.Connection, town: Town, repeat: int) -> dict[st
         out[name] = {"db_p50_ms": round(statistics.median(db_ms), 2),
                      "db_p95_ms": round(_pct(db_ms, 0.95), 2),
                      "wall_p95_ms": round(_pct(wall_ms, 0.95), 2),
-                     "queries": round(queries / repeat, 1)}
+                     "queries": round(queries / repeat, 1),
+                     # Where a turn's time goes: its costliest statements, ms a turn.
+                     "top_queries": {q: round(t * 1000 / repeat, 2) for q, t in sorted(
+                         clock.by_query.items(), key=lambda kv: -kv[1])[:3]}}
     conn.remove_query_logger(clock)
     return out
 
@@ -378,6 +385,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         mark = "  GREW" if figures["growth_p95"][name] > GROWTH_GOAL else ""
         print(f"  {name:<32}{cells}{figures['growth_p95'][name]:>8}x"
               f"{sizes[-1]['turns'][name]['queries']:>9}{mark}")
+    for name in figures["grew_past_goal"]:
+        print(f"  {name} at {sizes[-1]['months']} months, ms a turn: "
+              + "; ".join(f"{t} ms: {q}" for q, t in
+                          sizes[-1]["turns"][name]["top_queries"].items()))
     print(f"  grew past {GROWTH_GOAL}x: {figures['grew_past_goal'] or 'none'}; chat turns over "
           f"{CHAT_GOAL_MS} ms: {figures['chat_over_50ms'] or 'none'}")
     return figures

@@ -25,6 +25,11 @@ CREATE INDEX ledger_entries_account_time ON ledger_entries (account_id, happened
 -- UNBILLED_STATUSES, so the queries that name those use it too.
 CREATE INDEX orders_retailer_open ON orders (retailer_id, created_at)
     WHERE status IN ('PENDING', 'VENDOR_ASSIGNED', 'ACCEPTED', 'DISPATCHED', 'DELIVERED');
+-- What a vendor holds of a product: the stock guard (013's stock_check_settled, at the commit
+-- of every accept, dispatch and cancel, once per line) summed every hold the product ever had,
+-- released and taken ones too, by scanning all of stock_reservations. Only open holds.
+CREATE INDEX stock_reservations_held ON stock_reservations (vendor_id, sku)
+    WHERE state = 'RESERVED';
 -- A statement line is "acknowledged" if the audit log says so: that was a scan of the whole
 -- audit log for every line.
 CREATE INDEX audit_log_acknowledged ON audit_log (subject) WHERE action = 'entry.acknowledge';
