@@ -380,7 +380,8 @@ _PLACED = """SELECT count(*) AS orders, COALESCE(sum(total_paisa), 0) AS value F
 _OVERDUE_NOW = f"""
     SELECT COALESCE(sum(outstanding), 0) FROM (
         SELECT o.total_paisa - {PAID_SQL} AS outstanding FROM orders o
-        WHERE o.status = ANY($2::text[]) AND o.due_at < $1
+        WHERE o.status = ANY($2::text[]) AND o.status IN {sql_list(OPEN_BILL_STATUSES)}
+          AND o.due_at < $1
         UNION ALL
         SELECT o.total_paisa - {PAID_SQL} FROM orders o
         WHERE o.status = $3 AND o.due_at < $1 AND o.id IN (
