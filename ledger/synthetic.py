@@ -262,7 +262,7 @@ _ORDERS = """
     INSERT INTO orders (id, number, status, retailer_id, vendor_id, total_paisa, created_at,
                         updated_at, confirmed_at, accepted_at, due_at, dispatched_at,
                         delivered_at, closed_at)
-    SELECT id, 'KH-' || lpad(id::text, 6, '0'), status, retailer_id,
+    SELECT id, padded_number('KH-', id), status, retailer_id,
            CASE WHEN status = {REJECTED} THEN NULL ELSE vendor_id END, total, placed,
            COALESCE(paid, delivered, dispatched, accepted,
                     CASE WHEN status = {VENDOR_ASSIGNED} THEN offered END, answered),

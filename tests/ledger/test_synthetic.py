@@ -49,6 +49,9 @@ async def test_a_tiny_town_is_as_asked_and_the_ledger_check_passes(superuser_url
         # The draft numbers and order numbers the services hand out keep the format.
         assert await conn.fetchval("SELECT padded_number('KH-', 1234567)") == "KH-1234567"
         assert await conn.fetchval("SELECT padded_number('KH-', 12)") == "KH-000012"
+        # The town's numbers are the services' (no seventh digit lost past order 999,999).
+        assert await conn.fetchval(
+            "SELECT count(*) FROM orders WHERE number <> padded_number('KH-', id)") == 0
         with pytest.raises(synthetic.NotEmpty):
             await synthetic.load(conn, retailers=3, vendors=3, per_day=1, days=1)
     finally:
