@@ -1,6 +1,6 @@
 """Message retention: inbound and outbound message rows past their age move to archive tables.
 
-Migration 027 made `inbound_messages_archive` and `outbox_archive`, the same columns plus
+Migration 026 made `inbound_messages_archive` and `outbox_archive`, the same columns plus
 `archived_at`. A round moves at most `batch` rows of each table, oldest first, in one
 transaction: outbound rows first (sent or failed, not being sent), then inbound rows (handled,
 and answered by no outbox row left behind). Rows another process has locked are skipped, so two

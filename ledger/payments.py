@@ -192,7 +192,7 @@ async def open_bills(conn: asyncpg.Connection, retailer_id: int, vendor_id: int)
     """The account's billed orders with something still owed, oldest billed first.
 
     Only bills that can owe are looked at, as in ledger.reports: the open ones (by a shop's
-    open-orders index, migration 026) and the completed ones a reversed payment left owing
+    open-orders index, migration 027) and the completed ones a reversed payment left owing
     again (by the reversed payments' index). A completed order is otherwise paid off (it
     completes only when paid in full): a year of paid bills is not summed on every payment."""
     rows = await conn.fetch(

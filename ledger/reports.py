@@ -241,7 +241,7 @@ async def open_orders(
     # PostgreSQL keeps a generic plan for the statement, such an OR can use no index.
     by_vendor = (f"o.vendor_id = $2 AND o.status IN {sql_list(HELD_STATUSES)}"
                  if vendor_id is not None else "$2::bigint IS NULL")
-    # A shop's: the open orders' index (migration 026), whose predicate is spelt as constants.
+    # A shop's: the open orders' index (migration 027), whose predicate is spelt as constants.
     by_retailer = (f"o.retailer_id = $1 AND o.status IN {sql_list(OPEN_STATUSES)}"
                    if retailer_id is not None else "$1::bigint IS NULL")
     rows = await conn.fetch(
@@ -275,7 +275,7 @@ async def _balance_before(conn: asyncpg.Connection, retailer_id: int, vendor_id:
                           moment: datetime) -> int:
     """What the accounts' entries that happened before `moment` sum to: today's balances less
     what happened since (a balance is the sum of its entries; the ledger check holds it), so
-    the work is the entries since `moment` (migration 026's index), not the whole history."""
+    the work is the entries since `moment` (migration 027's index), not the whole history."""
     return int(await conn.fetchval(
         """WITH accounts AS (
                SELECT id, balance_paisa FROM ledger_accounts

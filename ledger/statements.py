@@ -130,7 +130,7 @@ async def statement(
     since = _moment(start) if start is not None else None
     # Balances at the period's edges from what happened since: an account's balance is the sum
     # of its entries (the ledger check holds it), so the balance before `since` is today's less
-    # what happened from then on. The work is the period's entries (migration 026's index by
+    # what happened from then on. The work is the period's entries (migration 027's index by
     # account and time), not the account's whole history.
     sums = await conn.fetchrow(
         """WITH accounts AS (

@@ -1,38 +1,15 @@
--- A year of a town's data (issue 14): what keeps every chat turn's work flat as history grows.
+-- A year of a town's data (issue 14): what keeps every chat turn's work flat as history grows,
+-- and the archive that keeps the message tables the size of their retention window. Every index
+-- this needs on the existing tables is in 027 (the part a deploy must build CONCURRENTLY).
 --
 -- Order, draft and imported-bill numbers are at least six digits, and longer once the sequence
 -- passes 999,999: `lpad(n, 6, '0')` cut the seventh digit off, so the millionth order would have
 -- been refused as a duplicate of order 100,000 (a town at the seed scale gets there in ~100 days).
 CREATE FUNCTION padded_number(prefix text, n bigint) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT prefix || lpad(n::text, GREATEST(6, length(n::text)), '0')
 $$;
 ALTER TABLE orders ALTER COLUMN number SET DEFAULT padded_number('KH-', nextval('order_number_seq'));
-
--- Indexes that keep each chat turn's reads to what the turn shows (bench/history_bench.py;
--- README "Benchmarks"), each found by EXPLAIN (ANALYZE, BUFFERS) on a synthetic town
--- (`khaacho demo --town`). Plain CREATE INDEX: when this ships no deployment holds more than
--- weeks of orders, so the brief lock is harmless; on a big live table it would be CREATE INDEX
--- CONCURRENTLY, outside a transaction.
---
--- A statement's period, and the balances at its edges (today's balance less what happened
--- since: ledger.statements, ledger.reports): the entries of an account in a time range, rather
--- than every entry the account ever had.
-CREATE INDEX ledger_entries_account_time ON ledger_entries (account_id, happened_at);
--- A shop's open orders (status, dues, the credit position's unbilled part): a year of
--- completed orders was walked to find the few still open. The predicate is
--- ledger.lifecycle.OPEN_STATUSES (a test checks), which contains HELD_STATUSES and
--- UNBILLED_STATUSES, so the queries that name those use it too.
-CREATE INDEX orders_retailer_open ON orders (retailer_id, created_at)
-    WHERE status IN ('PENDING', 'VENDOR_ASSIGNED', 'ACCEPTED', 'DISPATCHED', 'DELIVERED');
--- What a vendor holds of a product: the stock guard (013's stock_check_settled, at the commit
--- of every accept, dispatch and cancel, once per line) summed every hold the product ever had,
--- released and taken ones too, by scanning all of stock_reservations. Only open holds.
-CREATE INDEX stock_reservations_held ON stock_reservations (vendor_id, sku)
-    WHERE state = 'RESERVED';
--- A statement line is "acknowledged" if the audit log says so: that was a scan of the whole
--- audit log for every line.
-CREATE INDEX audit_log_acknowledged ON audit_log (subject) WHERE action = 'entry.acknowledge';
 
 -- Each vendor's record, kept as it happens: offers refused or left to expire, and orders
 -- delivered. Ranking vendors for an order (ledger.ranking: every quote, confirmation and
@@ -53,7 +30,8 @@ SELECT v.user_id,
         WHERE o.vendor_id = v.user_id AND o.status IN ('DELIVERED', 'COMPLETED'))
 FROM vendors v;
 
-CREATE FUNCTION vendor_record_offer() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION vendor_record_offer() RETURNS trigger
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
     IF NEW.outcome IN ('REJECTED', 'EXPIRED')
        AND (TG_OP = 'INSERT' OR OLD.outcome NOT IN ('REJECTED', 'EXPIRED')) THEN
@@ -66,7 +44,8 @@ CREATE TRIGGER vendor_record_offer AFTER INSERT OR UPDATE OF outcome ON vendor_a
     FOR EACH ROW EXECUTE FUNCTION vendor_record_offer();
 
 -- Once fulfilled an order stays so (DELIVERED -> COMPLETED only); an imported bill arrives so.
-CREATE FUNCTION vendor_record_order() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION vendor_record_order() RETURNS trigger
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
     IF NEW.status IN ('DELIVERED', 'COMPLETED') AND NEW.vendor_id IS NOT NULL
        AND (TG_OP = 'INSERT' OR OLD.status NOT IN ('DELIVERED', 'COMPLETED')) THEN
@@ -78,16 +57,26 @@ END $$;
 CREATE TRIGGER vendor_record_order AFTER INSERT OR UPDATE OF status ON orders
     FOR EACH ROW EXECUTE FUNCTION vendor_record_order();
 
--- As 013 and 020 do: every function resolves names in this schema first, the temporary
--- schema last.
-DO $$
-DECLARE
-    fn regprocedure;
-BEGIN
-    FOR fn IN
-        SELECT p.oid::regprocedure FROM pg_proc p
-        WHERE p.pronamespace = current_schema()::regnamespace AND p.prokind = 'f'
-    LOOP
-        EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', fn, current_schema());
-    END LOOP;
-END $$;
+-- Message retention: inbound and outbound message rows older than MESSAGE_RETENTION_DAYS move,
+-- in batches, into archive tables of the same shape (ledger/message_archive.py; the job
+-- "archive old messages" and `khaacho messages archive`). The hot tables stay the size of the
+-- retention window, so the inbox's and the sender's indexes, and every scan of them, do not grow
+-- with history. The ledger is not touched: orders, entries and payments name messages only by
+-- text keys (request_key, confirm_key), never by a foreign key, and are kept forever.
+--
+-- A message still in flight never moves: an unhandled inbound message, an outbound one that is
+-- pending or being sent, or an inbound one a remaining outbox row still answers (the foreign key
+-- outbox.inbound_id). The archives have no foreign keys: what they point at may move or go.
+-- A test checks each archive has its table's columns, in order, plus archived_at: a migration
+-- adding a column to inbound_messages or outbox adds it here too.
+CREATE TABLE inbound_messages_archive (LIKE inbound_messages INCLUDING DEFAULTS);
+ALTER TABLE inbound_messages_archive
+    ADD PRIMARY KEY (id),
+    ADD COLUMN archived_at timestamptz NOT NULL DEFAULT now();
+CREATE TABLE outbox_archive (LIKE outbox INCLUDING DEFAULTS);
+ALTER TABLE outbox_archive
+    ADD PRIMARY KEY (id),
+    ADD COLUMN archived_at timestamptz NOT NULL DEFAULT now();
+-- The archive keeps the sequences' defaults out of it: ids come from the rows moved.
+ALTER TABLE inbound_messages_archive ALTER COLUMN id DROP DEFAULT;
+ALTER TABLE outbox_archive ALTER COLUMN id DROP DEFAULT;

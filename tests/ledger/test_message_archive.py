@@ -1,4 +1,4 @@
-"""Message retention (ledger.message_archive, migration 027): old message rows move to the
+"""Message retention (ledger.message_archive, migration 026): old message rows move to the
 archive tables in batches; young ones, ones still in flight and every ledger row stay."""
 
 from __future__ import annotations
