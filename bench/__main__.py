@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 BENCHMARKS = ("parser_bench", "ledger_bench", "channel_bench", "score_bench", "burst_bench",
-              "khata_bench", "analytics_bench", "web_bench", "day_bench")
+              "khata_bench", "analytics_bench", "web_bench", "day_bench",
+              "history_bench")
 RESULTS = Path(__file__).parent / "results.json"
 
 

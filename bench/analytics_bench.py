@@ -1,12 +1,11 @@
 """Analytics at a year of a town: how long the refresh takes, and every series query's p50/p95.
 
-A scratch database gets a synthetic year written straight into the order tables with SQL
-(`generate_series`, deterministic), as the server's superuser with the triggers off for the
-load: `--retailers`, `--vendors`, `--orders-per-day` for `--days`, 1-5 lines each from a
-200-product catalog, 12 areas, each retailer buying from 3 vendors; ~88% billed and delivered,
-5% cancelled, 4% rejected by every vendor, 8% first rejected by another vendor with a reason.
-Analytics read only orders, lines, offers and accounts, so no ledger entries are written (the
-rows are not a ledger `khaacho check` would pass: only the summary tables' figures count).
+A scratch database gets the synthetic town of `ledger.synthetic` (`khaacho demo --town`,
+without its messages): `--retailers`, `--vendors`, `--orders-per-day` for `--days` days ending
+yesterday, 1-5 lines each from the shared catalog, 12 areas, each retailer buying from 3
+vendors; 4% rejected by the one vendor offered, 5% cancelled, 8% first refused by another vendor
+with a reason, the rest accepted, delivered and mostly paid (entries, payments; `khaacho check`
+passes on it).
 Then:
   1. `analytics.refresh(full=True)` over the year (the one-off backfill);
   2. a day's new orders, then the periodic incremental refresh (what the server runs);
@@ -30,122 +29,23 @@ import subprocess
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from bench.scratch import scratch_database
-from ledger import analytics, db
+from ledger import analytics, db, synthetic
 from ledger.analytics import Period
 
 PGBENCH = "/usr/bin/pgbench"
-AREAS = ("Birendranagar", "Nepalgunj", "Dhangadhi", "Tulsipur", "Ghorahi", "Butwal",
-         "Bhairahawa", "Surkhet Bazar", "Mehelkuna", "Chhinchu", "Kohalpur", "")
-PRODUCTS = 200
-REASONS = ("out of stock", "too far", "price changed", "closed today", "")
+AREAS = synthetic.AREAS
 
 
 @dataclass(frozen=True)
 class Who:
     id: int
     role: str
-
-
-async def _load(conn: asyncpg.Connection, retailers: int, vendors: int, per_day: int,
-                days: int, start: date) -> None:
-    """The synthetic year, in one transaction with the triggers (and their checks) off."""
-    async with conn.transaction():
-        await conn.execute("SET LOCAL session_replication_role = replica")
-        await conn.execute("SELECT setseed(0.42)")
-        await conn.execute(
-            """INSERT INTO users (id, phone, name, role)
-               SELECT g, '+97798' || lpad(g::text, 8, '0'),
-                      CASE WHEN g = 1 THEN 'Admin' ELSE 'Person ' || g END,
-                      CASE WHEN g = 1 THEN 'ADMIN' WHEN g <= 1 + $2 THEN 'VENDOR'
-                           ELSE 'RETAILER' END
-               FROM generate_series(1, 1 + $2 + $1) g""", retailers, vendors)
-        await conn.execute(
-            """INSERT INTO vendors (user_id, shop_name, address)
-               SELECT g, 'Vendor ' || g, '' FROM generate_series(2, 1 + $1) g""", vendors)
-        await conn.execute(
-            """INSERT INTO retailers (user_id, shop_name, address, credit_limit_paisa)
-               SELECT g, 'Shop ' || g, ($2::text[])[1 + g % array_length($2::text[], 1)],
-                      10000000
-               FROM generate_series(2 + $1, 1 + $1 + $3) g""", vendors, list(AREAS),
-            retailers)
-        await conn.execute(
-            """INSERT INTO products (sku, name_en, name_ne, category, unit, price_paisa)
-               SELECT 'P' || lpad(g::text, 4, '0'), 'Product ' || g, 'सामान ' || g, 'grocery',
-                      'kg', 5000 + g * 100
-               FROM generate_series(1, $1) g""", PRODUCTS)
-        # Order g: day g / per_day, a retailer, one of its three vendors, 1-5 lines.
-        await conn.execute(
-            """CREATE TEMPORARY TABLE bench_orders ON COMMIT DROP AS
-               SELECT g AS id,
-                      ($1::date + ((g - 1) / $2::int)::int)::timestamp AT TIME ZONE 'Asia/Kathmandu'
-                        + make_interval(secs => 6 * 3600 + ((g * 7919) % 50000)) AS placed,
-                      2 + $3::int + (g * 2654435761 % $4::int) AS retailer_id,
-                      random() AS fate, random() AS bounce, 1 + g % 5 AS lines
-               FROM generate_series(1::bigint, $2::bigint * $5::bigint) g""",
-            start, per_day, vendors, retailers, days)
-        await conn.execute(
-            """CREATE TEMPORARY TABLE bench_shaped ON COMMIT DROP AS
-               SELECT b.*, 2 + ((b.retailer_id * 7 + b.id % 3) % $1) AS vendor_id,
-                      CASE WHEN b.fate < 0.04 THEN 'REJECTED' WHEN b.fate < 0.09 THEN 'CANCELLED'
-                           WHEN b.placed > now() - interval '2 days' THEN 'ACCEPTED'
-                           WHEN b.fate < 0.60 THEN 'COMPLETED' ELSE 'DELIVERED' END AS status
-               FROM bench_orders b""", vendors)
-        await conn.execute(
-            """INSERT INTO order_lines (order_id, line_no, sku, quantity_milli, unit_text,
-                                        unit_price_paisa, line_total_paisa)
-               SELECT b.id, l, 'P' || lpad((1 + (b.id * 7 + l * 13) % $1)::text, 4, '0'),
-                      1000 * (1 + (b.id + l) % 20), 'kg',
-                      5000 + 100 * (1 + (b.id * 7 + l * 13) % $1),
-                      (1000 * (1 + (b.id + l) % 20) * (5000 + 100 * (1 + (b.id * 7 + l * 13) % $1))
-                       + 500) / 1000
-               FROM bench_shaped b, generate_series(1, b.lines) l""", PRODUCTS)
-        await conn.execute(
-            """INSERT INTO orders (id, number, status, retailer_id, vendor_id, total_paisa,
-                                   created_at, updated_at, confirmed_at, accepted_at, due_at,
-                                   dispatched_at, delivered_at, closed_at)
-               SELECT b.id, 'KH-' || lpad(b.id::text, 9, '0'), b.status, b.retailer_id,
-                      CASE WHEN b.status = 'REJECTED' THEN NULL ELSE b.vendor_id END,
-                      (SELECT sum(line_total_paisa) FROM order_lines WHERE order_id = b.id),
-                      b.placed, b.placed, b.placed, acc, acc + interval '30 days',
-                      CASE WHEN b.status IN ('DELIVERED', 'COMPLETED') THEN acc + interval '2 hours'
-                      END,
-                      CASE WHEN b.status IN ('DELIVERED', 'COMPLETED') THEN acc + interval '6 hours'
-                      END,
-                      CASE WHEN b.status IN ('COMPLETED', 'CANCELLED', 'REJECTED')
-                           THEN b.placed + interval '1 day' END
-               FROM (SELECT *, CASE WHEN status IN ('REJECTED', 'CANCELLED') THEN NULL
-                                    ELSE placed + make_interval(secs => 300 + (id % 3600)) END
-                               AS acc
-                     FROM bench_shaped) b""")
-        await conn.execute(
-            """INSERT INTO vendor_assignments (order_id, vendor_id, offered_at, answered_at,
-                                               outcome, reason)
-               SELECT id, 2 + (vendor_id - 1) % $1, placed, placed + interval '4 minutes',
-                      'REJECTED', ($2::text[])[1 + id % array_length($2::text[], 1)]
-               FROM bench_shaped WHERE bounce < 0.08 OR status = 'REJECTED'""",
-            vendors, list(REASONS))
-        await conn.execute(
-            """INSERT INTO vendor_assignments (order_id, vendor_id, offered_at, answered_at,
-                                               outcome, reason)
-               SELECT id, vendor_id, placed + interval '5 minutes',
-                      placed + make_interval(secs => 300 + (id % 3600)),
-                      CASE WHEN status = 'CANCELLED' THEN 'WITHDRAWN' ELSE 'ACCEPTED' END, ''
-               FROM bench_shaped WHERE status <> 'REJECTED'""")
-        await conn.execute(
-            """INSERT INTO order_transitions (order_id, from_status, to_status, at)
-               SELECT id, 'DRAFT', 'PENDING', placed FROM bench_shaped""")
-        await conn.execute(
-            """INSERT INTO ledger_accounts (retailer_id, vendor_id)
-               SELECT DISTINCT retailer_id, vendor_id FROM orders WHERE vendor_id IS NOT NULL""")
-        for table in ("users", "orders", "order_transitions", "vendor_assignments"):
-            await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")
 
 
 async def _new_day(conn: asyncpg.Connection, per_day: int) -> None:
@@ -181,13 +81,13 @@ def _pgbench(url: str) -> float | None:
 async def _run(retailers: int, vendors: int, per_day: int, days: int,
                repeat: int) -> dict[str, Any]:
     today = datetime.now(UTC).date()
-    start = today - timedelta(days=days - 1)
+    start = today - timedelta(days=days)
     async with scratch_database("analytics_bench") as url:
         conn = await db.connect(url)
         try:
             t0 = time.perf_counter()
-            await _load(conn, retailers, vendors, per_day, days, start)
-            await conn.execute("ANALYZE")
+            await synthetic.load(conn, retailers=retailers, vendors=vendors, per_day=per_day,
+                                 days=days, end=today - timedelta(days=1), messages=False)
             loaded = time.perf_counter() - t0
             counts = {t: int(await conn.fetchval(f"SELECT count(*) FROM {t}"))
                       for t in ("orders", "order_lines", "vendor_assignments")}

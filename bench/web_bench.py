@@ -1,17 +1,11 @@
 """Every page under /app and every GET of the API at a year of the demo town, p50/p95 each.
 
 A scratch database, owned and migrated by the owner role with the app's role granted as in
-production, gets a synthetic year written with set-based SQL (`generate_series`), as the
-server's superuser with the triggers off for the load: the orders, lines, offers and status log
-of bench/analytics_bench.py (1,500 retailers, 300 vendors, each shop buying from 3 vendors,
-`--scale` x 10,000 orders a day for 365 days), and then the money: every delivered bill an
-ORDER_CREDIT entry; every bill delivered more than 45 days ago paid in full and COMPLETED (a
-payment, its allocation and a PAYMENT_DEBIT entry; bills of the last 45 days about half open,
-so a few weeks' are overdue), the entries of each account numbered and their running
-balance summed by window functions (the per-account version chain the guards check on insert),
-the accounts' balance and version set from them; each vendor stocks a quarter of a 200-product
-catalog; every twentieth account has a payment claim waiting. The synthetic entries are not a
-ledger `khaacho check` passes (no request hashes of real requests): only their shape counts.
+production, gets the synthetic town of `ledger.synthetic` (`khaacho demo --town`, without its
+messages): 1,500 retailers, 300 vendors, each shop buying from 3 vendors, `--scale` x 10,000
+orders a day for `--days` days with their lifecycle, entries, payments (a delivered bill is paid
+3-42 days later, or never by 3% of them, so a few weeks' bills are open and some overdue) and
+stock; `khaacho check` passes on it. Every twentieth account has a payment claim waiting.
 Then `analytics.refresh(full=True)`, as the server's schedule would have kept it.
 
 The real app (`bot.app.create_app`, HTTP only: no workers) serves that database as the app's
@@ -47,7 +41,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -55,16 +49,15 @@ import asyncpg
 from aiohttp import web
 from pydantic import SecretStr
 
-from bench.analytics_bench import _load, _pct, _pgbench
+from bench.analytics_bench import _pct, _pgbench
 from bench.scratch import server_url, with_database
 from bot.app import create_app
 from bot.settings import Settings
-from ledger import analytics, auth, db, migrate, roles, users
+from ledger import analytics, auth, db, migrate, roles, synthetic, users
 from web.api.registry import API, PREFIX  # every endpoint module registered (bot.app mounts web)
 from web.session import SESSION_COOKIE
 
 SEED_ORDERS_PER_DAY = 10_000
-PAID_AFTER_DAYS = 45  # a delivered bill older than this was paid (22 days after delivery)
 ROLE_PASSWORD = os.environ.get("BENCH_ROLE_PASSWORD", "khaacho-test")
 ROLES = ("ADMIN", "VENDOR", "RETAILER")
 GOAL_MS = 200.0
@@ -116,100 +109,12 @@ class Timing:
 # ---------------------------------------------------------------------------------- the data
 
 
-# The entries are written with their triggers off, so they are hash-chained afterwards the way
-# migration 020 chained the entries before it (`ledger_entry_content`, account by account).
-_CHAIN_ENTRIES = """
-    DO $$
-    DECLARE
-        e ledger_entries;
-        account record;
-        previous bigint;
-        prev bytea;
-    BEGIN
-        FOR e IN SELECT * FROM ledger_entries ORDER BY account_id, account_version LOOP
-            IF e.account_id IS DISTINCT FROM previous THEN
-                SELECT a.retailer_id, a.vendor_id INTO account
-                FROM ledger_accounts a WHERE a.id = e.account_id;
-                previous := e.account_id;
-                prev := NULL;
-            END IF;
-            e.prev_hash := prev;
-            prev := sha256(ledger_entry_content(e, account.retailer_id, account.vendor_id));
-            UPDATE ledger_entries SET prev_hash = e.prev_hash, entry_hash = prev WHERE id = e.id;
-        END LOOP;
-    END $$"""
-
-
-async def _load_money(conn: asyncpg.Connection) -> None:
-    """Stock, bills, payments, entries and claims over the loaded orders (triggers off)."""
-    async with conn.transaction():
-        await conn.execute("SET LOCAL session_replication_role = replica")
-        # Shops pay: a bill delivered more than PAID_AFTER_DAYS ago is paid and COMPLETED (its
-        # log gains the step), so what is open and overdue is the last weeks' bills, not a year.
-        await conn.execute(
-            """WITH paid AS (
-                 UPDATE orders SET status = 'COMPLETED', closed_at = delivered_at + $1::interval,
-                                   updated_at = delivered_at + $1::interval
-                 WHERE status = 'DELIVERED' AND delivered_at < now() - $2::interval
-                 RETURNING id, closed_at)
-               INSERT INTO order_transitions (order_id, from_status, to_status, at)
-               SELECT id, 'DELIVERED', 'COMPLETED', closed_at FROM paid""",
-            timedelta(days=PAID_AFTER_DAYS // 2), timedelta(days=PAID_AFTER_DAYS))
-        await conn.execute(
-            """INSERT INTO vendor_products (vendor_id, sku, price_paisa, stock_milli)
-               SELECT v.user_id, p.sku, p.price_paisa, 500000000
-               FROM vendors v, products p
-               WHERE (v.user_id + substr(p.sku, 2)::int) % 4 = 0""")
-        await conn.execute(
-            """INSERT INTO payments (id, retailer_id, vendor_id, amount_paisa, method, reference,
-                                     recorded_by, idempotency_key, received_at)
-               SELECT id, retailer_id, vendor_id, total_paisa, 'cash', '', vendor_id,
-                      'bench:pay:' || id, closed_at
-               FROM orders WHERE status = 'COMPLETED'""")
-        await conn.execute(
-            """INSERT INTO payment_allocations (payment_id, order_id, amount_paisa)
-               SELECT id, id, total_paisa FROM orders WHERE status = 'COMPLETED'""")
-        await conn.execute(
-            """CREATE TEMPORARY TABLE bench_moves ON COMMIT DROP AS
-               SELECT a.id AS account_id, 'ORDER_CREDIT' AS kind, o.total_paisa AS amount,
-                      o.id AS order_id, NULL::bigint AS payment_id, o.delivered_at AS at,
-                      'bench:bill:' || o.id AS key, o.vendor_id AS actor
-               FROM orders o JOIN ledger_accounts a
-                 ON a.retailer_id = o.retailer_id AND a.vendor_id = o.vendor_id
-               WHERE o.status IN ('DELIVERED', 'COMPLETED')
-               UNION ALL
-               SELECT a.id, 'PAYMENT_DEBIT', -p.amount_paisa, NULL, p.id, p.received_at,
-                      'bench:pay:' || p.id, p.vendor_id
-               FROM payments p JOIN ledger_accounts a
-                 ON a.retailer_id = p.retailer_id AND a.vendor_id = p.vendor_id""")
-        await conn.execute(
-            """INSERT INTO ledger_entries (account_id, account_version, kind, amount_paisa,
-                                           balance_after_paisa, order_id, payment_id,
-                                           idempotency_key, request_hash, actor_id, stated_by,
-                                           created_at, happened_at, entry_hash, prev_hash)
-               SELECT account_id, row_number() OVER w, kind, amount, sum(amount) OVER w,
-                      order_id, payment_id, key, sha256(convert_to(key, 'UTF8')), actor, actor,
-                      at, at, decode(repeat('00', 32), 'hex'),
-                      CASE WHEN row_number() OVER w > 1 THEN decode(repeat('00', 32), 'hex') END
-               FROM bench_moves
-               WINDOW w AS (PARTITION BY account_id ORDER BY at, kind, order_id, payment_id)""")
-        await conn.execute(_CHAIN_ENTRIES)
-        await conn.execute(
-            """UPDATE ledger_accounts a SET balance_paisa = s.balance, version = s.version,
-                                            updated_at = s.at
-               FROM (SELECT account_id, sum(amount_paisa) AS balance, count(*) AS version,
-                            max(created_at) AS at
-                     FROM ledger_entries GROUP BY account_id) s
-               WHERE s.account_id = a.id""")
-        await conn.execute(
-            """INSERT INTO payment_claims (retailer_id, vendor_id, amount_paisa, method,
-                                           request_key)
-               SELECT retailer_id, vendor_id, 50000, 'esewa', 'bench:claim:' || id
-               FROM ledger_accounts WHERE id % 20 = 0""")
-        for table in ("payments", "ledger_entries", "ledger_accounts"):
-            await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"GREATEST(max(id), 1)) FROM {table}")
+async def _claims(conn: asyncpg.Connection) -> None:
+    """Every twentieth account has a shop's payment claim waiting for its vendor."""
+    await conn.execute(
+        """INSERT INTO payment_claims (retailer_id, vendor_id, amount_paisa, method, request_key)
+           SELECT retailer_id, vendor_id, 50000, 'esewa', 'bench:claim:' || id
+           FROM ledger_accounts WHERE id % 20 = 0""")
 
 
 async def _town(conn: asyncpg.Connection) -> Town:
@@ -261,17 +166,13 @@ async def synthetic_town(
             await owner.close()
         conn = await db.connect(superuser)
         try:
-            today = datetime.now(UTC).date()
             t0 = time.perf_counter()
-            await _load(conn, retailers, vendors, per_day, days, today - timedelta(days=days - 1))
-            await _load_money(conn)
-            # The paid bills' UPDATE left dead rows in the open-bill indexes; autovacuum would
-            # have cleared them long since in a year of trading.
-            await conn.execute("VACUUM (ANALYZE)")
+            town = await synthetic.load(conn, retailers=retailers, vendors=vendors,
+                                        per_day=per_day, days=days, messages=False)
+            await _claims(conn)
             loaded = time.perf_counter() - t0
             figures: dict[str, Any] = {
-                t: int(await conn.fetchval(f"SELECT count(*) FROM {t}"))
-                for t in ("orders", "order_lines", "ledger_entries", "payments")}
+                t: town.counts[t] for t in ("orders", "order_lines", "ledger_entries", "payments")}
             figures["load_s"] = round(loaded, 1)
             t0 = time.perf_counter()
             await analytics.refresh(conn, full=True)

@@ -247,7 +247,9 @@ def job_timing(settings: Settings) -> jobs.Timing:
                        analytics_every=timedelta(seconds=settings.analytics_refresh_seconds)
                        if settings.analytics_refresh_seconds else None,
                        alerts=alert_rules(settings) if settings.operator_alerts_enabled
-                       else None)
+                       else None,
+                       message_retention=timedelta(days=settings.message_retention_days)
+                       if settings.message_retention_days else None)
 
 
 def alert_rules(settings: Settings) -> alerts.Rules:

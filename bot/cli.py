@@ -1,6 +1,6 @@
-"""The `khaacho` command: serve, migrate, demo, check, score, catalog import, khata import,
-statement, report, report verify, user add, chat, parse, reminders run, token, backup,
-restore."""
+"""The `khaacho` command: serve, migrate, demo (--town), check, score, catalog import, khata import,
+statement, report, report verify, user add, chat, parse, reminders run, token, backup, restore,
+messages archive."""
 
 from __future__ import annotations
 
@@ -107,7 +107,17 @@ def parser() -> argparse.ArgumentParser:
                        "reminders (no pages); all (default): both")
 
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("demo", help="add the demo catalog, vendors, retailers and staff where missing")
+    demo = sub.add_parser("demo", help="add the demo catalog, vendors, retailers and staff where "
+                          "missing; with --town, fill an empty database with a synthetic town")
+    demo.add_argument("--town", action="store_true",
+                      help="a synthetic town's history, bulk-written (needs a superuser's URL)")
+    demo.add_argument("--months", type=float, default=1.0, help="months of history (--town)")
+    demo.add_argument("--scale", type=float, default=1.0,
+                      help="orders a day as a share of 10,000 (--town; 0.01: 100 a day)")
+    demo.add_argument("--retailers", type=int, default=1500, help="shops (--town)")
+    demo.add_argument("--vendors", type=int, default=300, help="vendors (--town)")
+    demo.add_argument("--no-messages", action="store_true",
+                      help="leave the message tables empty (--town)")
     sub.add_parser("check", help="check the ledger agrees with itself; exit 1 and a line per break")
 
     score = sub.add_parser("score", help="credit scores of retailers, as of a day (Nepal time)")
@@ -182,6 +192,13 @@ def parser() -> argparse.ArgumentParser:
     refresh = analytics_sub.add_parser(
         "refresh", help="bring them up to date: the days whose orders changed, today's snapshot")
     refresh.add_argument("--full", action="store_true", help="recompute every day")
+    messages = sub.add_parser("messages", help="the message tables (README: Message retention)")
+    messages_sub = messages.add_subparsers(dest="messages_command", required=True)
+    archive = messages_sub.add_parser(
+        "archive", help="move message rows older than MESSAGE_RETENTION_DAYS to the archive")
+    archive.add_argument("--days", type=int,
+                         help="older than this many days (default: MESSAGE_RETENTION_DAYS)")
+    archive.add_argument("--batch", type=int, default=5000, help="rows per table per round")
     token = sub.add_parser("token", help="API tokens for integrations (README: Web and API)")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="print a long-lived integration token once")
@@ -253,6 +270,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_migrate(urls))
     if args.command == "backup":
         return asyncio.run(_backup(urls, args.out or settings.khaacho_data_dir / "backups"))
+    if args.command == "demo" and args.town:
+        return asyncio.run(_demo_town(urls, args))
     commands: dict[str, Callable[[asyncpg.Connection], Awaitable[int]]] = {
         "demo": _demo,
         "check": _check,
@@ -265,6 +284,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "reminders": lambda conn: _reminders_run(conn, args, settings),
         "analytics": lambda conn: _analytics_refresh(conn, args),
         "token": lambda conn: _token(conn, args),
+        "messages": lambda conn: _messages_archive(conn, args, settings),
     }
     return asyncio.run(_with_connection(urls, commands[args.command]))
 
@@ -327,6 +347,40 @@ async def _restore(args: argparse.Namespace, settings: Settings) -> int:
         print(f"khaacho restore: the restored database does not match the backup "
               f"({len(restored.problems)} problem(s), above)", file=sys.stderr)
         return 1
+    return 0
+
+
+async def _demo_town(urls: db.Urls, args: argparse.Namespace) -> int:
+    """`khaacho demo --town`: migrate, then the synthetic town (ledger.synthetic) as the
+    migrating URL's role, which must be a superuser: the load runs with triggers off."""
+    from ledger import analytics, synthetic
+
+    if args.months <= 0 or args.scale <= 0:
+        raise UsageError("--months and --scale must be more than 0")
+    await migrate.run(urls.migrate, urls.app)
+    conn = await db.connect(urls.migrate)
+    try:
+        if await conn.fetchval("SELECT current_setting('is_superuser')") != "on":
+            raise UsageError("demo --town writes with the triggers off: it needs a superuser's "
+                             "URL in MIGRATE_DATABASE_URL (or DATABASE_URL)")
+        days = max(1, round(args.months * 365 / 12))
+        per_day = max(1, round(synthetic.SEED_ORDERS_PER_DAY * args.scale))
+        print(f"Writing a town of {args.retailers} shops and {args.vendors} vendors: "
+              f"{per_day} orders a day for {days} days ...", flush=True)
+        try:
+            loaded = await synthetic.load(conn, retailers=args.retailers, vendors=args.vendors,
+                                          per_day=per_day, days=days,
+                                          messages=not args.no_messages)
+        except synthetic.NotEmpty as exc:
+            raise UsageError(str(exc)) from exc
+        refreshed = await analytics.refresh(conn, full=True)
+    finally:
+        await conn.close()
+    for table, count in loaded.counts.items():
+        print(f"  {table:<22} {count:>12,}")
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in loaded.seconds.items())
+    print(f"Written in {loaded.total_s:.1f} s ({stages}); analytics refreshed in "
+          f"{refreshed.seconds:.1f} s. `khaacho check` verifies it.")
     return 0
 
 
@@ -579,6 +633,22 @@ async def _report_verify(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{args.file}: chain head no longer in the ledger: {problem}", file=sys.stderr)
         return 1
     print(f"chain heads: all {len(heads)} still in the ledger, with the same hashes")
+    return 0
+
+
+async def _messages_archive(conn: asyncpg.Connection, args: argparse.Namespace,
+                            settings: Settings) -> int:
+    from ledger import message_archive
+
+    days = settings.message_retention_days if args.days is None else args.days
+    if days < 1:
+        raise UsageError("no retention: MESSAGE_RETENTION_DAYS is 0 (pass --days N to archive)")
+    if args.batch < 1:
+        raise UsageError("--batch must be at least 1")
+    cutoff = datetime.now(NEPAL_TIME) - timedelta(days=days)
+    moved = await message_archive.archive(conn, cutoff, batch=args.batch)
+    print(f"archived {moved.outbox} outbound and {moved.inbound} inbound messages older than "
+          f"{days} days ({moved.documents} documents only they named removed)")
     return 0
 
 

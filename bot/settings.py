@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # The analytics' summary tables are brought up to date this often (README: Analytics); 0: not
     # by the server (only `khaacho analytics refresh`).
     analytics_refresh_seconds: float = Field(default=600.0, ge=0, le=24 * 3600)
+    # Inbound and outbound message rows older than this move to the archive tables (README:
+    # Message retention); 0: kept in the live tables for ever.
+    message_retention_days: int = Field(default=180, ge=0, le=36_500)
 
     # Payment reminders (README: Reminders): the ladder of days from a bill's due date, then
     # every REMINDER_REPEAT_DAYS; quiet hours and pause dates in Nepal time; the approved

@@ -3,7 +3,7 @@ do not answer lose the offer to the next vendor, and everyone involved is told; 
 reminded of what is due (at most once a day) and vendors get their morning digest; once a day,
 staff are offered suggested credit limits; old sign-in codes and API outcomes are forgotten; the
 analytics' summary tables are brought up to date; operators are told once when WhatsApp sending
-has been failing for a while.
+has been failing for a while; message rows past their retention are archived.
 
 Every app process runs every job; each is safe to run at once in several processes (the rows it
 works on are claimed with SKIP LOCKED and re-checked under their lock) and idempotent (a second
@@ -32,6 +32,7 @@ from ledger import (
     digests,
     idempotency,
     limit_suggestions,
+    message_archive,
     orders,
     users,
 )
@@ -42,6 +43,7 @@ from locales.replies import Reply
 log = logging.getLogger(__name__)
 
 BATCH = 100
+ARCHIVE_BATCH = 2000  # message rows of each table moved per round
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Timing:
     limits: limit_suggestions.Rules | None = None  # None: no suggested credit limits
     analytics_every: timedelta | None = None  # None: analytics refreshed by the CLI only
     alerts: AlertRules | None = None  # None: operators are not told when sending fails
+    message_retention: timedelta | None = None  # None: messages kept in the live tables
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,19 @@ async def watch_sending(conn: asyncpg.Connection, now: datetime, timing: Timing)
     return await alerts.watch_sending(conn, timing.alerts, now)
 
 
+async def archive_messages(conn: asyncpg.Connection, now: datetime, timing: Timing
+                           ) -> list[Reply]:
+    """One batch of message rows older than the retention moved to the archive (a backlog is
+    worked off a batch a round, so no round holds locks for long); tells nobody."""
+    if timing.message_retention is not None:
+        moved = await message_archive.archive_round(conn, now - timing.message_retention,
+                                                    batch=ARCHIVE_BATCH)
+        if moved.total:
+            log.info("archived %d outbound and %d inbound messages", moved.outbox,
+                     moved.inbound)
+    return []
+
+
 JOBS: tuple[Job, ...] = (
     Job("expire unconfirmed drafts", expire_drafts),
     Job("pass on unanswered offers", expire_offers),
@@ -165,4 +181,5 @@ JOBS: tuple[Job, ...] = (
     Job("forget old sign-in codes and API outcomes", forget_sign_ins),
     Job("refresh the analytics", refresh_analytics),
     Job("tell operators when sending fails", watch_sending),
+    Job("archive old messages", archive_messages),
 )

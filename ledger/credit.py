@@ -26,7 +26,7 @@ from ledger.errors import (
     RetailerBlocked,
     UnknownRetailer,
 )
-from ledger.lifecycle import OVERRIDABLE_STATUSES, UNBILLED_STATUSES
+from ledger.lifecycle import OVERRIDABLE_STATUSES, UNBILLED_STATUSES, sql_list
 from ledger.order_repo import OrderRef, find_id, lock
 from ledger.postings import MAX_AMOUNT_PAISA, is_paisa
 
@@ -52,12 +52,14 @@ async def position(
 ) -> CreditPosition:
     """Limit, balance and unbilled orders of a retailer, read in one snapshot."""
     row = await conn.fetchrow(
-        """SELECT r.credit_limit_paisa,
+        # The constant status list lets a generic plan prove the unbilled orders' index.
+        f"""SELECT r.credit_limit_paisa,
                   COALESCE((SELECT sum(balance_paisa) FROM ledger_accounts
                             WHERE retailer_id = r.user_id), 0) AS balance,
                   COALESCE((SELECT sum(total_paisa) FROM orders
                             WHERE retailer_id = r.user_id
                               AND status = ANY($3::text[])
+                              AND status IN {sql_list(UNBILLED_STATUSES)}
                               AND id IS DISTINCT FROM $2), 0) AS unbilled
            FROM retailers r WHERE r.user_id = $1""",
         retailer_id, excluding_order, list(UNBILLED_STATUSES),

@@ -445,7 +445,7 @@ async def _ids(conn: asyncpg.Connection, table: str, count: int) -> list[int]:
 _INSERT_BILLS = """
     INSERT INTO orders (id, number, status, retailer_id, vendor_id, total_paisa, source,
                         reference, accepted_at, delivered_at, due_at, updated_at)
-    SELECT u.id, 'KB-' || lpad(nextval('import_bill_seq')::text, 6, '0'), $8, u.retailer_id,
+    SELECT u.id, padded_number('KB-', nextval('import_bill_seq')), $8, u.retailer_id,
            u.vendor_id, u.total, 'import', u.reference, u.billed, u.billed, u.due, now()
     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
                 $6::timestamptz[], $7::timestamptz[])

@@ -105,7 +105,7 @@ async def create_draft(
         await credit.require_active(conn, retailer.id)
         quote = await pricing.quote(conn, lines)
         order_id = await conn.fetchval(
-            """WITH d AS (SELECT 'D-' || lpad(nextval('order_draft_seq')::text, 6, '0') AS ref)
+            """WITH d AS (SELECT padded_number('D-', nextval('order_draft_seq')) AS ref)
                INSERT INTO orders (retailer_id, total_paisa, request_key, number, draft_ref)
                SELECT $1, $2, $3, d.ref, d.ref FROM d
                ON CONFLICT (request_key) DO NOTHING RETURNING id""",
@@ -181,7 +181,7 @@ async def confirm(
                 "UPDATE orders SET confirm_key = $2 WHERE id = $1", order_id, confirm_key
             )
         number = await conn.fetchval(
-            """UPDATE orders SET number = 'KH-' || lpad(nextval('order_number_seq')::text, 6, '0')
+            """UPDATE orders SET number = padded_number('KH-', nextval('order_number_seq'))
                WHERE id = $1 AND number NOT LIKE 'KH-%' RETURNING number""", order_id)
         await lifecycle.move(conn, order_id, number or row["number"], "DRAFT", "PENDING",
                              actor.id, "confirmed", now)

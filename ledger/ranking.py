@@ -14,8 +14,11 @@ import asyncpg
 
 from ledger.lifecycle import FULFILLED_STATUSES
 
-# Offers a vendor let down (vendor_assignments.outcome): they count against its record.
+# Offers a vendor let down (vendor_assignments.outcome): they count against its record; orders
+# in FULFILLED_STATUSES count for it. Both are counted as they happen, in vendor_record
+# (migration 026's triggers, which spell these two lists; tests/ledger/test_vendor_record.py).
 FAILED_OUTCOMES = ("REJECTED", "EXPIRED")
+RECORD_STATUSES = FULFILLED_STATUSES
 # Bounded: nobody needs more than this many alternatives for one order.
 MAX_CANDIDATES = 20
 
@@ -58,18 +61,14 @@ async def candidates(
                GROUP BY vp.vendor_id
                HAVING count(*) = (SELECT count(*) FROM want))
            SELECT a.vendor_id, v.shop_name, a.total_paisa, a.skus, a.prices,
-                  (SELECT count(*) FROM vendor_assignments va
-                   WHERE va.vendor_id = a.vendor_id
-                     AND va.outcome = ANY($5::text[])) AS failures,
-                  (SELECT count(*) FROM orders o
-                   WHERE o.vendor_id = a.vendor_id
-                     AND o.status = ANY($6::text[])) AS fulfilled
+                  COALESCE(r.failures, 0) AS failures, COALESCE(r.fulfilled, 0) AS fulfilled
            FROM able a
            JOIN vendors v ON v.user_id = a.vendor_id
+           LEFT JOIN vendor_record r ON r.vendor_id = a.vendor_id
            JOIN users u ON u.id = a.vendor_id AND u.active AND u.role = 'VENDOR'
            ORDER BY a.total_paisa, failures, fulfilled DESC, a.vendor_id
            LIMIT $4""",
-        skus, quantities, list(exclude), limit, list(FAILED_OUTCOMES), list(FULFILLED_STATUSES),
+        skus, quantities, list(exclude), limit,
     )
     return [
         Candidate(

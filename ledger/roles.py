@@ -28,12 +28,15 @@ APP_ROLE = "khaacho_app"
 # the legal changes of those columns. A table missing here gets DEFAULT_WRITES and a warning.
 APP_WRITES: Mapping[str, str] = MappingProxyType({
     # The channel.
-    "inbound_messages": "INSERT, UPDATE",
-    "outbox": "INSERT, UPDATE",
+    # Message retention moves old rows to the archives (ledger.message_archive).
+    "inbound_messages": "INSERT, UPDATE, DELETE",
+    "outbox": "INSERT, UPDATE, DELETE",
+    "inbound_messages_archive": "INSERT",
+    "outbox_archive": "INSERT",
     "message_statuses": "INSERT, UPDATE",
     "webhook_quarantine": "INSERT",
     "inbound_senders": "INSERT, UPDATE",   # who was served last (fair inbox), floods
-    "outbox_documents": "INSERT, UPDATE (media_id, uploaded_at)",
+    "outbox_documents": "INSERT, UPDATE (media_id, uploaded_at), DELETE",
     # People, conversations, the catalog.
     "users": "INSERT, UPDATE",
     "retailers": "INSERT, UPDATE",
@@ -45,6 +48,7 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "product_aliases": "INSERT, DELETE",   # a catalog import replaces a product's aliases
     "vendor_products": "INSERT, UPDATE",
     "vendor_assignments": "INSERT, UPDATE",
+    "vendor_record": "INSERT, UPDATE",     # kept by triggers as offers and orders move (026)
     # Orders and money.
     "orders": "INSERT, UPDATE",
     "order_lines": "INSERT, DELETE",       # editing a draft replaces its lines (DRAFT only)

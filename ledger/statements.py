@@ -128,11 +128,23 @@ async def statement(
     end = end or moment.astimezone(NEPAL_TIME).date()
     until = _moment(end + timedelta(days=1))
     since = _moment(start) if start is not None else None
+    # Balances at the period's edges from what happened since: an account's balance is the sum
+    # of its entries (the ledger check holds it), so the balance before `since` is today's less
+    # what happened from then on. The work is the period's entries (migration 027's index by
+    # account and time), not the account's whole history.
     sums = await conn.fetchrow(
-        """SELECT COALESCE(sum(e.amount_paisa) FILTER (WHERE e.happened_at < $3), 0) AS opening,
-                  COALESCE(sum(e.amount_paisa) FILTER (WHERE e.happened_at < $4), 0) AS closing
-           FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
-           WHERE a.retailer_id = $1 AND ($2::bigint IS NULL OR a.vendor_id = $2)""",
+        """WITH accounts AS (
+               SELECT id, balance_paisa FROM ledger_accounts
+               WHERE retailer_id = $1 AND ($2::bigint IS NULL OR vendor_id = $2)),
+           later AS (
+               SELECT COALESCE(sum(e.amount_paisa) FILTER (WHERE e.happened_at >= $3), 0)
+                          AS since_start,
+                      COALESCE(sum(e.amount_paisa) FILTER (WHERE e.happened_at >= $4), 0)
+                          AS since_end
+               FROM accounts a JOIN ledger_entries e ON e.account_id = a.id
+               WHERE e.happened_at >= LEAST(COALESCE($3, $4), $4))
+           SELECT b.balance - l.since_start AS opening, b.balance - l.since_end AS closing
+           FROM (SELECT COALESCE(sum(balance_paisa), 0) AS balance FROM accounts) b, later l""",
         retailer_id, vendor_id, since, until)
     opening = int(sums["opening"]) if since is not None else 0
     rows = await conn.fetch(
@@ -151,7 +163,7 @@ async def statement(
            LEFT JOIN orders po ON po.id = e.order_id AND e.kind = 'REVERSAL'
            LEFT JOIN payments pp ON pp.id = e.payment_id AND e.kind = 'REVERSAL'
            WHERE a.retailer_id = $1 AND ($2::bigint IS NULL OR a.vendor_id = $2)
-             AND ($3::timestamptz IS NULL OR e.happened_at >= $3) AND e.happened_at < $4
+             AND e.happened_at >= COALESCE($3::timestamptz, '-infinity') AND e.happened_at < $4
            ORDER BY e.happened_at, e.id LIMIT $5""",
         retailer_id, vendor_id, since, until, MAX_LINES + 1)
     lines: list[Line] = []

@@ -135,6 +135,7 @@ def test_status_sets_partition_the_lifecycle() -> None:
     ("orders_unbilled", lifecycle.UNBILLED_STATUSES),
     ("orders_vendor_open", tuple(s for s in lifecycle.OPEN_STATUSES if s != "PENDING")),
     ("orders_open_bills_due", lifecycle.OPEN_BILL_STATUSES),
+    ("orders_retailer_open", lifecycle.OPEN_STATUSES),
 ])
 async def test_partial_indexes_cover_the_named_sets(
     conn: asyncpg.Connection, index: str, statuses: tuple[str, ...]
