@@ -42,17 +42,15 @@ from typing import Any
 import asyncpg
 
 from bench.analytics_bench import _pct, _pgbench
-from bench.scratch import require_consistent_ledger, server_url, with_database
+from bench.scratch import require_consistent_ledger, role_database, server_url
 from ledger import (
     analytics,
     credit,
     db,
-    migrate,
     orders,
     payments,
     pricing,
     reports,
-    roles,
     scores,
     statements,
     synthetic,
@@ -63,7 +61,6 @@ from ledger.errors import LedgerError
 from ledger.pricing import LineRequest
 from locales.formats import NEPAL_TIME
 
-ROLE_PASSWORD = "khaacho-test"
 CHAT_GOAL_MS = 50.0
 GROWTH_GOAL = 1.5
 MESSAGE_TABLES = ("inbound_messages", "outbox")
@@ -277,22 +274,9 @@ async def _sizes(conn: asyncpg.Connection) -> dict[str, Any]:
 async def one_size(server: str, *, months: float, retailers: int, vendors: int, per_day: int,
                    repeat: int, sample: int, pgbench: bool) -> dict[str, Any]:
     """Load a town of `months` into a scratch database, measure, drop it; the figures."""
-    name = f"history_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server)
-    try:
-        await roles.create_login_roles(admin, password=ROLE_PASSWORD)
-        await admin.execute(f"CREATE DATABASE {name} OWNER {roles.OWNER_ROLE}")
-    finally:
-        await admin.close()
-    superuser = with_database(server, name)
-    try:
-        owner = await asyncpg.connect(db.as_role(server, roles.OWNER_ROLE, ROLE_PASSWORD, name))
-        try:
-            await migrate.migrate(owner, app_role=roles.APP_ROLE)
-        finally:
-            await owner.close()
+    async with role_database(server, "history_bench") as database:
         days = max(1, round(months * 365 / 12))
-        conn = await db.connect(superuser)
+        conn = await db.connect(database.superuser)
         try:
             loaded = await synthetic.load(conn, retailers=retailers, vendors=vendors,
                                           per_day=per_day, days=days)
@@ -306,19 +290,13 @@ async def one_size(server: str, *, months: float, retailers: int, vendors: int, 
             sizes = await _sizes(conn)
         finally:
             await conn.close()
-        app = await db.connect(db.as_role(server, roles.APP_ROLE, ROLE_PASSWORD, name))
+        app = await db.connect(database.app)
         try:
             town = await _people(app, sample)
             turns = await _measure(app, town, repeat)
         finally:
             await app.close()
-        tps = _pgbench(superuser) if pgbench else None
-    finally:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await admin.close()
+        tps = _pgbench(database.superuser) if pgbench else None
     for row in turns.values():
         row["p95_in_pgbench_tx"] = round(row["db_p95_ms"] / 1000 * tps, 1) if tps else None
     return {"months": months, "days": days, "orders_per_day": per_day, **loaded.counts,

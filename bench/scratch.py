@@ -7,11 +7,12 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from ledger import check, db, migrate
+from ledger import check, db, migrate, roles
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -43,6 +44,45 @@ async def scratch_database(prefix: str) -> AsyncIterator[str]:
         finally:
             await conn.close()
         yield url
+    finally:
+        admin = await asyncpg.connect(server)
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
+
+
+# The owner's and the app's login password in benchmark databases (they are made and dropped
+# by the run; BENCH_ROLE_PASSWORD where a server already has the roles with another).
+ROLE_PASSWORD = os.environ.get("BENCH_ROLE_PASSWORD", "khaacho-test")
+
+
+@dataclass(frozen=True)
+class RoleDatabase:
+    superuser: str  # bulk loads, with the triggers off
+    app: str  # what the server and the services connect as
+
+
+@contextlib.asynccontextmanager
+async def role_database(server: str, prefix: str) -> AsyncIterator[RoleDatabase]:
+    """A fresh database set up as a deploy is (owned by the owner role, migrated by it, the app
+    role granted its privileges): yields its URLs; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(server)
+    try:
+        await roles.create_login_roles(admin, password=ROLE_PASSWORD)
+        await admin.execute(f"CREATE DATABASE {name} OWNER {roles.OWNER_ROLE}")
+        await admin.execute(f"REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC")
+    finally:
+        await admin.close()
+    try:
+        owner = await asyncpg.connect(db.as_role(server, roles.OWNER_ROLE, ROLE_PASSWORD, name))
+        try:
+            await migrate.migrate(owner, app_role=roles.APP_ROLE)
+        finally:
+            await owner.close()
+        yield RoleDatabase(superuser=with_database(server, name),
+                           app=db.as_role(server, roles.APP_ROLE, ROLE_PASSWORD, name))
     finally:
         admin = await asyncpg.connect(server)
         try:

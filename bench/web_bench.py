@@ -37,7 +37,6 @@ import os
 import re
 import statistics
 import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -50,15 +49,14 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bench.analytics_bench import _pct, _pgbench
-from bench.scratch import server_url, with_database
+from bench.scratch import role_database, server_url
 from bot.app import create_app
 from bot.settings import Settings
-from ledger import analytics, auth, db, migrate, roles, synthetic, users
+from ledger import analytics, auth, db, synthetic, users
 from web.api.registry import API, PREFIX  # every endpoint module registered (bot.app mounts web)
 from web.session import SESSION_COOKIE
 
 SEED_ORDERS_PER_DAY = 10_000
-ROLE_PASSWORD = os.environ.get("BENCH_ROLE_PASSWORD", "khaacho-test")
 ROLES = ("ADMIN", "VENDOR", "RETAILER")
 GOAL_MS = 200.0
 _PARAM = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
@@ -149,22 +147,8 @@ async def synthetic_town(
 ) -> AsyncIterator[tuple[str, str, Town, dict[str, Any]]]:
     """A scratch database on `server` (a superuser's URL) with the synthetic year: yields (app
     role URL, superuser URL, who, figures of the load); dropped afterwards."""
-    name = f"web_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server)
-    try:
-        await roles.create_login_roles(admin, password=ROLE_PASSWORD)
-        await admin.execute(f"CREATE DATABASE {name} OWNER {roles.OWNER_ROLE}")
-        await admin.execute(f"REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC")
-    finally:
-        await admin.close()
-    superuser = with_database(server, name)
-    try:
-        owner = await asyncpg.connect(db.as_role(server, roles.OWNER_ROLE, ROLE_PASSWORD, name))
-        try:
-            await migrate.migrate(owner, app_role=roles.APP_ROLE)
-        finally:
-            await owner.close()
-        conn = await db.connect(superuser)
+    async with role_database(server, "web_bench") as database:
+        conn = await db.connect(database.superuser)
         try:
             t0 = time.perf_counter()
             town = await synthetic.load(conn, retailers=retailers, vendors=vendors,
@@ -181,13 +165,7 @@ async def synthetic_town(
             who = await _town(conn)
         finally:
             await conn.close()
-        yield db.as_role(server, roles.APP_ROLE, ROLE_PASSWORD, name), superuser, who, figures
-    finally:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await admin.close()
+        yield database.app, database.superuser, who, figures
 
 
 # ---------------------------------------------------------------------------------- the walk
