@@ -129,7 +129,7 @@ WORDS: dict[Language, dict[str, Any]] = {
                       "registering": "दर्ता हुँदै"},
         "nobody": "कोही मिलेन।", "more": "थप", "back": "पछाडि",
         "phone": "फोन", "shop": "पसल", "limit": "उधारो सीमा", "balance": "तिर्न बाँकी",
-        "registered": "देखि", "name": "नाम", "owner": "सञ्चालक",
+        "registered": "देखि", "name": "नाम", "owner": "मालिक",
         "owes_of": "{limit} सीमामध्ये {owes} तिर्न बाँकी",
         "starter": "पसलको सुरुको उधारो सीमा {amount} हुन्छ।",
         "block_effect": "नयाँ अर्डर र उधारो बन्द हुन्छ। थोक बिक्रेताले स्वीकार नगरेका अर्डर रद्द "

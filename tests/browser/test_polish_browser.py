@@ -57,7 +57,7 @@ async def test_a_shops_page_names_its_owner_and_its_statement_fits_a_phone(
     assert ram is not None
     page = await pages.open(PHONE)
     await sign_in(pages, page, graph, ADMIN)
-    for lang, owner in (("en", "Owner"), ("ne", "सञ्चालक")):
+    for lang, owner in (("en", "Owner"), ("ne", "मालिक")):
         await page.goto(pages.url(f"/app/users/{ram.public_id}?lang={lang}"))
         await pages.shot(page, f"shop-page-{lang}")
         facts = await page.eval_on_selector_all(
