@@ -45,11 +45,7 @@ async def scratch_database(prefix: str) -> AsyncIterator[str]:
             await conn.close()
         yield url
     finally:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await admin.close()
+        await _drop_database(server, name)
 
 
 # The owner's and the app's login password in benchmark databases (they are made and dropped
@@ -84,11 +80,15 @@ async def role_database(server: str, prefix: str) -> AsyncIterator[RoleDatabase]
         yield RoleDatabase(superuser=with_database(server, name),
                            app=db.as_role(server, roles.APP_ROLE, ROLE_PASSWORD, name))
     finally:
-        admin = await asyncpg.connect(server)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await admin.close()
+        await _drop_database(server, name)
+
+
+async def _drop_database(server: str, name: str) -> None:
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
 
 
 class LedgerBroken(RuntimeError):

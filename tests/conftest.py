@@ -13,6 +13,7 @@ import hmac
 import itertools
 import json
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -244,3 +245,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             red=True, bold=True)
     elif SCREENSHOTS.exists():
         terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")
+
+
+async def khaacho(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """The command line in its own process, with exactly these database settings."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "MIGRATE_DATABASE_URL", "KHAACHO_DATA_DIR")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args, cwd=ROOT,
+        env={**base, "LOG_LEVEL": "WARNING", "WHATSAPP_ACCESS_TOKEN": "",
+             "WHATSAPP_PHONE_NUMBER_ID": "", **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 180)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

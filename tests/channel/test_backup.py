@@ -5,12 +5,10 @@ manifest is read in the snapshot the dump is taken in."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import os
 import shutil
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,26 +19,12 @@ from bot import backup_cli, demo
 from ledger import check, db, orders, payments, roles, users
 from ledger.pricing import LineRequest
 from ledger.users import User
-from tests.conftest import ROLE_PASSWORD, ROOT
+from tests.conftest import ROLE_PASSWORD, khaacho
 from tests.dialogs.conftest import World
 
 _names = itertools.count()
 RAM, SITA, HARI = "+9779820000001", "+9779820000002", "+9779820000003"
 ADMIN = "+9779800000001"
-
-
-async def khaacho(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    """The command line in its own process, with exactly these database settings."""
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("DATABASE_URL", "MIGRATE_DATABASE_URL", "KHAACHO_DATA_DIR")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *args, cwd=ROOT,
-        env={**base, "LOG_LEVEL": "WARNING", "WHATSAPP_ACCESS_TOKEN": "",
-             "WHATSAPP_PHONE_NUMBER_ID": "", **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(process.communicate(), 180)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 
 from bot.appkeys import POOL
 from ledger import db, migrate, roles
-from tests.conftest import ROLE_PASSWORD, ROOT
+from tests.conftest import ROLE_PASSWORD, ROOT, khaacho
 
 _names = itertools.count()
 
@@ -27,20 +27,6 @@ FINANCIAL_TABLES = {
     "order_lines", "order_transitions", "stock_reservations", "credit_overrides", "audit_log",
     "payment_claims", "disputes", "order_receipts",
 }
-
-
-async def khaacho(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    """The command line in its own process, with exactly these database settings."""
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("DATABASE_URL", "MIGRATE_DATABASE_URL", "KHAACHO_DATA_DIR")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *args, cwd=ROOT,
-        env={**base, "LOG_LEVEL": "WARNING", "WHATSAPP_ACCESS_TOKEN": "",
-             "WHATSAPP_PHONE_NUMBER_ID": "", **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(process.communicate(), 180)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def _superuser(server_url: str, statement: str) -> None:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from bot import demo
-from ledger import users
+from ledger import analytics, orders, users
+from ledger.pricing import LineRequest
 from tests.conftest import eventually
 from tests.dialogs.conftest import World
 from tests.fakegraph import FakeGraph, body_text
+from tests.ledger.conftest import add_products, carry
 from tests.web.town import Town
 
 
@@ -116,3 +120,22 @@ async def town(client, graph, pool) -> Town:  # type: ignore[no-untyped-def]
     async with pool.acquire() as conn:
         await demo.load(conn)
     return Town(World(client, graph, pool))
+
+
+async def sell_oil_yesterday(pool: asyncpg.Pool, people: People) -> tuple[datetime, str]:
+    """Yesterday (Nepal noon) Ram Kirana bought 2 l of oil (Rs 480) from Bheri Traders, who
+    accepted and delivered it (a bill of Rs 480 owed); then the analytics were refreshed. When it
+    was ordered, and the order's number."""
+    at = datetime.now(UTC).replace(hour=6, minute=15, second=0, microsecond=0) - timedelta(days=1)
+    async with pool.acquire() as conn:
+        await add_products(conn)
+        await conn.execute("UPDATE retailers SET credit_limit_paisa = 1000000 WHERE user_id = $1",
+                           people.retailer.id)
+        await carry(conn, people.vendor, "TEL", 24_000, 100_000)
+        draft = await orders.create_draft(conn, people.retailer, [LineRequest("TEL", 2000, "l")])
+        await orders.confirm(conn, draft.id, people.retailer, now=at)
+        await orders.accept(conn, draft.id, people.vendor, now=at + timedelta(minutes=20))
+        await orders.deliver(conn, draft.id, people.vendor, now=at + timedelta(hours=3))
+        await analytics.refresh(conn)
+        number: str = await conn.fetchval("SELECT number FROM orders WHERE id = $1", draft.id)
+    return at, number

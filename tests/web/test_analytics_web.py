@@ -7,14 +7,12 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from ledger import analytics, orders
-from ledger.pricing import LineRequest
-from tests.ledger.conftest import add_products, carry
-from tests.web.conftest import People, api_token, bearer, web_sign_in
+from ledger import analytics
+from tests.web.conftest import People, api_token, bearer, sell_oil_yesterday, web_sign_in
 
 _SPEC = re.compile(r'<script type="application/json" class="chart-data">(.*?)</script>', re.S)
 
@@ -23,17 +21,7 @@ _SPEC = re.compile(r'<script type="application/json" class="chart-data">(.*?)</s
 async def sold(pool, people: People) -> datetime:  # type: ignore[no-untyped-def]
     """Yesterday (Nepal noon): Ram Kirana bought 2 l of oil (Rs 480) from Bheri Traders, who
     accepted, dispatched and delivered it; then the analytics were refreshed."""
-    at = datetime.now(UTC).replace(hour=6, minute=15, second=0, microsecond=0) - timedelta(days=1)
-    async with pool.acquire() as conn:
-        await add_products(conn)
-        await conn.execute("UPDATE retailers SET credit_limit_paisa = 1000000 WHERE user_id = $1",
-                           people.retailer.id)
-        await carry(conn, people.vendor, "TEL", 24_000, 100_000)
-        draft = await orders.create_draft(conn, people.retailer, [LineRequest("TEL", 2000, "l")])
-        await orders.confirm(conn, draft.id, people.retailer, now=at)
-        await orders.accept(conn, draft.id, people.vendor, now=at + timedelta(minutes=20))
-        await orders.deliver(conn, draft.id, people.vendor, now=at + timedelta(hours=3))
-        await analytics.refresh(conn)
+    at, _ = await sell_oil_yesterday(pool, people)
     return at
 
 

@@ -12,18 +12,15 @@ import io
 import itertools
 import os
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from bot.app import create_app
 from bot.appkeys import POOL, READ_POOL
-from ledger import analytics, db, orders, roles
-from ledger.pricing import LineRequest
+from ledger import analytics, db, roles
 from tests.conftest import ROLE_PASSWORD, _admin
-from tests.ledger.conftest import add_products, carry
-from tests.web.conftest import People, api_token, bearer, web_sign_in
+from tests.web.conftest import People, api_token, bearer, sell_oil_yesterday, web_sign_in
 from web.api import openapi
 from web.api.registry import API, Call, Registry
 
@@ -38,18 +35,7 @@ NOT_REFRESHED = "The numbers have not been worked out yet"
 async def sold(pool, people: People) -> str:  # type: ignore[no-untyped-def]
     """Yesterday Ram Kirana bought 2 l of oil (Rs 480) from Bheri Traders, who delivered it (a
     bill of Rs 480 owed); the analytics were refreshed. The order's number."""
-    at = datetime.now(UTC).replace(hour=6, minute=15, second=0, microsecond=0) - timedelta(days=1)
-    async with pool.acquire() as conn:
-        await add_products(conn)
-        await conn.execute("UPDATE retailers SET credit_limit_paisa = 1000000 WHERE user_id = $1",
-                           people.retailer.id)
-        await carry(conn, people.vendor, "TEL", 24_000, 100_000)
-        draft = await orders.create_draft(conn, people.retailer, [LineRequest("TEL", 2000, "l")])
-        await orders.confirm(conn, draft.id, people.retailer, now=at)
-        await orders.accept(conn, draft.id, people.vendor, now=at + timedelta(minutes=20))
-        await orders.deliver(conn, draft.id, people.vendor, now=at + timedelta(hours=3))
-        await analytics.refresh(conn)
-        number: str = await conn.fetchval("SELECT number FROM orders WHERE id = $1", draft.id)
+    _, number = await sell_oil_yesterday(pool, people)
     return number
 
 
