@@ -21,7 +21,9 @@ _PHONE = re.compile(r"(?<![\d+])(?:\+\d(?:[ \-.()]{0,2}\d){7,14}|\d{8,15})(?!\d)
 _DIGIT = re.compile(r"\d")
 
 # Their INFO lines say nothing an operator needs (`transitions` logs every state change).
-QUIET_LOGGERS = ("aiohttp.access", "pgserver", "transitions")
+# fontTools logs every table of every font it subsets at INFO: a statement PDF printed hundreds
+# of lines to the terminal and the server log.
+QUIET_LOGGERS = ("aiohttp.access", "pgserver", "transitions", "fontTools")
 
 
 @contextlib.contextmanager

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 import pytest
 from transitions import Machine
 
-from bot import logs
+from bot import logs, statement_doc
 from bot.logs import JsonFormatter
+from locales.render import Messages
+from tests.channel.test_statement_files import sample
 from tests.channel.test_webhook import text_message
 from tests.conftest import eventually, post_webhook
 
@@ -79,6 +81,12 @@ def test_transitions_info_lines_are_silenced(restored_logging, capsys):
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [line["logger"] for line in lines] == ["bot.test"]
     assert logging.getLogger("transitions").isEnabledFor(logging.WARNING)
+
+
+def test_drawing_a_statement_pdf_logs_nothing_at_info(restored_logging, capsys):
+    logs.setup("INFO")  # fontTools' subsetter logs every table of every font it embeds at INFO
+    assert statement_doc.pdf(sample(), "ne", Messages()).startswith(b"%PDF")
+    assert capsys.readouterr().err == ""
 
 
 async def test_no_message_body_and_no_whole_phone_is_logged_at_info(client, graph, caplog):
