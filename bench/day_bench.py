@@ -37,7 +37,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,7 @@ class TimedGraph(FakeGraph):
         super().__init__()
         self.arrived: dict[str, float] = {}  # outbox reference -> when it reached us
         self.phones: dict[str, Phone] = {}
+        self.arrival = asyncio.Event()  # set (and replaced) on every reply, whoever it is for
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         at = time.perf_counter()
@@ -84,6 +85,8 @@ class TimedGraph(FakeGraph):
             phone = self.phones.get(message.get("to", ""))
             if phone is not None:
                 phone.received(message, at)
+            self.arrival.set()
+            self.arrival = asyncio.Event()
         return response
 
 
@@ -110,6 +113,7 @@ class Day:
     spare: int = 0  # tokens the clock gave out that no actor was ready to use
     posted: dict[str, float] = field(default_factory=dict)  # wamid -> when POSTed
     answered: int = 0
+    unanswered: list[str] = field(default_factory=list)  # wamids given up on after a timeout
     waiting: int = 0  # posted, no answer yet
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     tag: str = "A"
@@ -144,40 +148,59 @@ class Day:
 
     async def speak(self, phone: Phone, message: dict[str, Any],
                     urgent: bool = True) -> list[dict[str, Any]]:
-        """On the clock's next token: post, wait for every reply to it; return them.
+        """On the clock's next token: post, wait for every reply to it; return those to this
+        phone.
 
-        Replies to one message are written in the transaction that handles it: once the first
-        has arrived, the outbox names them all."""
+        Replies to one message are written in the transaction that handles it, and one always
+        goes to its sender: once a reply to it has reached the phone, the outbox names them all
+        (those to other people too, such as the shop whose order a vendor accepted)."""
         await self.turn(urgent)
-        start = len(phone.inbox)
         self.waiting += 1
         try:
             wamid = await self.post(phone, message)
             deadline = time.perf_counter() + _ANSWER_SECONDS
-            if not await self._until(phone, lambda: len(phone.inbox) > start, deadline):
+            looked = [len(phone.inbox)]  # the phone's inbox when the outbox was last read
+
+            async def replies() -> set[str] | None:
+                if len(phone.inbox) == looked[0]:
+                    return None  # nothing new on this phone: the message is not handled yet
+                looked[0] = len(phone.inbox)
+                rows = await self.pool.fetch(
+                    """SELECT o.id, o.recipient FROM outbox o JOIN inbound_messages m
+                         ON m.id = o.inbound_id WHERE m.wamid = $1""", wamid)
+                mine = {f"outbox:{r['id']}" for r in rows if r["recipient"] == phone.wa_id}
+                if not mine & self.graph.arrived.keys():
+                    return None  # what came was something else (a vendor's new offer)
+                return {f"outbox:{r['id']}" for r in rows}
+
+            references = await self._until(replies, deadline)
+            known = references or set()
+
+            async def all_arrived() -> set[str] | None:
+                return known if known <= self.graph.arrived.keys() else None
+
+            if references is None or await self._until(all_arrived, deadline) is None:
+                self.unanswered.append(wamid)
                 return []
-            references = {f"outbox:{r['id']}" for r in await self.pool.fetch(
-                """SELECT o.id FROM outbox o JOIN inbound_messages m ON m.id = o.inbound_id
-                   WHERE m.wamid = $1""", wamid)}
-            await self._until(phone, lambda: references <= self.graph.arrived.keys(), deadline)
             self.answered += 1
         finally:
             self.waiting -= 1
-        return [m for _, m in phone.inbox[start:]
-                if m.get("biz_opaque_callback_data") in references]
+        return [m for _, m in phone.inbox if m.get("biz_opaque_callback_data") in known]
 
-    @staticmethod
-    async def _until(phone: Phone, done: Callable[[], bool], deadline: float) -> bool:
-        while not done():
-            phone.wake.clear()
+    async def _until(self, check: Callable[[], Awaitable[set[str] | None]],
+                     deadline: float) -> set[str] | None:
+        """Check again after every reply to anyone, until the check finds it or time is up."""
+        while True:
+            arrival = self.graph.arrival  # taken before checking: an arrival during it counts
+            if (found := await check()) is not None:
+                return found
             left = deadline - time.perf_counter()
             if left <= 0:
-                return False
+                return None
             try:
-                await asyncio.wait_for(phone.wake.wait(), left)
+                await asyncio.wait_for(arrival.wait(), left)
             except TimeoutError:
-                return False
-        return True
+                return None
 
     async def say(self, phone: Phone, text: str, urgent: bool = True) -> list[dict[str, Any]]:
         return await self.speak(phone, {"type": "text", "text": {"body": text}}, urgent)
