@@ -25,7 +25,6 @@ pauses this process's sending; a 131056 (pair rate limit) pauses only that recip
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -241,59 +240,77 @@ class Sender:
     async def drain(self) -> int:
         """Send until nothing is due; returns how many messages were attempted.
 
-        `concurrency` workers claim and send independently (a slow send holds up only its own
-        worker). A worker that finds nothing while a peer is still sending waits for that send to
-        end and looks again (the peer's recipient may have a next message), so it does not retire
-        while the queue is still long; the drain ends when nobody is sending and nothing is due.
+        Up to `concurrency` workers claim and send independently (a slow send holds up only its
+        own worker). One starts; each claim that finds a message wakes one idle peer, since
+        more may be due, so the workers in use follow the queue, and a quiet queue costs one
+        empty claim, not one per worker. A worker that has sent looks again itself (its
+        recipient's next message may be due now). The drain ends when no worker is busy and no
+        wake-up is left unanswered.
         """
         await self._record_unrecorded()
         changed = asyncio.Condition()
-        idle = sent = 0
+        busy, calls, sent, finished = 1, 0, 0, False  # the first worker is busy from the start
 
-        def moved_on(mark: int) -> bool:
-            return sent > mark or idle >= self._concurrency
-
-        async def worker() -> None:
-            nonlocal idle, sent
-            waiting = False
-            try:
-                while not self._stopping.is_set():
-                    mark = sent
-                    if await self.send_one():
-                        sent += 1
-                        async with changed:
-                            changed.notify_all()
-                        continue
-                    idle, waiting = idle + 1, True
-                    async with changed:
-                        changed.notify_all()
-                        await changed.wait_for(functools.partial(moved_on, mark))
-                    if idle >= self._concurrency:
-                        return  # everyone found nothing, and nobody is sending
-                    idle, waiting = idle - 1, False
-            except BaseException:
-                if not waiting:  # a worker that raised is idle for good; the others may finish
-                    idle += 1
-                async with changed:
-                    changed.notify_all()
-                raise
-            idle += 1  # stopping: idle for good, as above
+        async def woken() -> None:
+            nonlocal calls
             async with changed:
-                changed.notify_all()
+                calls = min(calls + 1, self._concurrency - 1)
+                changed.notify(1)
 
-        results = await asyncio.gather(*(worker() for _ in range(self._concurrency)),
+        async def done_with() -> None:
+            """This worker is no longer busy; the last one ends the drain."""
+            nonlocal busy, finished
+            async with changed:
+                busy -= 1
+                if busy == 0 and calls == 0:
+                    finished = True
+                    changed.notify_all()
+
+        async def worker(first: bool) -> None:
+            nonlocal sent
+            if not first and not await called():
+                return
+            while not self._stopping.is_set():
+                try:
+                    found = await self.send_one(woken)
+                except BaseException:
+                    await done_with()
+                    raise
+                if found:
+                    sent += 1
+                    continue
+                await done_with()
+                if not await called():
+                    return
+            await done_with()  # stopping
+
+        async def called() -> bool:
+            """Wait to be woken; True to look for work, False when the drain is over."""
+            nonlocal busy, calls
+            async with changed:
+                await changed.wait_for(lambda: calls > 0 or finished)
+                if finished:
+                    return False
+                calls -= 1
+                busy += 1
+                return True
+
+        results = await asyncio.gather(*(worker(k == 0) for k in range(self._concurrency)),
                                        return_exceptions=True)
         for result in results:  # every worker has stopped before anything is raised
             if isinstance(result, BaseException):
                 raise result
         return sent
 
-    async def send_one(self) -> bool:
-        """Claim, send and record one message; False when nothing is due."""
+    async def send_one(self, claimed: Callable[[], Awaitable[None]] | None = None) -> bool:
+        """Claim, send and record one message; False when nothing is due. `claimed` is called
+        once a message is claimed (more may be due), before it is sent."""
         await self._limiter.unpaused()  # while Meta throttles us, claim nothing
         claim = await self._claim()
         if claim is None:
             return False
+        if claimed is not None:
+            await claimed()
         if claim == "settled":
             return True
         # Only a message about to go takes a slot. A pause that began meanwhile gives the claim

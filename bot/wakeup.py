@@ -96,11 +96,12 @@ class _Listener:
             return
         conn.remove_termination_listener(self._terminated)
         try:
-            # Drops the callback before the UNLISTEN round trip, which may fail: the pool's reset
-            # on release ends the LISTEN anyway.
+            # The pool does not reset what a session changed (ledger/db.py): end the LISTEN
+            # and the name here, or close the connection if that fails.
             await conn.remove_listener(self._channel, self._notified)
+            await conn.reset()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            pass
+            conn.terminate()
         finally:
             await self._pool.release(conn)
 

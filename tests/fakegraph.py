@@ -67,6 +67,7 @@ class FakeGraph:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     faults: deque[Fault] = field(default_factory=deque)
     answer_delay: float = 0.0  # every accepted send answers this much later
+    slow_for: dict[str, float] = field(default_factory=dict)  # recipient -> its sends' delay
     unanswered: int = 0  # sends accepted whose answer has not been written yet
     statuses_delivered: int = 0
     _random: tuple[random.Random, float, float, float, float] | None = None
@@ -173,7 +174,8 @@ class FakeGraph:
                 assert request.transport is not None
                 request.transport.close()
                 return web.Response()  # never written: the connection is gone
-            delay = fault.seconds if fault is not None else self.answer_delay
+            delay = fault.seconds if fault is not None else self.slow_for.get(
+                message.get("to", ""), self.answer_delay)
             if delay:
                 await asyncio.sleep(delay)
             return web.json_response(answer)

@@ -9,6 +9,7 @@ import contextlib
 from bot import metrics
 from bot.app import supervise
 from bot.wakeup import drain_on_notify
+from ledger import db
 from tests.conftest import eventually
 
 CHANNEL = "khaacho_test_wakeup"
@@ -47,6 +48,37 @@ async def test_the_listener_listens_again_after_its_connection_is_killed(pool):
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_the_listeners_connection_goes_back_to_the_pool_as_new(database_url):
+    """The pool skips asyncpg's reset query on release (ledger/db.py); the one connection that
+    changes its session (LISTEN, its name) must undo that itself before going back."""
+    pool = await db.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
+        task = asyncio.create_task(drain_on_notify(pool, CHANNEL, _nothing, 3600))
+        watcher = await db.connect(database_url)
+        try:
+            async def listening() -> bool:
+                return bool(await watcher.fetchval(
+                    "SELECT application_name = $2 FROM pg_stat_activity WHERE pid = $1",
+                    pid, f"khaacho listens on {CHANNEL}"))
+            await eventually(listening)  # on the pool's only connection
+        finally:
+            await watcher.close()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT pg_backend_pid()") == pid  # reused, not replaced
+            assert await conn.fetchval("SELECT count(*) FROM pg_listening_channels()") == 0
+            assert not (await conn.fetchval("SHOW application_name")).startswith("khaacho")
+    finally:
+        await pool.close()
+
+
+async def _nothing() -> None:
+    pass
 
 
 async def test_restart_back_off_resets_after_healthy_running():

@@ -1,0 +1,83 @@
+"""The sender's workers follow the queue: a slow send holds up only its own worker, and looking
+for work costs one claim when there is none, not one per worker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import asyncpg
+import pytest
+
+from bot.graph import GraphClient
+from bot.sender import Sender
+from bot.store import enqueue
+from ledger import db
+from tests.conftest import eventually
+from tests.fakegraph import PHONE_NUMBER_ID, TOKEN, FakeGraph
+
+SLOW, OTHERS = "9779811111111", ("9779822222222", "9779833333333", "9779844444444")
+
+
+def text(body: str) -> dict:  # type: ignore[type-arg]
+    return {"type": "text", "text": {"body": body, "preview_url": False}}
+
+
+@pytest.fixture
+async def counted(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, list[str]]]:
+    """A pool like the app's whose connections note every statement they run."""
+    statements: list[str] = []
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await db._init_connection(conn)  # noqa: SLF001 - the app's own codecs
+        conn.add_query_logger(lambda logged: statements.append(logged.query))
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10, init=init)
+    yield pool, statements
+    await pool.close()
+
+
+def _sender(pool: asyncpg.Pool, session: aiohttp.ClientSession, graph: FakeGraph) -> Sender:
+    client = GraphClient(session, graph.base_url, PHONE_NUMBER_ID, TOKEN)  # type: ignore[attr-defined]
+    return Sender(pool, client, rate_per_second=1000, max_attempts=8, backoff_seconds=0.01,
+                  poll_seconds=0.05, concurrency=4)
+
+
+def _claims(statements: list[str]) -> int:
+    return sum(1 for q in statements if q.lstrip().startswith("WITH next AS"))
+
+
+async def test_a_slow_send_holds_up_only_its_own_worker(pool, graph):
+    graph.slow_for[SLOW] = 2.0  # answers well within the client's timeout, but late
+    async with pool.acquire() as conn:
+        await enqueue(conn, SLOW, text("slow"))  # the oldest: the first worker takes it
+        for other in OTHERS:
+            await enqueue(conn, other, text("quick"))
+    async with aiohttp.ClientSession() as session:
+        drain = asyncio.create_task(_sender(pool, session, graph).drain())
+        try:
+            await eventually(lambda: {m["to"] for m in graph.sent} >= {SLOW, *OTHERS},
+                             within=1.5)
+            async with pool.acquire() as conn:
+                pending = await conn.fetch("SELECT recipient FROM outbox WHERE status = 'pending'")
+            # The three went out and were recorded while the slow one still waited for its answer.
+            assert [r["recipient"] for r in pending] == [SLOW]
+            assert await drain == 4
+        finally:
+            drain.cancel()
+
+
+async def test_looking_for_work_costs_one_claim_not_one_per_worker(counted, graph):
+    pool, statements = counted
+    async with aiohttp.ClientSession() as session:
+        sender = _sender(pool, session, graph)
+        assert await sender.drain() == 0
+        assert _claims(statements) == 1  # four workers, one of them looked
+        async with pool.acquire() as conn:
+            await enqueue(conn, SLOW, text("one reply"))
+        statements.clear()
+        assert await sender.drain() == 1
+    # The claim that found it, the peer it woke, and the look after sending.
+    assert _claims(statements) == 3
+    assert [m["to"] for m in graph.sent] == [SLOW]
