@@ -1,5 +1,6 @@
-"""A town's day, compressed, through a real `khaacho serve` (1 and 2 processes) and the fake Graph
-API, beside `pgbench -N -M prepared -c 8` on the same server in the same run.
+"""A town's day, compressed, through a real `khaacho serve` (one process, two, and the webhook's
+process beside the workers') and the fake Graph API, beside `pgbench -N -M prepared -c 8` on the
+same server in the same run.
 
 Actors talk to the bot the way people do, each waiting for the bot's answer before its next
 message: retailers order in their own words (the shared order corpus, both scripts), pick among
@@ -8,7 +9,7 @@ dispatch, deliver and record a payment; retailers ask their dues, status and his
 register (name, shop, area). Every message is a signed webhook POST; replies are read from what
 the fake Graph API received.
 
-Three measurements per process count:
+Three measurements per layout:
 - throughput: messages are offered on a clock (a token every 1/rate s goes to the next actor ready
   to speak), rate stepped up by half each step; a step is sustained when what was offered was
   answered and the backlog (tokens no actor could use yet + messages without an answer) stayed
@@ -16,7 +17,7 @@ Three measurements per process count:
 - latency: the same, open loop at half that rate; p50/p95/p99 from the webhook POST to the first
   reply reaching the fake Graph API (the reply's outbox row names the inbound message).
 - acknowledgements: a burst of order messages from every retailer, 16 POSTs at a time.
-Run `python -m bench.day_bench [--full] [--workers 1,2] [--profile DIR]`.
+Run `python -m bench.day_bench [--full] [--layouts 1,2,web+workers] [--profile DIR]`.
 """
 
 from __future__ import annotations
@@ -341,41 +342,66 @@ async def _listening(url: str) -> int:
         await conn.close()
 
 
-async def start_server(url: str, graph_base: str, workers: int,
-                       profile: Path | None) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
-               "--port", str(port), *(["--workers", str(workers)] if workers > 1 else [])]
-    if profile is not None:  # pyinstrument writes its report when the server ends on SIGINT
-        command = [sys.executable, "-m", "pyinstrument", "-r", "json", "-o", str(profile),
-                   # Every frame, however small: a message is many small steps.
-                   "-p", "processor_options.filter_threshold=0", *command[1:]]
-    # Popen, not asyncio's: stop_server must work from `finally` after the loop's own errors.
-    process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the child runs on its own
-        command, cwd=ROOT, env=_server_env(url, graph_base, port))
-    base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session:
-        for _ in range(600):
-            try:
-                async with session.get(base + "/readyz") as r:
-                    if r.status == 200 and await _listening(url) >= workers:
-                        return process, base
-            except aiohttp.ClientError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"khaacho serve exited with {process.returncode}")
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise RuntimeError("khaacho serve did not become ready")
+# How the server runs: one process; N processes that each do everything (`--workers N`); or
+# one process for the webhook and pages beside one for the workers (`--role`), as a deployment
+# that keeps acknowledgements away from the handling would.
+LAYOUTS = {"1": (("all", 1),), "2": (("all", 2),), "web+workers": (("web", 1), ("workers", 1))}
 
 
-def stop_server(process: subprocess.Popen[bytes], profile: bool) -> None:
-    process.send_signal(signal.SIGINT if profile else signal.SIGTERM)
+async def start_server(url: str, graph_base: str, layout: str,
+                       profile: Path | None) -> tuple[list[subprocess.Popen[bytes]], str]:
+    """Start the layout's processes; the webhook's URL once all of them are ready."""
+    processes: list[subprocess.Popen[bytes]] = []
+    ports, listeners = [], 0
+    for role, workers in LAYOUTS[layout]:
+        port = _free_port()
+        command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
+                   "--port", str(port), "--role", role,
+                   *(["--workers", str(workers)] if workers > 1 else [])]
+        if profile is not None:  # pyinstrument writes its report when the server ends on SIGINT
+            command = [sys.executable, "-m", "pyinstrument", "-r", "json", "-o",
+                       str(profile.with_name(f"{profile.stem}-{role}.json")),
+                       # Every frame, however small: a message is many small steps.
+                       "-p", "processor_options.filter_threshold=0", *command[1:]]
+        # Popen, not asyncio's: stop_server must work from `finally` after the loop's errors.
+        processes.append(subprocess.Popen(  # noqa: ASYNC220 - returns at once
+            command, cwd=ROOT, env=_server_env(url, graph_base, port)))
+        ports.append(port)
+        listeners += workers if role != "web" else 0
     try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        async with aiohttp.ClientSession() as session:
+            for _ in range(600):
+                if await _ready(session, ports) and await _listening(url) >= listeners:
+                    return processes, f"http://127.0.0.1:{ports[0]}"
+                if any(p.poll() is not None for p in processes):
+                    raise RuntimeError("khaacho serve exited before it was ready")
+                await asyncio.sleep(0.1)
+        raise RuntimeError("khaacho serve did not become ready")
+    except BaseException:
+        stop_server(processes, profile is not None)
+        raise
+
+
+async def _ready(session: aiohttp.ClientSession, ports: list[int]) -> bool:
+    for port in ports:
+        try:
+            async with session.get(f"http://127.0.0.1:{port}/readyz") as r:
+                if r.status != 200:
+                    return False
+        except aiohttp.ClientError:
+            return False
+    return True
+
+
+def stop_server(processes: list[subprocess.Popen[bytes]], profile: bool) -> None:
+    for process in processes:
+        process.send_signal(signal.SIGINT if profile else signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 async def _clock(day: Day, rate: float, seconds: float) -> None:
@@ -491,20 +517,21 @@ async def acknowledgements(day: Day, town: Town, messages: int) -> dict[str, flo
             "first_answers_s": round(time.perf_counter() - started, 2)}
 
 
-async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, workers: int,
+async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, layout: str,
                      size: dict[str, float], profile: Path | None) -> dict[str, Any]:
     before = await _totals(url)
     # The server's processes (its children too, once waited for) count in RUSAGE_CHILDREN when
     # it has stopped: CPU seconds per message say whether processes waited for a core.
     cpu_before, wall_before = _children_cpu(), time.perf_counter()
-    process, base = await start_server(url, graph_base, workers, profile)
+    processes, base = await start_server(url, graph_base, layout, profile)
+    run = list(LAYOUTS).index(layout) + 1  # keeps each run's wamids and new numbers apart
     graph.emit_statuses(base + "/webhook", APP_SECRET)  # as Meta does: `sent` for each reply
-    chance = random.Random(workers)
+    chance = random.Random(run)
     tasks: list[asyncio.Task[None]] = []
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(
                 limit=64)) as session, asyncpg.create_pool(url, min_size=1, max_size=4) as pool:
-            day = Day(session, pool, base + "/webhook", graph, tag=f"W{workers}x")
+            day = Day(session, pool, base + "/webhook", graph, tag=f"L{run}x")
             graph.phones.clear()
             for wa_id in town.vendors:
                 phone = graph.phones[wa_id] = Phone(wa_id)
@@ -513,7 +540,7 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, w
                 phone = graph.phones[wa_id] = Phone(wa_id)
                 tasks.append(asyncio.create_task(retailer(day, phone, town.orders, chance)))
             for k in range(int(size["newcomers"])):
-                wa_id = f"97797{workers}{k:07d}"
+                wa_id = f"97797{run}{k:07d}"
                 phone = graph.phones[wa_id] = Phone(wa_id)
                 tasks.append(asyncio.create_task(newcomer(day, phone, chance)))
             best, steps = await throughput(day, size["start_rate"], size["step_seconds"],
@@ -530,11 +557,11 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, w
     finally:
         for task in tasks:
             task.cancel()
-        stop_server(process, profile is not None)
+        stop_server(processes, profile is not None)
     wall = time.perf_counter() - wall_before
     server_cpu = _children_cpu() - cpu_before
     after = await _totals(url)
-    figures = {"workers": workers, "end_to_end_per_s": best, "steps": steps,
+    figures = {"layout": layout, "end_to_end_per_s": best, "steps": steps,
                "latency": timed, "burst": acks, "cpu": {
                    "server_cpu_s": round(server_cpu, 1), "wall_s": round(wall, 1),
                    "server_cores_used": round(server_cpu / wall, 2),
@@ -542,7 +569,8 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, w
                        1000 * server_cpu / max(after[0] - before[0], 1), 1),
                    "load_average_1m": round(os.getloadavg()[0], 1), "cores": os.cpu_count()}}
     if profile is not None:
-        figures["profile_ms"] = profile_table(profile, after[0] - before[0],
+        figures["profile_ms"] = profile_table(sorted(profile.parent.glob(
+            f"{profile.stem}-*.json")), after[0] - before[0],
                                               after[1] - before[1])
     return figures
 
@@ -608,12 +636,13 @@ def _database_seconds(frame: dict[str, Any]) -> float:
     return sum(_database_seconds(child) for child in frame.get("children", []))
 
 
-def profile_table(path: Path, messages: int, replies: int) -> dict[str, float]:
-    """Milliseconds per message (or per reply) in each stage of the server's profile."""
-    root = json.loads(path.read_text("utf-8"))["root_frame"]
+def profile_table(paths: list[Path], messages: int, replies: int) -> dict[str, float]:
+    """Milliseconds per message (or per reply) in each stage of the servers' profiles (one per
+    process started: the webhook's stages are in one, the workers' in another when split)."""
+    roots = [json.loads(path.read_text("utf-8"))["root_frame"] for path in paths]
     table: dict[str, float] = {}
     for stage, function, file, per in STAGES:
-        frames = _frames(root, function, file)
+        frames = [f for root in roots for f in _frames(root, function, file)]
         count = messages if per == "message" else replies
         table[stage] = round(1000 * sum(f["time"] for f in frames) / max(count, 1), 2)
         if function == "respond":
@@ -644,7 +673,7 @@ SIZES = {
 }
 
 
-async def _run(size: dict[str, float], workers: Sequence[int],
+async def _run(size: dict[str, float], layouts: Sequence[str],
                profile: Path | None) -> dict[str, Any]:
     graph = TimedGraph()
     graph_server = TestServer(graph.app(), host="127.0.0.1")
@@ -654,8 +683,8 @@ async def _run(size: dict[str, float], workers: Sequence[int],
         async with scratch_database("khaacho_bench_day") as url:
             town = await populate(url, int(size["retailers"]), int(size["vendors"]))
             tps = pgbench_tps(url, int(size["pgbench_seconds"]))
-            for n in workers:
-                path = None if profile is None else profile / f"serve-{n}.json"
+            for n in layouts:
+                path = None if profile is None else profile / f"serve-{n}"
                 runs.append(await one_server(url, town, graph, str(
                     graph_server.make_url("/v21.0")), n, size, path))
             conn = await db.connect(url)
@@ -689,7 +718,8 @@ async def _run(size: dict[str, float], workers: Sequence[int],
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.day_bench")
     parser.add_argument("--full", action="store_true", help="a whole town (minutes, not seconds)")
-    parser.add_argument("--workers", default="1,2", help="process counts to compare")
+    parser.add_argument("--layouts", default=",".join(LAYOUTS),
+                        help=f"server layouts to compare, of {', '.join(LAYOUTS)}")
     parser.add_argument("--profile", type=Path, help="run the server under pyinstrument, keep "
                         "its report here (serve-N.json) and print where a message's time goes")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -699,15 +729,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for item in args.set:
         key, _, value = item.partition("=")
         size[key] = float(value)
-    workers = [int(n) for n in args.workers.split(",")]
+    layouts = args.layouts.split(",")
+    if unknown := set(layouts) - LAYOUTS.keys():
+        parser.error(f"unknown layouts {sorted(unknown)}: choose from {', '.join(LAYOUTS)}")
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
-    figures = asyncio.run(_run(size, workers, args.profile))
+    figures = asyncio.run(_run(size, layouts, args.profile))
     print("a town's day (signed webhooks → khaacho serve → fake Graph API)")
     print(f"  pgbench -N -M prepared -c 8: {figures['pgbench_N_tps_8_clients']} tps")
     for run in figures["runs"]:
         lat = run["latency"]
-        print(f"  {run['workers']} process(es): end to end {run['end_to_end_per_s']:.0f}/s "
+        print(f"  {run['layout']}: end to end {run['end_to_end_per_s']:.0f}/s "
               f"({run['e2e_per_pgbench_tps']}×), acks {run['burst']['acks_per_s']}/s "
               f"({run['acks_per_pgbench_tps']}×), latency at {lat.get('offered_per_s')}/s: "
               f"p50 {lat.get('p50_ms')} p95 {lat.get('p95_ms')} p99 {lat.get('p99_ms')} ms")

@@ -1,4 +1,5 @@
-"""The town-day benchmark's whole path at a tiny size, with one and two server processes: real
+"""The town-day benchmark's whole path at a tiny size, in each server layout (one process, two,
+the webhook's beside the workers'): real
 `khaacho serve`, conversations that go all the way (orders placed, accepted, delivered, paid;
 shops registered), no reply sent twice. Its timings are the benchmark's business."""
 
@@ -9,14 +10,14 @@ import pytest
 from bench import day_bench
 
 
-def test_a_tiny_town_day_goes_through_one_and_two_processes(
+def test_a_tiny_town_day_goes_through_every_server_layout(
         server_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BENCH_DATABASE_URL", server_url)  # the tests' server, not the default
     sizes = {"retailers": 4, "vendors": 1, "newcomers": 2, "start_rate": 4, "step_seconds": 6,
              "max_rate": 4, "latency_seconds": 4, "burst": 20, "pgbench_seconds": 1}
     figures = day_bench.main([arg for key, value in sizes.items()
                               for arg in ("--set", f"{key}={value}")])
-    assert [run["workers"] for run in figures["runs"]] == [1, 2]
+    assert [run["layout"] for run in figures["runs"]] == ["1", "2", "web+workers"]
     assert figures["duplicates"] == 0
     assert figures["ledger_check"].startswith("ledger consistent")
     moved = figures["transitions"]
