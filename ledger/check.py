@@ -259,6 +259,32 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
         WHERE (p.retailer_id, p.vendor_id) IS DISTINCT FROM (o.retailer_id, o.vendor_id)
            OR (NOT p.reversed AND o.status <> ALL($2::text[]))
         ORDER BY pa.payment_id, pa.order_id LIMIT $1""", (list(lifecycle.BILLED_STATUSES),)),
+    # What migration 028 keeps: each billed order with something still owed (its total less
+    # the allocations of standing payments), one row each, with the order's parties and dates;
+    # nothing for any other order.
+    ("bill_owing", """
+        SELECT count(*) OVER () AS found,
+               format('bills_owing (order %s): %s', COALESCE(w.id, b.order_id),
+                      CASE WHEN b.order_id IS NULL
+                           THEN format('no row, but the bill owes %s paisa', w.owing)
+                           WHEN w.id IS NULL
+                           THEN format('%s paisa, but the bill owes nothing', b.owing_paisa)
+                           WHEN b.owing_paisa <> w.owing
+                           THEN format('%s paisa, but the bill owes %s', b.owing_paisa, w.owing)
+                           ELSE 'its retailer, vendor or dates are not its order''s' END) AS line
+        FROM (SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
+                     o.total_paisa - COALESCE(a.paid, 0) AS owing
+              FROM orders o
+              LEFT JOIN (SELECT pa.order_id, sum(pa.amount_paisa) AS paid
+                         FROM payment_allocations pa
+                         JOIN payments p ON p.id = pa.payment_id AND NOT p.reversed
+                         GROUP BY pa.order_id) a ON a.order_id = o.id
+              WHERE o.status = ANY($2::text[]) AND o.total_paisa > COALESCE(a.paid, 0)) w
+        FULL JOIN bills_owing b ON b.order_id = w.id
+        WHERE w.id IS NULL OR b.order_id IS NULL
+           OR (b.owing_paisa, b.retailer_id, b.vendor_id, b.accepted_at, b.due_at)
+              IS DISTINCT FROM (w.owing, w.retailer_id, w.vendor_id, w.accepted_at, w.due_at)
+        ORDER BY COALESCE(w.id, b.order_id) LIMIT $1""", (list(lifecycle.BILLED_STATUSES),)),
     ("stock_negative", """
         SELECT count(*) OVER () AS found,
                format('vendor_products (vendor %s, %s): stock %s, reserved %s (milli)',
