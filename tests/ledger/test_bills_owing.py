@@ -126,3 +126,26 @@ async def test_only_the_triggers_write_the_figure(
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="kept by the ledger's triggers"):
         await conn.execute(sql)
     assert await owing(conn) == before
+
+
+async def test_ageing_buckets_whole_days_as_the_day_count_did(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    """The buckets' edges, spelt as comparisons of the billing time, fall where
+    `extract(day FROM now - accepted_at)` put them: an hour either side of each."""
+    w = world
+    oil = await accepted_order(conn, w.retailer, w.vendor, [line("TEL", 1, "l")])
+    names = ("d0_30", "d31_60", "d61_90", "d90_plus")
+    for days in (0, 30, 31, 60, 61, 90, 91):
+        for hours in (-1, 1):
+            at = await conn.fetchval(
+                "SELECT accepted_at + make_interval(days => $2, hours => $3) FROM orders "
+                "WHERE id = $1", oil.id, days, hours)
+            counted = await conn.fetchval(
+                "SELECT extract(day FROM $2::timestamptz - accepted_at)::int FROM orders "
+                "WHERE id = $1", oil.id, at)
+            bucket = 0 if counted <= 30 else 1 if counted <= 60 else 2 if counted <= 90 else 3
+            ageing = await reports.ageing(conn, actor=w.admin, now=at)
+            assert getattr(ageing, names[bucket]) == ageing.total == 24_000, (days, hours)
+            by_shop = await reports.ageing_by_retailer(conn, w.vendor.id, actor=w.vendor, now=at)
+            assert by_shop == {w.retailer.id: ageing}
