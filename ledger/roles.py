@@ -61,6 +61,8 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     # Kept by 028's triggers as allocations are posted and payments reversed; a guard refuses
     # the app's own writes.
     "bills_owing": "INSERT, UPDATE, DELETE",
+    # A retailer's settled record, kept with the analytics refresh's scores (ledger.score_data).
+    "score_facts": "INSERT, UPDATE",
     "credit_overrides": "INSERT",
     "audit_log": "INSERT",
     # Collecting: claims and disputes change only as their guards (016) allow; a vendor may

@@ -117,3 +117,30 @@ CREATE TRIGGER bills_owing_guard BEFORE INSERT OR UPDATE OR DELETE ON bills_owin
 CREATE TRIGGER bills_owing_no_truncate BEFORE TRUNCATE ON bills_owing
     FOR EACH STATEMENT
     EXECUTE FUNCTION financial_refuse('bills_owing is kept by the ledger''s triggers');
+
+-- A retailer's credit score read the shop's whole history on every view (every bill, every
+-- allocation, every payment: ledger.score_data), so it grew with the shop's age. The score is
+-- a pure function of those facts; most of them stop changing once a bill is paid off. This is
+-- each retailer's record as of `as_of` (written with the analytics refresh's scores:
+-- ledger.score_data.keep), in one statement's snapshot: the bills paid off by then (their facts
+-- are final unless a payment is reversed), the ids of the others, the payments and reversals
+-- counted by then, and each account's version then. A read at a later moment reads the kept
+-- bills from here and only the rest live: the unsettled bills, and what the entries written
+-- since (above the versions) name; a reversal since, or no row, reads it all as before. A row
+-- is never wrong for being old, only slower; tests/ledger/test_score_facts.py compares both
+-- readings.
+CREATE TABLE score_facts (
+    retailer_id  bigint PRIMARY KEY REFERENCES retailers (user_id),
+    as_of        timestamptz NOT NULL,
+    account_ids  bigint[] NOT NULL,        -- the retailer's accounts, and the version of each
+    versions     bigint[] NOT NULL,
+    bill_ids     bigint[] NOT NULL,        -- the bills paid off by as_of, oldest billed first
+    vendor_ids   bigint[] NOT NULL,
+    accepted     timestamptz[] NOT NULL,
+    due          timestamptz[] NOT NULL,
+    totals       bigint[] NOT NULL,
+    paid_at      timestamptz[] NOT NULL,
+    live_ids     bigint[] NOT NULL,        -- every other billed (or since cancelled) order
+    payments     bigint NOT NULL,          -- received by as_of
+    reversals    timestamptz[] NOT NULL    -- payment reversals posted by as_of, in order
+);
