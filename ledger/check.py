@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import asyncpg
 
-from ledger import chain, lifecycle
+from ledger import chain, lifecycle, score_data
 
 DEFAULT_LIMIT = 100   # lines reported per kind of break
 MAX_LIMIT = 10_000
@@ -362,7 +362,11 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
 CHAIN = "entry_chain"
 _SQL_KINDS = tuple(kind for kind, _, _ in _CHECKS)
 _CHAIN_AFTER = _SQL_KINDS.index("entry_meta") + 1
-KINDS: tuple[str, ...] = (*_SQL_KINDS[:_CHAIN_AFTER], CHAIN, *_SQL_KINDS[_CHAIN_AFTER:])
+# Also in Python (ledger.score_data): each retailer's kept score record (migration 028), read
+# with what changed since, gives the facts their whole history gives, as of the check's moment.
+SCORE_FACTS = "score_facts"
+KINDS: tuple[str, ...] = (*_SQL_KINDS[:_CHAIN_AFTER], CHAIN, *_SQL_KINDS[_CHAIN_AFTER:],
+                          SCORE_FACTS)
 
 
 async def run(conn: asyncpg.Connection, *, limit: int = DEFAULT_LIMIT) -> CheckResult:
@@ -389,6 +393,30 @@ async def _chains(
         counts[CHAIN] = found
 
 
+async def _score_facts(
+    conn: asyncpg.Connection, limit: int, problems: list[Problem], counts: dict[str, int]
+) -> None:
+    """Each kept record that can be read (ledger.score_data.gather_one) against `gather`."""
+    now = await conn.fetchval("SELECT now()")
+    kept = [r["retailer_id"] for r in await conn.fetch(
+        "SELECT retailer_id FROM score_facts WHERE as_of <= $1 ORDER BY 1", now)]
+    found = 0
+    for start in range(0, len(kept), score_data.KEEP_BATCH):
+        ids = kept[start:start + score_data.KEEP_BATCH]
+        whole = await score_data.gather(conn, ids, now)
+        for retailer_id in ids:
+            facts = await score_data.kept_facts(conn, retailer_id, now)
+            if facts is None or facts == whole.get(retailer_id):
+                continue
+            found += 1
+            if found <= limit:
+                problems.append(Problem(SCORE_FACTS, (
+                    f"score_facts (retailer {retailer_id}): the kept record and what changed "
+                    f"since give other facts than the retailer's history")))
+    if found:
+        counts[SCORE_FACTS] = found
+
+
 async def _run(conn: asyncpg.Connection, limit: int) -> CheckResult:
     problems: list[Problem] = []
     counts: dict[str, int] = {}
@@ -399,6 +427,7 @@ async def _run(conn: asyncpg.Connection, limit: int) -> CheckResult:
         if rows:
             counts[kind] = int(rows[0]["found"])
             problems += [Problem(kind, r["line"]) for r in rows]
+    await _score_facts(conn, limit, problems, counts)
     sizes = await conn.fetchrow(
         """SELECT (SELECT count(*) FROM ledger_accounts) AS accounts,
                   (SELECT count(*) FROM ledger_entries) AS entries,

@@ -262,13 +262,13 @@ _ALLOCATIONS_NAMED = """
 async def gather_one(conn: asyncpg.Connection, retailer_id: int, as_of: datetime) -> Facts | None:
     """One retailer's facts as of `as_of` (None: no such retailer), as `gather` finds them;
     from their kept record (`keep`) and what changed since when it can be, else by `gather`."""
-    facts = await _from_kept(conn, retailer_id, as_of)
+    facts = await kept_facts(conn, retailer_id, as_of)
     if facts is not None:
         return facts
     return (await gather(conn, [retailer_id], as_of)).get(retailer_id)
 
 
-async def _from_kept(conn: asyncpg.Connection, retailer_id: int, as_of: datetime) -> Facts | None:
+async def kept_facts(conn: asyncpg.Connection, retailer_id: int, as_of: datetime) -> Facts | None:
     """The facts from the kept record, or None where it cannot tell: no record, a record newer
     than `as_of`, or a reversal since (it may reopen a bill the record holds as paid off)."""
     if as_of.tzinfo is None:

@@ -21,7 +21,7 @@ import pytest
 
 from bot.app import create_app
 from bot.settings import Settings
-from ledger import chain, check, db, khata, orders, payments, postings
+from ledger import chain, check, db, khata, orders, payments, postings, score_data
 from ledger.postings import Posting
 from tests.channel.test_cli import khaacho
 from tests.conftest import eventually
@@ -353,6 +353,18 @@ async def owing_due_date_moved(conn: asyncpg.Connection, book: Book) -> str:
             f"order's")
 
 
+async def score_record_forged(conn: asyncpg.Connection, book: Book) -> str:
+    # The retailer's kept record has their paid-off oil bill paid a day later than it was.
+    retailer = book.world.retailer.id
+    await score_data.keep(conn, await conn.fetchval("SELECT now()"), [retailer])
+    await conn.execute(
+        """UPDATE score_facts
+           SET paid_at = ARRAY(SELECT t + interval '1 day' FROM unnest(paid_at) t)
+           WHERE retailer_id = $1 AND cardinality(paid_at) = 1""", retailer)
+    return (f"score_facts (retailer {retailer}): the kept record and what changed since give "
+            f"other facts than the retailer's history")
+
+
 async def stock_below_reserved(conn: asyncpg.Connection, book: Book) -> str:
     await conn.execute(
         "ALTER TABLE vendor_products DROP CONSTRAINT vendor_products_reserved_in_stock")
@@ -497,6 +509,7 @@ BREAKS: list[tuple[str, Breaker]] = [
     ("transition_chain", transition_out_of_order),
     ("status_unlogged", status_changed_unlogged),
     ("status_unlogged", status_forced_by_superuser),
+    ("score_facts", score_record_forged),
 ]
 
 

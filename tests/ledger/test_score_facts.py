@@ -20,7 +20,7 @@ START = datetime(2025, 1, 1, 5, tzinfo=UTC)
 async def both(conn: asyncpg.Connection, retailer_id: int, as_of: datetime
                ) -> score_data.Facts:
     """The facts by both readings, which must agree (and the kept one must have run)."""
-    kept = await score_data._from_kept(conn, retailer_id, as_of)
+    kept = await score_data.kept_facts(conn, retailer_id, as_of)
     assert kept is not None, "the kept record was not used"
     assert kept == (await score_data.gather(conn, [retailer_id], as_of))[retailer_id]
     assert compute(kept) == compute(
@@ -94,14 +94,14 @@ async def test_a_reversal_since_or_an_older_moment_reads_the_whole_history(
     kept_at = START + timedelta(days=200)
     await score_data.keep(conn, kept_at)
     # Before the record: it cannot say.
-    assert await score_data._from_kept(conn, w.retailer.id, kept_at - timedelta(days=1)) is None
+    assert await score_data.kept_facts(conn, w.retailer.id, kept_at - timedelta(days=1)) is None
     # A payment the record holds as paying a bill off bounces: the bill owes again.
     paid = await conn.fetchval(
         "SELECT id FROM payments WHERE idempotency_key = 'pay:0'")
     await payments.reverse_payment(conn, paid, w.admin, "bounced", idempotency_key="bounce",
                                    now=kept_at + timedelta(days=2))
     later = kept_at + timedelta(days=3)
-    assert await score_data._from_kept(conn, w.retailer.id, later) is None
+    assert await score_data.kept_facts(conn, w.retailer.id, later) is None
     gathered = (await score_data.gather(conn, [w.retailer.id], later))[w.retailer.id]
     assert await score_data.gather_one(conn, w.retailer.id, later) == gathered
     assert gathered.bills[0].paid_at is None and len(gathered.reversals) == 1
@@ -116,7 +116,7 @@ async def test_a_retailer_with_payments_dated_after_the_moment_is_not_kept(
     await history(conn, world)
     # Kept as of a moment before the last payments were received: those shops are left out.
     assert await score_data.keep(conn, START + timedelta(days=100)) == 1  # retailer2 only
-    assert await score_data._from_kept(conn, world.retailer.id,
+    assert await score_data.kept_facts(conn, world.retailer.id,
                                        START + timedelta(days=300)) is None
     await both(conn, world.retailer2.id, START + timedelta(days=300))
 
