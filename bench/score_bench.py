@@ -40,6 +40,7 @@ _SHIFT = {
     "ledger_accounts": {"id": "ledger_accounts", "retailer_id": "users"},
     "payments": {"id": "payments", "retailer_id": "users"},
     "payment_allocations": {"payment_id": "payments", "order_id": "orders"},
+    "bills_owing": {"order_id": "orders", "retailer_id": "users"},  # 028's, kept by triggers
     "ledger_entries": {"id": "ledger_entries", "account_id": "ledger_accounts",
                        "order_id": "orders", "payment_id": "payments",
                        "reverses_entry_id": "ledger_entries"},
@@ -64,6 +65,7 @@ _SEED = {
     "payments": "retailer_id = ANY($1::bigint[])",
     "payment_allocations":
         "payment_id IN (SELECT id FROM payments WHERE retailer_id = ANY($1::bigint[]))",
+    "bills_owing": "retailer_id = ANY($1::bigint[])",
     "ledger_entries": "account_id IN (SELECT id FROM ledger_accounts "
                       "WHERE retailer_id = ANY($1::bigint[]))",
 }

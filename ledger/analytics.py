@@ -19,6 +19,7 @@ from typing import Any, Literal, get_args
 
 import asyncpg
 
+from ledger import score_data
 from ledger import scores as town_scores
 from ledger.actors import Actor, is_staff
 from ledger.errors import InvalidAnalyticsQuery, NotPermitted
@@ -718,6 +719,8 @@ async def _snapshot(conn: asyncpg.Connection, now: datetime, scores_at: datetime
         return False
     await conn.execute("DELETE FROM analytics_scores WHERE day = $1", today)
     scored = {s.retailer_id: s.score for s in await town_scores.town(conn, None, as_of=now)}
+    # Each shop's settled record as of now, so a shop's own score reads what changed since.
+    await score_data.keep(conn, now)
     counts: Counter[tuple[int | None, int, str]] = Counter()
     accounts = await conn.fetch("SELECT retailer_id, vendor_id FROM ledger_accounts")
     steps = {rid: ((-1, "") if s.score is None

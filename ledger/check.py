@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import asyncpg
 
-from ledger import chain, lifecycle
+from ledger import chain, lifecycle, score_data
 
 DEFAULT_LIMIT = 100   # lines reported per kind of break
 MAX_LIMIT = 10_000
@@ -259,6 +259,32 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
         WHERE (p.retailer_id, p.vendor_id) IS DISTINCT FROM (o.retailer_id, o.vendor_id)
            OR (NOT p.reversed AND o.status <> ALL($2::text[]))
         ORDER BY pa.payment_id, pa.order_id LIMIT $1""", (list(lifecycle.BILLED_STATUSES),)),
+    # What migration 028 keeps: each billed order with something still owed (its total less
+    # the allocations of standing payments), one row each, with the order's parties and dates;
+    # nothing for any other order.
+    ("bill_owing", """
+        SELECT count(*) OVER () AS found,
+               format('bills_owing (order %s): %s', COALESCE(w.id, b.order_id),
+                      CASE WHEN b.order_id IS NULL
+                           THEN format('no row, but the bill owes %s paisa', w.owing)
+                           WHEN w.id IS NULL
+                           THEN format('%s paisa, but the bill owes nothing', b.owing_paisa)
+                           WHEN b.owing_paisa <> w.owing
+                           THEN format('%s paisa, but the bill owes %s', b.owing_paisa, w.owing)
+                           ELSE 'its retailer, vendor or dates are not its order''s' END) AS line
+        FROM (SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
+                     o.total_paisa - COALESCE(a.paid, 0) AS owing
+              FROM orders o
+              LEFT JOIN (SELECT pa.order_id, sum(pa.amount_paisa) AS paid
+                         FROM payment_allocations pa
+                         JOIN payments p ON p.id = pa.payment_id AND NOT p.reversed
+                         GROUP BY pa.order_id) a ON a.order_id = o.id
+              WHERE o.status = ANY($2::text[]) AND o.total_paisa > COALESCE(a.paid, 0)) w
+        FULL JOIN bills_owing b ON b.order_id = w.id
+        WHERE w.id IS NULL OR b.order_id IS NULL
+           OR (b.owing_paisa, b.retailer_id, b.vendor_id, b.accepted_at, b.due_at)
+              IS DISTINCT FROM (w.owing, w.retailer_id, w.vendor_id, w.accepted_at, w.due_at)
+        ORDER BY COALESCE(w.id, b.order_id) LIMIT $1""", (list(lifecycle.BILLED_STATUSES),)),
     ("stock_negative", """
         SELECT count(*) OVER () AS found,
                format('vendor_products (vendor %s, %s): stock %s, reserved %s (milli)',
@@ -336,7 +362,11 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
 CHAIN = "entry_chain"
 _SQL_KINDS = tuple(kind for kind, _, _ in _CHECKS)
 _CHAIN_AFTER = _SQL_KINDS.index("entry_meta") + 1
-KINDS: tuple[str, ...] = (*_SQL_KINDS[:_CHAIN_AFTER], CHAIN, *_SQL_KINDS[_CHAIN_AFTER:])
+# Also in Python (ledger.score_data): each retailer's kept score record (migration 028), read
+# with what changed since, gives the facts their whole history gives, as of the check's moment.
+SCORE_FACTS = "score_facts"
+KINDS: tuple[str, ...] = (*_SQL_KINDS[:_CHAIN_AFTER], CHAIN, *_SQL_KINDS[_CHAIN_AFTER:],
+                          SCORE_FACTS)
 
 
 async def run(conn: asyncpg.Connection, *, limit: int = DEFAULT_LIMIT) -> CheckResult:
@@ -363,6 +393,30 @@ async def _chains(
         counts[CHAIN] = found
 
 
+async def _score_facts(
+    conn: asyncpg.Connection, limit: int, problems: list[Problem], counts: dict[str, int]
+) -> None:
+    """Each kept record that can be read (ledger.score_data.gather_one) against `gather`."""
+    now = await conn.fetchval("SELECT now()")
+    kept = [r["retailer_id"] for r in await conn.fetch(
+        "SELECT retailer_id FROM score_facts WHERE as_of <= $1 ORDER BY 1", now)]
+    found = 0
+    for start in range(0, len(kept), score_data.KEEP_BATCH):
+        ids = kept[start:start + score_data.KEEP_BATCH]
+        whole = await score_data.gather(conn, ids, now)
+        for retailer_id in ids:
+            facts = await score_data.kept_facts(conn, retailer_id, now)
+            if facts is None or facts == whole.get(retailer_id):
+                continue
+            found += 1
+            if found <= limit:
+                problems.append(Problem(SCORE_FACTS, (
+                    f"score_facts (retailer {retailer_id}): the kept record and what changed "
+                    f"since give other facts than the retailer's history")))
+    if found:
+        counts[SCORE_FACTS] = found
+
+
 async def _run(conn: asyncpg.Connection, limit: int) -> CheckResult:
     problems: list[Problem] = []
     counts: dict[str, int] = {}
@@ -373,6 +427,7 @@ async def _run(conn: asyncpg.Connection, limit: int) -> CheckResult:
         if rows:
             counts[kind] = int(rows[0]["found"])
             problems += [Problem(kind, r["line"]) for r in rows]
+    await _score_facts(conn, limit, problems, counts)
     sizes = await conn.fetchrow(
         """SELECT (SELECT count(*) FROM ledger_accounts) AS accounts,
                   (SELECT count(*) FROM ledger_entries) AS entries,

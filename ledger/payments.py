@@ -26,7 +26,7 @@ from ledger.errors import (
     NotReversible,
     PaymentExceedsBalance,
 )
-from ledger.lifecycle import BILLED_STATUSES, OPEN_BILL_STATUSES, sql_list
+from ledger.lifecycle import BILLED_STATUSES
 from ledger.order_repo import (
     PAID_SQL,
     OrderRef,
@@ -189,30 +189,15 @@ class Bill:
 
 
 async def open_bills(conn: asyncpg.Connection, retailer_id: int, vendor_id: int) -> list[Bill]:
-    """The account's billed orders with something still owed, oldest billed first.
-
-    Only bills that can owe are looked at, as in ledger.reports: the open ones (by a shop's
-    open-orders index, migration 027) and the completed ones a reversed payment left owing
-    again (by the reversed payments' index). A completed order is otherwise paid off (it
-    completes only when paid in full): a year of paid bills is not summed on every payment."""
+    """The account's billed orders with something still owed, oldest billed first: the bills
+    that owe (migration 028 keeps them as allocations are posted and payments reversed), so a
+    payment reads the account's unpaid bills, not each open bill's allocations again."""
     rows = await conn.fetch(
-        f"""SELECT * FROM (
-                SELECT o.id, o.accepted_at, o.total_paisa - {PAID_SQL} AS outstanding
-                FROM orders o
-                WHERE o.retailer_id = $1 AND o.vendor_id = $2 AND o.status = ANY($3::text[])
-                  AND o.status IN {sql_list(OPEN_BILL_STATUSES)}
-                UNION ALL
-                SELECT o.id, o.accepted_at, o.total_paisa - {PAID_SQL}
-                FROM orders o
-                WHERE o.retailer_id = $1 AND o.vendor_id = $2 AND o.status = ANY($3::text[])
-                  AND o.status = $4 AND o.id IN (
-                      SELECT pa.order_id FROM payments p
-                      JOIN payment_allocations pa ON pa.payment_id = p.id WHERE p.reversed)
-            ) bills ORDER BY accepted_at, id""",
-        retailer_id, vendor_id, list(BILLED_STATUSES), "COMPLETED",
+        """SELECT order_id, accepted_at, owing_paisa FROM bills_owing
+           WHERE retailer_id = $1 AND vendor_id = $2 ORDER BY accepted_at, order_id""",
+        retailer_id, vendor_id,
     )
-    return [Bill(r["id"], r["accepted_at"], int(r["outstanding"])) for r in rows
-            if r["outstanding"] > 0]
+    return [Bill(r["order_id"], r["accepted_at"], r["owing_paisa"]) for r in rows]
 
 
 def plan_allocation(bills: Iterable[Bill], amount: int) -> list[tuple[int, int]]:

@@ -1,6 +1,7 @@
 """The read API for dialogs and dashboards: dues, open orders, statements, ageing, daily figures.
 
-Read only. Overdue is computed here from due dates and live allocations, never stored. Every
+Read only. Overdue is computed here from due dates and what each bill still owes (bills_owing,
+which the database keeps from the allocations: migration 028), never stored. Every
 read takes the `actor` asking and checks they may see it (`ledger.access`).
 """
 
@@ -17,7 +18,6 @@ from ledger.actors import STAFF, Actor, require_role
 from ledger.lifecycle import (
     BILLED_STATUSES,
     HELD_STATUSES,
-    OPEN_BILL_STATUSES,
     OPEN_STATUSES,
     sql_list,
 )
@@ -26,30 +26,15 @@ from ledger.order_repo import PAID_SQL, PaymentStatus, payment_status
 MAX_ROWS = 200
 
 
-def _outstanding(billed: str) -> str:
-    """Billed orders with what is still owed on each; `billed` is the placeholder of the query's
-    BILLED_STATUSES parameter (each query numbers its parameters its own way). Callers add
-    `AND o.<column> ...` conditions; PostgreSQL pushes them into both halves.
-
-    Only bills that can owe are looked at: the open ones (by the vendor's open-orders index)
-    and the completed ones a reversed payment left owing again (by the reversed payments'
-    index). A completed order is otherwise paid off (it completes only when paid in full), so
-    a year of paid bills is not summed again on every page view (bench/web_bench.py)."""
-    return f"""
-    SELECT o.* FROM (
-        SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
-               o.total_paisa - {PAID_SQL} AS outstanding
-        FROM orders o
-        WHERE o.status = ANY({billed}::text[])
-          AND o.status IN {sql_list(HELD_STATUSES)}
-        UNION ALL
-        SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
-               o.total_paisa - {PAID_SQL}
-        FROM orders o
-        WHERE o.status = ANY({billed}::text[]) AND o.status IN {sql_list(("COMPLETED",))}
-          AND o.id IN (SELECT pa.order_id FROM payments p
-                       JOIN payment_allocations pa ON pa.payment_id = p.id WHERE p.reversed)
-    ) o WHERE true"""
+# Billed orders with what is still owed on each: the bills that owe (migration 028 keeps them
+# as allocations are posted and payments reversed; a bill owing nothing has no row). Callers add
+# `AND o.<column> ...` conditions (retailer_id, vendor_id, due_at). Before 028 every read summed
+# each open bill's allocations again: a year of shops that never pay made the town's ageing page
+# 15,000 bills and their payments a view (bench/history_bench.py).
+_OUTSTANDING = """
+    SELECT o.order_id AS id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at,
+           o.owing_paisa AS outstanding
+    FROM bills_owing o WHERE true"""
 
 
 # The same, as it stood at $2 (a past day's end): orders billed then (a later cancel does not
@@ -156,7 +141,7 @@ async def balances(
     """What a retailer owes each vendor and in total, with overdue amounts and the next due date."""
     await access.require_sees_retailer(conn, actor, retailer_id)
     rows = await conn.fetch(
-        f"""WITH due AS ({_outstanding("$3")} AND o.retailer_id = $1)
+        f"""WITH due AS ({_OUTSTANDING} AND o.retailer_id = $1)
             SELECT a.vendor_id, v.shop_name, a.balance_paisa,
                    COALESCE((SELECT sum(outstanding) FROM due
                              WHERE due.vendor_id = a.vendor_id
@@ -166,9 +151,9 @@ async def balances(
                       AND due.due_at >= COALESCE($2, now())) AS next_due_at
             FROM ledger_accounts a JOIN vendors v ON v.user_id = a.vendor_id
             WHERE a.retailer_id = $1 AND (a.balance_paisa <> 0 OR a.version > 0)
-              AND ($4::bigint IS NULL OR a.vendor_id = $4)
+              AND ($3::bigint IS NULL OR a.vendor_id = $3)
             ORDER BY v.shop_name, a.vendor_id""",
-        retailer_id, now, list(BILLED_STATUSES),
+        retailer_id, now,
         actor.id if actor.role == "VENDOR" else None,  # a vendor sees only their own account
     )
     vendors = tuple(
@@ -190,7 +175,7 @@ async def receivables(
     """Who owes a vendor what, largest first."""
     access.require_sees_vendor(actor, vendor_id)
     rows = await conn.fetch(
-        f"""WITH due AS ({_outstanding("$4")} AND o.vendor_id = $1)
+        f"""WITH due AS ({_OUTSTANDING} AND o.vendor_id = $1)
             SELECT a.retailer_id, r.shop_name, a.balance_paisa, r.credit_limit_paisa,
                    COALESCE((SELECT sum(outstanding) FROM due
                              WHERE due.retailer_id = a.retailer_id
@@ -198,7 +183,7 @@ async def receivables(
             FROM ledger_accounts a JOIN retailers r ON r.user_id = a.retailer_id
             WHERE a.vendor_id = $1 AND a.balance_paisa <> 0
             ORDER BY a.balance_paisa DESC, a.retailer_id LIMIT $3""",
-        vendor_id, now, MAX_ROWS, list(BILLED_STATUSES),
+        vendor_id, now, MAX_ROWS,
     )
     return [RetailerBalance(r["retailer_id"], r["shop_name"], r["balance_paisa"],
                             int(r["overdue"]), r["credit_limit_paisa"]) for r in rows]
@@ -322,6 +307,22 @@ async def statement(
     return Statement(opening_paisa=int(opening), closing_paisa=closing, lines=tuple(lines))
 
 
+def _aged(at: str) -> str:
+    """The four ageing sums over `due`'s rows as of `at` (a placeholder, or NULL for now): by
+    whole days since billing, as `extract(day FROM at - accepted_at)` counts them (a difference
+    of timestamps is whole days and a remainder, so "at most 30 days" is "less than 31 x 24
+    hours"), spelt as comparisons of the billing time: a town's open bills are thousands of rows,
+    and the numeric day count cost more than reading them."""
+    bounds = [f"COALESCE({at}::timestamptz, now()) - interval '{24 * days} hours'"
+              for days in (31, 61, 91)]
+    return f"""COALESCE(sum(outstanding) FILTER (WHERE accepted_at > {bounds[0]}), 0) AS d0,
+        COALESCE(sum(outstanding) FILTER (WHERE accepted_at <= {bounds[0]}
+                                            AND accepted_at > {bounds[1]}), 0) AS d31,
+        COALESCE(sum(outstanding) FILTER (WHERE accepted_at <= {bounds[1]}
+                                            AND accepted_at > {bounds[2]}), 0) AS d61,
+        COALESCE(sum(outstanding) FILTER (WHERE accepted_at <= {bounds[2]}), 0) AS d90"""
+
+
 async def ageing(
     conn: asyncpg.Connection, *, actor: Actor, retailer_id: int | None = None,
     vendor_id: int | None = None, now: datetime | None = None,
@@ -333,16 +334,9 @@ async def ageing(
     by_retailer = "o.retailer_id = $1" if retailer_id is not None else "$1::bigint IS NULL"
     by_vendor = "o.vendor_id = $2" if vendor_id is not None else "$2::bigint IS NULL"
     row = await conn.fetchrow(
-        f"""WITH due AS ({_outstanding("$4")} AND {by_retailer} AND {by_vendor}),
-                aged AS (SELECT outstanding,
-                                extract(day FROM COALESCE($3, now()) - accepted_at) AS days
-                         FROM due WHERE outstanding > 0)
-            SELECT COALESCE(sum(outstanding) FILTER (WHERE days <= 30), 0) AS d0,
-                   COALESCE(sum(outstanding) FILTER (WHERE days > 30 AND days <= 60), 0) AS d31,
-                   COALESCE(sum(outstanding) FILTER (WHERE days > 60 AND days <= 90), 0) AS d61,
-                   COALESCE(sum(outstanding) FILTER (WHERE days > 90), 0) AS d90
-            FROM aged""",
-        retailer_id, vendor_id, now, list(BILLED_STATUSES),
+        f"""WITH due AS ({_OUTSTANDING} AND {by_retailer} AND {by_vendor})
+            SELECT {_aged("$3")} FROM due""",
+        retailer_id, vendor_id, now,
     )
     assert row is not None
     return Ageing(int(row["d0"]), int(row["d31"]), int(row["d61"]), int(row["d90"]))
@@ -355,17 +349,9 @@ async def ageing_by_retailer(
     (the receivables page); retailers owing nothing are left out."""
     access.require_sees_vendor(actor, vendor_id)
     rows = await conn.fetch(
-        f"""WITH due AS ({_outstanding("$3")} AND o.vendor_id = $1),
-                aged AS (SELECT retailer_id, outstanding,
-                                extract(day FROM COALESCE($2, now()) - accepted_at) AS days
-                         FROM due WHERE outstanding > 0)
-            SELECT retailer_id,
-                   COALESCE(sum(outstanding) FILTER (WHERE days <= 30), 0) AS d0,
-                   COALESCE(sum(outstanding) FILTER (WHERE days > 30 AND days <= 60), 0) AS d31,
-                   COALESCE(sum(outstanding) FILTER (WHERE days > 60 AND days <= 90), 0) AS d61,
-                   COALESCE(sum(outstanding) FILTER (WHERE days > 90), 0) AS d90
-            FROM aged GROUP BY retailer_id""",
-        vendor_id, now, list(BILLED_STATUSES),
+        f"""WITH due AS ({_OUTSTANDING} AND o.vendor_id = $1)
+            SELECT retailer_id, {_aged("$2")} FROM due GROUP BY retailer_id""",
+        vendor_id, now,
     )
     return {r["retailer_id"]: Ageing(int(r["d0"]), int(r["d31"]), int(r["d61"]), int(r["d90"]))
             for r in rows}
@@ -373,22 +359,8 @@ async def ageing_by_retailer(
 
 _PLACED = """SELECT count(*) AS orders, COALESCE(sum(total_paisa), 0) AS value FROM orders
               WHERE confirmed_at >= $1 AND confirmed_at < $2"""
-# What is owed now on bills due before $1: open bills by their due date (an index), and the
-# completed orders a reversed payment left owing again (a handful; found by the reversed
-# payments' index). $2 is OPEN_BILL_STATUSES, $3 the status COMPLETED. Outside these, a billed
-# order owes nothing: it completes when paid off. The open statuses are also spelt out: once
-# PostgreSQL keeps a generic plan, `= ANY($2)` alone cannot prove the open-bills index's
-# predicate, and every view of /app/today scanned the year's orders (bench/web_bench.py).
-_OVERDUE_NOW = f"""
-    SELECT COALESCE(sum(outstanding), 0) FROM (
-        SELECT o.total_paisa - {PAID_SQL} AS outstanding FROM orders o
-        WHERE o.status = ANY($2::text[]) AND o.status IN {sql_list(OPEN_BILL_STATUSES)}
-          AND o.due_at < $1
-        UNION ALL
-        SELECT o.total_paisa - {PAID_SQL} FROM orders o
-        WHERE o.status = $3 AND o.due_at < $1 AND o.id IN (
-            SELECT pa.order_id FROM payments p
-            JOIN payment_allocations pa ON pa.payment_id = p.id WHERE p.reversed)) due"""
+# What is owed now on bills due before $1: the bills that owe (migration 028), by due date.
+_OVERDUE_NOW = "SELECT COALESCE(sum(owing_paisa), 0) FROM bills_owing WHERE due_at < $1"
 
 
 async def daily_report(
@@ -407,7 +379,7 @@ async def daily_report(
         assert placed is not None
         outstanding = await conn.fetchval(
             "SELECT COALESCE(sum(balance_paisa), 0) FROM ledger_accounts")
-        overdue = await conn.fetchval(_OVERDUE_NOW, end, list(OPEN_BILL_STATUSES), "COMPLETED")
+        overdue = await conn.fetchval(_OVERDUE_NOW, end)
         return DailyReport(day=day, orders=placed["orders"],
                            orders_value_paisa=int(placed["value"]),
                            outstanding_paisa=int(outstanding), overdue_paisa=int(overdue))

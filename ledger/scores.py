@@ -1,6 +1,7 @@
 """The credit-score read service: one retailer's score for whoever may see them, or every
 retailer's for staff and the CLI. Facts come from `ledger.score_data`, the score from the pure
-`ledger.score.compute`; nothing is stored, so a score is always what the ledger says as of then.
+`ledger.score.compute`; no score is stored, so a score is always what the ledger says as of then
+(one retailer's facts may come partly from their kept record: `ledger.score_data.gather_one`).
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ async def for_retailer(
     """A retailer's score as of `as_of` (default now), for them, a vendor serving them, staff."""
     await access.require_sees_retailer(conn, actor, retailer_id)
     at = await _as_of(conn, as_of)
-    facts = await score_data.gather(conn, [retailer_id], at)
-    if retailer_id not in facts:
+    facts = await score_data.gather_one(conn, retailer_id, at)
+    if facts is None:
         raise UnknownRetailer(user_id=retailer_id)
-    return compute(facts[retailer_id])
+    return compute(facts)
 
 
 async def town(

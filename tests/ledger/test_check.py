@@ -21,7 +21,7 @@ import pytest
 
 from bot.app import create_app
 from bot.settings import Settings
-from ledger import chain, check, db, khata, orders, payments, postings
+from ledger import chain, check, db, khata, orders, payments, postings, score_data
 from ledger.postings import Posting
 from tests.channel.test_cli import khaacho
 from tests.conftest import eventually
@@ -267,8 +267,16 @@ async def payment_debited_twice(conn: asyncpg.Connection, book: Book) -> str:
             f"its own account expected")
 
 
+async def owing_follows(conn: asyncpg.Connection, *order_ids: int) -> None:
+    """What migration 028's triggers (off here) would have made of the bills a breaker's edit
+    touched, so that only the rule under test breaks."""
+    for order_id in order_ids:
+        await conn.execute("SELECT bills_owing_refresh($1)", order_id)
+
+
 async def payment_flagged_reversed(conn: asyncpg.Connection, book: Book) -> str:
     await conn.execute("UPDATE payments SET reversed = true WHERE id = $1", book.partial)
+    await owing_follows(conn, book.accepted)
     return f"payments {book.partial}: reversed is true, but 0 REVERSAL entries undo its debit"
 
 
@@ -276,6 +284,7 @@ async def allocation_above_payment(conn: asyncpg.Connection, book: Book) -> str:
     await conn.execute(
         "UPDATE payment_allocations SET amount_paisa = 5001 WHERE payment_id = $1",
         book.partial)
+    await owing_follows(conn, book.accepted)
     return f"payments {book.partial}: 5001 paisa allocated to orders, the payment is 5000"
 
 
@@ -287,6 +296,7 @@ async def order_paid_twice(conn: asyncpg.Connection, book: Book) -> str:
     await conn.execute(
         "INSERT INTO payment_allocations (payment_id, order_id, amount_paisa) VALUES ($1, $2, 1)",
         book.partial, book.completed)
+    await owing_follows(conn, book.accepted, book.completed)
     return (f"orders {await number(conn, book.completed)} (id {book.completed}): 24001 paisa of "
             f"standing payments allocated, total 24000")
 
@@ -298,6 +308,7 @@ async def allocated_to_unbilled_order(conn: asyncpg.Connection, book: Book) -> s
     await conn.execute(
         "INSERT INTO payment_allocations (payment_id, order_id, amount_paisa) VALUES ($1, $2, 1)",
         book.partial, book.cancelled)
+    await owing_follows(conn, book.accepted, book.cancelled)
     return (f"payment_allocations (payment {book.partial}, order "
             f"{await number(conn, book.cancelled)}): the order is CANCELLED, not billed")
 
@@ -311,6 +322,47 @@ async def allocated_to_another_account(conn: asyncpg.Connection, book: Book) -> 
     return (f"payment_allocations (payment {book.reversed_payment}, order "
             f"{await number(conn, book.assigned)}): payment of retailer {w.retailer.id} to "
             f"vendor {w.vendor.id}, order of retailer {w.retailer2.id} with vendor {w.vendor2.id}")
+
+
+async def owing_drifted(conn: asyncpg.Connection, book: Book) -> str:
+    # The accepted order: 48,000 paisa, 5,000 of it paid.
+    await conn.execute("UPDATE bills_owing SET owing_paisa = owing_paisa - 1 WHERE order_id = $1",
+                       book.accepted)
+    return f"bills_owing (order {book.accepted}): 42999 paisa, but the bill owes 43000"
+
+
+async def owing_row_lost(conn: asyncpg.Connection, book: Book) -> str:
+    await conn.execute("DELETE FROM bills_owing WHERE order_id = $1", book.accepted)
+    return f"bills_owing (order {book.accepted}): no row, but the bill owes 43000 paisa"
+
+
+async def owing_on_a_paid_bill(conn: asyncpg.Connection, book: Book) -> str:
+    await conn.execute(
+        """INSERT INTO bills_owing (order_id, retailer_id, vendor_id, accepted_at, due_at,
+                                    owing_paisa)
+           SELECT id, retailer_id, vendor_id, accepted_at, due_at, 1 FROM orders WHERE id = $1""",
+        book.completed)
+    return f"bills_owing (order {book.completed}): 1 paisa, but the bill owes nothing"
+
+
+async def owing_due_date_moved(conn: asyncpg.Connection, book: Book) -> str:
+    await conn.execute(
+        "UPDATE bills_owing SET due_at = due_at + interval '1 day' WHERE order_id = $1",
+        book.bill)
+    return (f"bills_owing (order {book.bill}): its retailer, vendor or dates are not its "
+            f"order's")
+
+
+async def score_record_forged(conn: asyncpg.Connection, book: Book) -> str:
+    # The retailer's kept record has their paid-off oil bill paid a day later than it was.
+    retailer = book.world.retailer.id
+    await score_data.keep(conn, await conn.fetchval("SELECT now()"), [retailer])
+    await conn.execute(
+        """UPDATE score_facts
+           SET paid_at = ARRAY(SELECT t + interval '1 day' FROM unnest(paid_at) t)
+           WHERE retailer_id = $1 AND cardinality(paid_at) = 1""", retailer)
+    return (f"score_facts (retailer {retailer}): the kept record and what changed since give "
+            f"other facts than the retailer's history")
 
 
 async def stock_below_reserved(conn: asyncpg.Connection, book: Book) -> str:
@@ -446,6 +498,10 @@ BREAKS: list[tuple[str, Breaker]] = [
     ("order_overpaid", order_paid_twice),
     ("allocation_order", allocated_to_unbilled_order),
     ("allocation_order", allocated_to_another_account),
+    ("bill_owing", owing_drifted),
+    ("bill_owing", owing_row_lost),
+    ("bill_owing", owing_on_a_paid_bill),
+    ("bill_owing", owing_due_date_moved),
     ("stock_negative", stock_below_reserved),
     ("stock_reserved", reserved_without_reservation),
     ("reservation_order", reservation_lost),
@@ -453,6 +509,7 @@ BREAKS: list[tuple[str, Breaker]] = [
     ("transition_chain", transition_out_of_order),
     ("status_unlogged", status_changed_unlogged),
     ("status_unlogged", status_forced_by_superuser),
+    ("score_facts", score_record_forged),
 ]
 
 

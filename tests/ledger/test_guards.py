@@ -288,6 +288,11 @@ CASES = [
          "quantity_milli, unit_price_paisa, line_total_paisa) VALUES ($1, 1, 'CHINI', 1000, "
          "30000, 30000)", lambda b: (b.bill,), asyncpg.InsufficientPrivilegeError,
          "only while the order is a DRAFT"),
+    # bills_owing (028): kept by the triggers alone.
+    Case("owing_edited", "UPDATE bills_owing SET owing_paisa = owing_paisa - 1", _none,
+         asyncpg.InsufficientPrivilegeError, "kept by the ledger's triggers"),
+    Case("owing_forgotten", "DELETE FROM bills_owing", _none,
+         asyncpg.InsufficientPrivilegeError, "kept by the ledger's triggers"),
     Case("book_row_edited", "UPDATE khata_import_rows SET amount_paisa = 1", _none,
          asyncpg.InsufficientPrivilegeError, DENIED),
     Case("guard_replaced", "CREATE OR REPLACE FUNCTION financial_refuse() RETURNS trigger "
@@ -326,7 +331,8 @@ async def _money(conn: asyncpg.Connection) -> asyncpg.Record:
                   (SELECT count(*) FROM order_lines) AS lines,
                   (SELECT count(*) FROM order_transitions) AS transitions,
                   (SELECT count(*) FROM stock_reservations WHERE state = 'RESERVED') AS holds,
-                  (SELECT count(*) FROM audit_log) AS audited""")
+                  (SELECT count(*) FROM audit_log) AS audited,
+                  (SELECT sum(owing_paisa) FROM bills_owing) AS owing""")
 
 
 async def test_a_posting_by_hand_of_the_right_shape_and_content_is_taken(
@@ -384,7 +390,7 @@ async def test_the_databases_status_sets_are_the_lifecycles(conn: asyncpg.Connec
 FINANCIAL_TABLES = [
     "ledger_accounts", "ledger_entries", "payments", "payment_allocations", "orders",
     "order_lines", "order_transitions", "stock_reservations", "credit_overrides", "audit_log",
-    "khata_import_rows",
+    "khata_import_rows", "bills_owing",
 ]
 
 
