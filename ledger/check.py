@@ -259,7 +259,7 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
         WHERE (p.retailer_id, p.vendor_id) IS DISTINCT FROM (o.retailer_id, o.vendor_id)
            OR (NOT p.reversed AND o.status <> ALL($2::text[]))
         ORDER BY pa.payment_id, pa.order_id LIMIT $1""", (list(lifecycle.BILLED_STATUSES),)),
-    # What migration 028 keeps: each billed order with something still owed (its total less
+    # What migration 030 keeps: each billed order with something still owed (its total less
     # the allocations of standing payments), one row each, with the order's parties and dates;
     # nothing for any other order.
     ("bill_owing", """
@@ -362,7 +362,7 @@ _CHECKS: tuple[tuple[str, str, tuple[object, ...]], ...] = (
 CHAIN = "entry_chain"
 _SQL_KINDS = tuple(kind for kind, _, _ in _CHECKS)
 _CHAIN_AFTER = _SQL_KINDS.index("entry_meta") + 1
-# Also in Python (ledger.score_data): each retailer's kept score record (migration 028), read
+# Also in Python (ledger.score_data): each retailer's kept score record (migration 030), read
 # with what changed since, gives the facts their whole history gives, as of the check's moment.
 SCORE_FACTS = "score_facts"
 KINDS: tuple[str, ...] = (*_SQL_KINDS[:_CHAIN_AFTER], CHAIN, *_SQL_KINDS[_CHAIN_AFTER:],

@@ -190,7 +190,7 @@ class Bill:
 
 async def open_bills(conn: asyncpg.Connection, retailer_id: int, vendor_id: int) -> list[Bill]:
     """The account's billed orders with something still owed, oldest billed first: the bills
-    that owe (migration 028 keeps them as allocations are posted and payments reversed), so a
+    that owe (migration 030 keeps them as allocations are posted and payments reversed), so a
     payment reads the account's unpaid bills, not each open bill's allocations again."""
     rows = await conn.fetch(
         """SELECT order_id, accepted_at, owing_paisa FROM bills_owing

@@ -1,7 +1,7 @@
 """The read API for dialogs and dashboards: dues, open orders, statements, ageing, daily figures.
 
 Read only. Overdue is computed here from due dates and what each bill still owes (bills_owing,
-which the database keeps from the allocations: migration 028), never stored. Every
+which the database keeps from the allocations: migration 030), never stored. Every
 read takes the `actor` asking and checks they may see it (`ledger.access`).
 """
 
@@ -26,9 +26,9 @@ from ledger.order_repo import PAID_SQL, PaymentStatus, payment_status
 MAX_ROWS = 200
 
 
-# Billed orders with what is still owed on each: the bills that owe (migration 028 keeps them
+# Billed orders with what is still owed on each: the bills that owe (migration 030 keeps them
 # as allocations are posted and payments reversed; a bill owing nothing has no row). Callers add
-# `AND o.<column> ...` conditions (retailer_id, vendor_id, due_at). Before 028 every read summed
+# `AND o.<column> ...` conditions (retailer_id, vendor_id, due_at). Before 030 every read summed
 # each open bill's allocations again: a year of shops that never pay made the town's ageing page
 # 15,000 bills and their payments a view (bench/history_bench.py).
 _OUTSTANDING = """
@@ -359,7 +359,7 @@ async def ageing_by_retailer(
 
 _PLACED = """SELECT count(*) AS orders, COALESCE(sum(total_paisa), 0) AS value FROM orders
               WHERE confirmed_at >= $1 AND confirmed_at < $2"""
-# What is owed now on bills due before $1: the bills that owe (migration 028), by due date.
+# What is owed now on bills due before $1: the bills that owe (migration 030), by due date.
 _OVERDUE_NOW = "SELECT COALESCE(sum(owing_paisa), 0) FROM bills_owing WHERE due_at < $1"
 
 

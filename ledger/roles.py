@@ -58,7 +58,7 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "ledger_entries": "INSERT",
     "payments": "INSERT, UPDATE (reversed)",
     "payment_allocations": "INSERT",
-    # Kept by 028's triggers as allocations are posted and payments reversed; a guard refuses
+    # Kept by 030's triggers as allocations are posted and payments reversed; a guard refuses
     # the app's own writes.
     "bills_owing": "INSERT, UPDATE, DELETE",
     # A retailer's settled record, kept with the analytics refresh's scores (ledger.score_data).

@@ -11,7 +11,7 @@ and disputes, only the queries here change. A few set-based statements serve one
 whole town alike.
 
 One retailer's facts can also be read from what `keep` wrote with the analytics refresh
-(score_facts, migration 028): the bills paid off by then, which stay as they were unless a
+(score_facts, migration 030): the bills paid off by then, which stay as they were unless a
 payment is reversed, plus the rest read live. `gather_one` does that when it can, so a shop's
 score reads its open bills and the last hour's entries, not a year of history; the facts are
 the same either way (tests/ledger/test_score_facts.py).

@@ -392,7 +392,7 @@ async def _money(conn: asyncpg.Connection) -> None:
                   sum(amount) OVER w AS balance_after, order_id, payment_id, key, actor, at
            FROM town_moves
            WINDOW w AS (PARTITION BY account_id ORDER BY at, kind, order_id, payment_id)""")
-    # What migration 028's triggers would have kept (they are off for the load): each billed
+    # What migration 030's triggers would have kept (they are off for the load): each billed
     # order with something still owed.
     await _execute(conn,
         """INSERT INTO bills_owing (order_id, retailer_id, vendor_id, accepted_at, due_at,

@@ -1,4 +1,4 @@
-"""bills_owing (migration 028): what each bill still owes, kept by triggers as allocations are
+"""bills_owing (migration 030): what each bill still owes, kept by triggers as allocations are
 posted, payments reversed, orders accepted, cancelled and completed and books imported, equals
 what the order and its allocations say at every step; and only those triggers write it."""
 

@@ -268,7 +268,7 @@ async def payment_debited_twice(conn: asyncpg.Connection, book: Book) -> str:
 
 
 async def owing_follows(conn: asyncpg.Connection, *order_ids: int) -> None:
-    """What migration 028's triggers (off here) would have made of the bills a breaker's edit
+    """What migration 030's triggers (off here) would have made of the bills a breaker's edit
     touched, so that only the rule under test breaks."""
     for order_id in order_ids:
         await conn.execute("SELECT bills_owing_refresh($1)", order_id)

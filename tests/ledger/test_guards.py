@@ -288,7 +288,7 @@ CASES = [
          "quantity_milli, unit_price_paisa, line_total_paisa) VALUES ($1, 1, 'CHINI', 1000, "
          "30000, 30000)", lambda b: (b.bill,), asyncpg.InsufficientPrivilegeError,
          "only while the order is a DRAFT"),
-    # bills_owing (028): kept by the triggers alone.
+    # bills_owing (030): kept by the triggers alone.
     Case("owing_edited", "UPDATE bills_owing SET owing_paisa = owing_paisa - 1", _none,
          asyncpg.InsufficientPrivilegeError, "kept by the ledger's triggers"),
     Case("owing_forgotten", "DELETE FROM bills_owing", _none,

@@ -174,7 +174,7 @@ async def test_todays_overdue_reads_only_the_bills_that_owe_in_a_generic_plan(
     conn: asyncpg.Connection,
 ) -> None:
     """Once PostgreSQL keeps one plan for the statement (the statement cache does after a few
-    runs), today's overdue figure still reads the bills that owe (migration 028) by due date,
+    runs), today's overdue figure still reads the bills that owe (migration 030) by due date,
     never the year's orders or their allocations."""
     await conn.execute("SET plan_cache_mode = force_generic_plan")
     await conn.execute("SET enable_seqscan = off")  # an empty table: seq scans would be cheap

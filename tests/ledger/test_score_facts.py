@@ -1,4 +1,4 @@
-"""score_facts (migration 028): a retailer's facts read from their kept record plus what changed
+"""score_facts (migration 030): a retailer's facts read from their kept record plus what changed
 since are the facts `score_data.gather` reads from the whole history, at every later moment,
 after payments, new bills, imported bills and partly paid ones; a reversal since (which may
 reopen a bill the record holds as paid off) reads the whole history again."""
