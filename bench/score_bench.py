@@ -40,7 +40,7 @@ _SHIFT = {
     "ledger_accounts": {"id": "ledger_accounts", "retailer_id": "users"},
     "payments": {"id": "payments", "retailer_id": "users"},
     "payment_allocations": {"payment_id": "payments", "order_id": "orders"},
-    "bills_owing": {"order_id": "orders", "retailer_id": "users"},  # 028's, kept by triggers
+    "bills_owing": {"order_id": "orders", "retailer_id": "users"},  # 030's, kept by triggers
     "ledger_entries": {"id": "ledger_entries", "account_id": "ledger_accounts",
                        "order_id": "orders", "payment_id": "payments",
                        "reverses_entry_id": "ledger_entries"},

@@ -1,10 +1,13 @@
 """Handles stored inbound messages after the webhook acknowledged them, fairly across senders.
 
 Each user's messages are handled one at a time and in order, even with several app processes on
-one database: a transaction-scoped advisory lock per sender guards the oldest unhandled message
-(store_webhook holds the same key shared while it stores that sender's messages, so one stored
-earlier but committed later is not overtaken). Messages stored before a crash are still
-unhandled on restart, so they are simply picked up.
+one database: a transaction-scoped advisory lock per sender ('inbox:') is held while one of
+their messages is handled. The oldest unhandled message is read under a second key ('inbound:'),
+which store_webhook holds shared while it stores that sender's messages, so one stored earlier
+but committed later is not overtaken. That key is held only for the read, not the handling: a
+webhook with the sender's next message is acknowledged at once, not after the handling of their
+last one. Messages stored before a crash are still unhandled on restart, so they are simply
+picked up.
 
 Fairness: each pass takes one message from each waiting sender, the least recently served first,
 so someone who sends one message is handled within about one pass however many messages others
@@ -53,17 +56,30 @@ SELECT w.sender FROM waiting w LEFT JOIN inbound_senders s ON s.sender = w.sende
  LIMIT $1
 """
 
-# The sender's oldest unhandled message, and how many messages they sent in the window before
-# it (counting to the cap at most): one round trip.
+# The sender's turn: NULL when another worker is handling their messages; false when a webhook
+# is storing one of theirs right now (its commit wakes the inbox again); true when this worker
+# handles them (until commit) and holds their 'inbound:' key, which no store holds, until _NEXT.
+# CASE, unlike AND, takes the second lock only if the first was got.
+_TAKE = """
+SELECT CASE WHEN pg_try_advisory_xact_lock(hashtextextended('inbox:' || $1, 0))
+            THEN pg_try_advisory_lock(hashtextextended('inbound:' || $1, 0)) END
+"""
+
+# The sender's oldest unhandled message (id NULL when none), and how many messages they sent in
+# the window before it (counting to the cap at most), letting go of the 'inbound:' key: one
+# round trip. The statement's snapshot is taken before it runs, while no store is in flight, so
+# a store that starts once the key is let go is of a later message.
 _NEXT = """
-SELECT m.*, (SELECT count(*) FROM (
-                 SELECT 1 FROM inbound_messages r
-                  WHERE r.sender = m.sender AND r.sent_at > m.sent_at - $2::interval
-                    AND (r.sent_at, r.id) < (m.sent_at, m.id)
-                  LIMIT $3) AS recent) AS recent
-  FROM inbound_messages m
- WHERE m.sender = $1 AND m.handled_at IS NULL
- ORDER BY m.id LIMIT 1
+SELECT n.* FROM (SELECT pg_advisory_unlock(hashtextextended('inbound:' || $1, 0))) AS let_go
+LEFT JOIN LATERAL (
+    SELECT m.*, (SELECT count(*) FROM (
+                     SELECT 1 FROM inbound_messages r
+                      WHERE r.sender = m.sender AND r.sent_at > m.sent_at - $2::interval
+                        AND (r.sent_at, r.id) < (m.sent_at, m.id)
+                      LIMIT $3) AS recent) AS recent
+      FROM inbound_messages m
+     WHERE m.sender = $1 AND m.handled_at IS NULL
+     ORDER BY m.id LIMIT 1) AS n ON true
 """
 
 # Handled: the message is marked and its sender served, in one statement.
@@ -78,6 +94,16 @@ _SERVED = """
 INSERT INTO inbound_senders (sender, last_served_at) VALUES ($1, clock_timestamp())
 ON CONFLICT (sender) DO UPDATE SET last_served_at = clock_timestamp()
 """
+
+
+async def _let_go(conn: asyncpg.Connection) -> None:
+    """After an error between _TAKE and _NEXT: a session lock outlives the rolled back
+    transaction, and would keep the sender's webhooks waiting. Let go, or drop the connection
+    (its locks go with it)."""
+    try:
+        await conn.execute("SELECT pg_advisory_unlock_all()")
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        conn.terminate()
 
 
 class Inbox:
@@ -137,23 +163,29 @@ class Inbox:
         return handled
 
     async def handle_next(self, sender: str) -> int:
-        """Handle the oldest unhandled message of `sender`, unless another worker holds them."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock(hashtextextended('inbound:' || $1, 0))",
-                sender,
-            )
-            if not locked:
-                return 0
-            # Read after taking the lock (a statement of its own, so its snapshot is taken
-            # after the lock): a message handled meanwhile is not seen again.
-            row = await conn.fetchrow(_NEXT, sender, self._window, self._max_per_window)
-            if row is None:
-                return 0
-            with message_context(row["wamid"]):
-                if row["recent"] >= self._max_per_window:
-                    return await self._throttle(conn, row)
-                return await self._handle(conn, row)
+        """Handle the oldest unhandled message of `sender`, unless another worker holds them
+        or one of theirs is being stored."""
+        async with self._pool.acquire() as conn:
+            holding = True  # the 'inbound:' key (a session lock) may be held from _TAKE on
+            try:
+                async with conn.transaction():
+                    taken = await conn.fetchval(_TAKE, sender)
+                    holding = bool(taken)
+                    if not taken:
+                        return 0
+                    # Read after taking the lock (a statement of its own, so its snapshot is
+                    # taken after the lock): a message handled meanwhile is not seen again.
+                    row = await conn.fetchrow(_NEXT, sender, self._window, self._max_per_window)
+                    holding = False
+                    if row is None or row["id"] is None:
+                        return 0
+                    with message_context(row["wamid"]):
+                        if row["recent"] >= self._max_per_window:
+                            return await self._throttle(conn, row)
+                        return await self._handle(conn, row)
+            finally:
+                if holding:
+                    await _let_go(conn)
 
     async def _throttle(self, conn: asyncpg.Connection, row: asyncpg.Record) -> int:
         """Keep the message, marked, without handling it; tell the sender once per flood."""

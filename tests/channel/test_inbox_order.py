@@ -1,0 +1,71 @@
+"""A sender's messages are handled in the order they were stored, even when an earlier one is
+committed after a later one, and storing a sender's next message does not wait for the handling
+of their last: the webhook acknowledges it at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from bot.inbox import Inbox
+from bot.local import inbound
+from bot.store import store_webhook
+from tests.conftest import eventually
+
+SENDER = "9779811111111"
+
+
+def _inbox(pool: asyncpg.Pool, handled: list[str], gate: asyncio.Event | None = None) -> Inbox:
+    async def process(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        handled.append(row["body"]["text"]["body"])
+        if gate is not None:
+            await gate.wait()
+
+    async def give_up(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        raise AssertionError("nothing fails here")
+
+    return Inbox(pool, process, give_up, max_attempts=3, poll_seconds=1)
+
+
+async def test_a_message_stored_first_but_committed_last_is_still_handled_first(pool):
+    handled: list[str] = []
+    inbox = _inbox(pool, handled)
+    async with pool.acquire() as first, pool.acquire() as second:
+        storing = first.transaction()
+        await storing.start()
+        await store_webhook(first, [inbound(SENDER, "first")], [])  # its id is the smaller
+        await store_webhook(second, [inbound(SENDER, "second")], [])  # committed at once
+        assert await inbox.drain_once() == 0  # the sender waits while one of theirs is stored
+        assert handled == []
+        await storing.commit()
+    await inbox.drain()
+    assert handled == ["first", "second"]
+
+
+async def test_storing_a_senders_next_message_does_not_wait_for_their_last_ones_handling(pool):
+    handled: list[str] = []
+    gate = asyncio.Event()
+    inbox = _inbox(pool, handled, gate)
+    async with pool.acquire() as conn:
+        await store_webhook(conn, [inbound(SENDER, "chamal 2 bora")], [])
+    draining = asyncio.create_task(inbox.drain())
+    try:
+        await eventually(lambda: handled == ["chamal 2 bora"])  # being handled, held open
+        async with pool.acquire() as conn:
+            stored = await asyncio.wait_for(
+                store_webhook(conn, [inbound(SENDER, "chini 5 kg")], []), 5)
+        assert stored.new == 1
+        assert handled == ["chamal 2 bora"]  # the first one's handling is still going on
+        gate.set()
+        await asyncio.wait_for(draining, 10)
+        assert handled == ["chamal 2 bora", "chini 5 kg"]
+    finally:
+        gate.set()
+        draining.cancel()
+        await asyncio.gather(draining, return_exceptions=True)
+    async with pool.acquire() as conn:  # no key left held by the inbox's connections
+        assert await conn.fetchval(
+            """SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+                 AND database = (SELECT oid FROM pg_database
+                                  WHERE datname = current_database())""") == 0
