@@ -14,7 +14,17 @@ import asyncpg
 from aiohttp import web
 
 from bot import metrics, pages, report_pages, security, simulator, verify_pages, webhook
-from bot.appkeys import HANDLER, HTTP, MESSAGES, OUTBOUND, POOL, READ_POOL, SETTINGS, SHUTDOWN
+from bot.appkeys import (
+    HANDLER,
+    HTTP,
+    MESSAGES,
+    OUTBOUND,
+    POOL,
+    READ_POOL,
+    SETTINGS,
+    SHUTDOWN,
+    STORE_QUEUE,
+)
 from bot.graph import GraphClient
 from bot.handler import Handler
 from bot.inbox import Inbox
@@ -22,6 +32,7 @@ from bot.outbound import Outbound
 from bot.sender import LocalTransport, Sender, Transport
 from bot.settings import Settings
 from bot.shutdown import Shutdown
+from bot.store_queue import StoreQueue
 from dialogs import alerts, jobs
 from dialogs.io import Policy
 from ledger import check, db, limit_suggestions, migrate, reminders
@@ -70,6 +81,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     url = db.database_url(settings.database_url, settings.khaacho_data_dir)
     app[POOL] = await db.create_pool(url)
+    app[STORE_QUEUE] = StoreQueue(app[POOL])
     # Pages and endpoints that only read, and may be seconds behind, use READ_POOL (web.reads).
     app[READ_POOL] = (await db.create_read_pool(settings.read_database_url)
                       if settings.read_database_url else app[POOL])

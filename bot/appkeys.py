@@ -10,6 +10,7 @@ from bot.handler import Handler
 from bot.outbound import Outbound
 from bot.settings import Settings
 from bot.shutdown import Shutdown
+from bot.store_queue import StoreQueue
 from locales.render import Messages
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,6 +18,8 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 # The dashboards' and analytics' pool: on READ_DATABASE_URL, read-only; else the same as POOL.
 READ_POOL = web.AppKey("read_pool", asyncpg.Pool)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
+# The webhook's writer: bodies that arrive together are stored in one transaction.
+STORE_QUEUE = web.AppKey("store_queue", StoreQueue)
 MESSAGES = web.AppKey("messages", Messages)
 HANDLER = web.AppKey("handler", Handler)
 OUTBOUND = web.AppKey("outbound", Outbound)

@@ -59,6 +59,33 @@ async def store_webhook(
             return await _store(conn, messages, statuses, quarantined, each=True)
 
 
+# One webhook body's items: its messages, statuses and what could not be read.
+Body = tuple[Sequence[Inbound], Sequence[StatusUpdate], Sequence[Quarantined]]
+
+
+async def store_webhooks(conn: asyncpg.Connection, bodies: Sequence[Body]) -> list[Stored]:
+    """Store several webhook bodies in one transaction (one commit: one WAL flush for all of
+    them); what each stored, in order. Each sender's messages keep the order of the bodies.
+    Statuses go in wamid order, so two processes storing bodies together take the wamids' locks
+    in the same order and never wait on each other in a circle. If the database refuses an item
+    (or picks this transaction to break a deadlock after all), each body is stored on its own,
+    as store_webhook would have."""
+    if len(bodies) == 1:
+        return [await store_webhook(conn, *bodies[0])]
+    try:
+        async with conn.transaction():
+            new = []
+            for messages, _, _ in bodies:
+                new.append(sum([await _store_message(conn, m) for m in messages]))
+            for status in sorted((s for _, statuses, _ in bodies for s in statuses),
+                                 key=lambda s: s.wamid):
+                await _store_status(conn, status)
+            kept = [await quarantine.save(conn, q) for _, _, q in bodies]
+            return [Stored(n, k) for n, k in zip(new, kept, strict=True)]
+    except (*_UNSTORABLE, asyncpg.DeadlockDetectedError):
+        return [await store_webhook(conn, *body) for body in bodies]
+
+
 async def _store(
     conn: asyncpg.Connection,
     messages: Sequence[Inbound],

@@ -9,9 +9,8 @@ import logging
 from aiohttp import web
 
 from bot import metrics
-from bot.appkeys import POOL, SETTINGS
+from bot.appkeys import SETTINGS, STORE_QUEUE
 from bot.security import BodyTimeout, body_timeout, read_body
-from bot.store import store_webhook
 from bot.whatsapp import read_body as read_webhook_body
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,8 @@ def signature_ok(secret: bytes, body: bytes, header: str) -> bool:
 
 
 async def receive(request: web.Request) -> web.Response:
-    """Check the signature on the raw bytes, store everything in one transaction, then 200.
+    """Check the signature on the raw bytes, store everything in one transaction (with the
+    bodies that came at the same time: bot.store_queue), then 200.
 
     Every signed body is acknowledged, readable or not: the items that can be read are stored
     and handled, whatever cannot (down to the whole body when it is not JSON) is quarantined
@@ -70,9 +70,8 @@ async def receive(request: web.Request) -> web.Response:
     if not signature_ok(settings.whatsapp_app_secret.get_secret_value().encode(), body, header):
         return error(403, "bad signature")
     reading = read_webhook_body(body)
-    async with request.app[POOL].acquire() as conn:
-        stored = await store_webhook(
-            conn, reading.messages, reading.statuses, reading.quarantined)
+    stored = await request.app[STORE_QUEUE].store(
+        reading.messages, reading.statuses, reading.quarantined)
     for m in reading.messages:
         metrics.INBOUND_RECEIVED.labels(kind=m.kind).inc()
     for q in reading.quarantined:

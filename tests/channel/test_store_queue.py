@@ -1,0 +1,67 @@
+"""Webhook bodies that arrive together are stored in one transaction (one commit), each POST
+answered only once its body is stored; a body the database refuses part of does not cost the
+others theirs, and a database that cannot be reached fails every POST waiting (Meta retries)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from bot.local import inbound
+from bot.store_queue import StoreQueue
+from bot.whatsapp import Inbound
+
+SENDERS = [f"97798{i:08d}" for i in range(20)]
+
+
+async def test_bodies_arriving_together_share_one_transaction(pool):
+    queue = StoreQueue(pool)
+    bodies = [[inbound(sender, f"chamal {i} bora")] for i, sender in enumerate(SENDERS)]
+    results = await asyncio.gather(*(queue.store(body, []) for body in bodies))
+    assert [r.new for r in results] == [1] * 20
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT sender, xmin::text AS tx FROM inbound_messages ORDER BY id")
+    assert [r["sender"] for r in rows] == SENDERS  # stored in the order they came
+    # All twenty were waiting before the writer's first turn: one transaction wrote them.
+    assert len({r["tx"] for r in rows}) == 1
+
+
+async def test_one_senders_messages_keep_their_order_within_a_transaction(pool):
+    queue = StoreQueue(pool)
+    texts = [f"m{i}" for i in range(10)]
+    await asyncio.gather(*(queue.store([inbound(SENDERS[0], t)], []) for t in texts))
+    async with pool.acquire() as conn:
+        stored = [r["t"] for r in await conn.fetch(
+            "SELECT body->'text'->>'body' AS t FROM inbound_messages ORDER BY id")]
+    assert stored == texts
+
+
+async def test_a_body_the_database_refuses_part_of_costs_the_others_nothing(pool):
+    queue = StoreQueue(pool)
+    refused = Inbound("wamid.NUL", SENDERS[1], None, None, "text", {"b": "\x00"},
+                      datetime.now(UTC))
+    bodies = [[inbound(SENDERS[0], "first")], [refused, inbound(SENDERS[1], "kept")],
+              [inbound(SENDERS[2], "third")]]
+    results = await asyncio.gather(*(queue.store(body, []) for body in bodies))
+    assert [(r.new, r.quarantined) for r in results] == [(1, 0), (1, 1), (1, 0)]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM inbound_messages") == 3
+        assert await conn.fetchval("SELECT count(*) FROM webhook_quarantine") == 1
+
+
+async def test_every_post_waiting_fails_when_the_database_cannot_be_reached():
+    # Nothing listens on port 9 of 127.0.0.1: connecting fails at once.
+    pool = await asyncpg.create_pool("postgresql://nobody@127.0.0.1:9/none", min_size=0)
+    try:
+        queue = StoreQueue(pool)
+        results = await asyncio.gather(*(queue.store([inbound(s, "hi")], []) for s in SENDERS[:5]),
+                                       return_exceptions=True)
+        assert all(isinstance(r, OSError) for r in results), results
+        with pytest.raises(OSError):  # and the next POST is tried afresh, not stuck
+            await queue.store([inbound(SENDERS[0], "again")], [])
+    finally:
+        await pool.close()
+
