@@ -74,9 +74,11 @@ async def store_webhooks(conn: asyncpg.Connection, bodies: Sequence[Body]) -> li
         return [await store_webhook(conn, *bodies[0])]
     try:
         async with conn.transaction():
+            stored = await _store_messages(conn, [m for messages, _, _ in bodies for m in messages])
             new = []
-            for messages, _, _ in bodies:
-                new.append(sum([await _store_message(conn, m) for m in messages]))
+            for messages, _, _ in bodies:  # a wamid in two bodies (Meta's retry) is new once
+                new.append(sum(1 for m in messages if m.wamid in stored))
+                stored -= {m.wamid for m in messages}
             for status in sorted((s for _, statuses, _ in bodies for s in statuses),
                                  key=lambda s: s.wamid):
                 await _store_status(conn, status)
@@ -136,6 +138,33 @@ async def _store_message(conn: asyncpg.Connection, m: Inbound) -> bool:
         m.wamid, m.sender, m.wa_id, m.wa_user_id, m.profile_name, m.kind, m.body, m.sent_at,
     )
     return row is not None
+
+
+# _STORE_MESSAGE for many messages in one round trip, in the order given (ids follow it); the
+# wamids that were new. A wamid twice in one call is stored once.
+_STORE_MESSAGES = f"""
+INSERT INTO inbound_messages (wamid, sender, wa_id, wa_user_id, profile_name, kind, body, sent_at)
+SELECT m.wamid, m.sender, m.wa_id, m.wa_user_id, m.profile_name, m.kind, m.body, m.sent_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+              $7::jsonb[], $8::timestamptz[]) WITH ORDINALITY
+           AS m (wamid, sender, wa_id, wa_user_id, profile_name, kind, body, sent_at, n)
+ CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock_shared(
+                         hashtextextended('inbound:' || m.sender, 0))) AS lock
+ ORDER BY m.n
+ON CONFLICT (wamid) DO NOTHING
+RETURNING wamid, pg_notify('{INBOUND_CHANNEL}', '')
+"""
+
+
+async def _store_messages(conn: asyncpg.Connection, messages: Sequence[Inbound]) -> set[str]:
+    if not messages:
+        return set()
+    rows = await conn.fetch(
+        _STORE_MESSAGES, [m.wamid for m in messages], [m.sender for m in messages],
+        [m.wa_id for m in messages], [m.wa_user_id for m in messages],
+        [m.profile_name for m in messages], [m.kind for m in messages],
+        [m.body for m in messages], [m.sent_at for m in messages])
+    return {r["wamid"] for r in rows}
 
 
 async def _store_status(conn: asyncpg.Connection, s: StatusUpdate) -> bool:

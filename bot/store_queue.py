@@ -2,10 +2,11 @@
 
 Each POST used to store its body in a transaction of its own, and a COMMIT waits for its WAL
 flush: under a burst, the acknowledgements spent most of their time in BEGIN, COMMIT and the
-flush. Here a single writer stores whatever arrived while its previous transaction was being
-written, up to `max_bodies`, in one transaction (bot.store.store_webhooks), and answers each
-POST once that transaction has committed: nothing is acknowledged before it is stored. At a
-quiet time a body is stored alone, as soon as it comes.
+flush. Here a writer stores whatever arrived while the transactions before were being written,
+up to `max_bodies`, in one transaction and their messages in one INSERT
+(bot.store.store_webhooks), and answers each POST once that transaction has committed: nothing is acknowledged before it is stored. A new writer
+starts (up to `writers`) only when every one is inside a transaction, so a body never waits
+behind one that waits for a lock. At a quiet time a body is stored alone, as soon as it comes.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from bot.whatsapp import Inbound, Quarantined, StatusUpdate
 
 
 class StoreQueue:
-    def __init__(self, pool: asyncpg.Pool, *, max_bodies: int = 64) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, max_bodies: int = 64, writers: int = 4) -> None:
         self._pool = pool
         self._max_bodies = max_bodies
+        self._max_writers = writers
         self._waiting: list[tuple[Body, asyncio.Future[Stored]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
+        self._ready = 0  # writers about to take what is waiting (not inside a transaction)
 
     async def store(self, messages: Sequence[Inbound], statuses: Sequence[StatusUpdate],
                     quarantined: Sequence[Quarantined] = ()) -> Stored:
@@ -32,8 +35,13 @@ class StoreQueue:
         the database raised (the POST then fails and Meta sends the body again)."""
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         self._waiting.append(((messages, statuses, quarantined), future))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write())
+        # Another writer only when every one is inside a transaction: a body waits for at most
+        # one transaction, not behind one that waits for a lock.
+        if not self._ready and len(self._writers) < self._max_writers:
+            self._ready += 1
+            writer = asyncio.create_task(self._write())
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         return await future
 
     async def _write(self) -> None:
@@ -42,6 +50,7 @@ class StoreQueue:
             while self._waiting:
                 batch = self._waiting[:self._max_bodies]
                 del self._waiting[:len(batch)]
+                self._ready -= 1
                 try:
                     async with self._pool.acquire() as conn:
                         results = await store_webhooks(conn, [body for body, _ in batch])
@@ -51,13 +60,15 @@ class StoreQueue:
                     for (_, future), result in zip(batch, results, strict=True):
                         if not future.done():  # a POST given up on is just not answered
                             future.set_result(result)
+                finally:
+                    self._ready += 1
                 batch = []
         except BaseException:  # cancelled (shutdown): nobody waits for an answer that won't come
             _fail(batch + self._waiting, ConnectionError("the webhook's writer stopped"))
             self._waiting.clear()
             raise
         finally:
-            self._writer = None
+            self._ready -= 1
 
 
 def _fail(batch: list[tuple[Body, asyncio.Future[Stored]]], exc: BaseException) -> None:

@@ -65,3 +65,13 @@ async def test_every_post_waiting_fails_when_the_database_cannot_be_reached():
     finally:
         await pool.close()
 
+
+
+async def test_a_message_sent_twice_at_once_is_stored_and_counted_once(pool):
+    queue = StoreQueue(pool)
+    message = inbound(SENDERS[0], "chamal 2 bora")
+    results = await asyncio.gather(queue.store([message], []), queue.store([message], []),
+                                   queue.store([inbound(SENDERS[1], "chini 5 kg")], []))
+    assert [r.new for r in results] == [1, 0, 1]  # Meta's retry is not new
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM inbound_messages") == 2
