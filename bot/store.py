@@ -121,8 +121,8 @@ async def _store(
 # One round trip. Until commit the sender's key is held shared, and the inbox, which takes it
 # exclusively only to read their oldest message (bot/inbox.py), leaves the sender alone: a
 # message given the smaller id but committed after a later one of the same sender is still
-# handled first. A new row wakes the
-# inbox (the notification goes at commit; repeats in one transaction are folded).
+# handled first. A new row wakes the inbox (the notification goes at commit; repeats in one
+# transaction are folded).
 _STORE_MESSAGE = f"""
 INSERT INTO inbound_messages (wamid, sender, wa_id, wa_user_id, profile_name, kind, body, sent_at)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8
