@@ -4,9 +4,10 @@ Each POST used to store its body in a transaction of its own, and a COMMIT waits
 flush: under a burst, the acknowledgements spent most of their time in BEGIN, COMMIT and the
 flush. Here a writer stores whatever arrived while the transactions before were being written,
 up to `max_bodies`, in one transaction and their messages in one INSERT
-(bot.store.store_webhooks), and answers each POST once that transaction has committed: nothing is acknowledged before it is stored. A new writer
-starts (up to `writers`) only when every one is inside a transaction, so a body never waits
-behind one that waits for a lock. At a quiet time a body is stored alone, as soon as it comes.
+(bot.store.store_webhooks), and answers each POST once that transaction has committed: nothing
+is acknowledged before it is stored. A new writer starts (up to `writers`) only when every one
+is inside a transaction, so a body never waits behind one that waits for a lock. At a quiet
+time a body is stored alone, as soon as it comes.
 """
 
 from __future__ import annotations

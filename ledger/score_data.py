@@ -61,23 +61,27 @@ class Facts:
     reversals: tuple[datetime, ...] = field(default=())  # payment reversals posted by as_of
 
 
-_BILLS = """
+# Bills billed by as_of ($2), of the retailers or the orders named in $1 (`which`).
+_BILLS_OF = """
     SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at, o.total_paisa
     FROM orders o
-    WHERE o.retailer_id = ANY($1::bigint[]) AND o.accepted_at <= $2
-      AND (o.status = ANY($3::text[]) OR (o.status = $4 AND o.closed_at > $2))
+    WHERE {which} = ANY($1::bigint[]) AND o.accepted_at <= $2
+      AND (o.status = ANY($3::text[]) OR (o.status = $4 AND o.closed_at > $2))"""
+_BILLS = _BILLS_OF.format(which="o.retailer_id") + """
     ORDER BY o.retailer_id, o.accepted_at, o.id"""
 
-# Allocations of payments received by as_of whose reversal (if any) came after as_of.
-_ALLOCATIONS = """
+# Allocations of payments received by as_of whose reversal (if any) came after as_of, of the
+# retailers or the orders named in $1 (`which`).
+_ALLOCATIONS_OF = """
     SELECT pa.order_id, pa.amount_paisa, p.received_at
     FROM payment_allocations pa
     JOIN payments p ON p.id = pa.payment_id
-    WHERE p.retailer_id = ANY($1::bigint[]) AND p.received_at <= $2
+    WHERE {which} = ANY($1::bigint[]) AND p.received_at <= $2
       AND (NOT p.reversed OR NOT EXISTS (
           SELECT 1 FROM ledger_entries r
           WHERE r.payment_id = p.id AND r.kind = 'REVERSAL' AND r.created_at <= $2))
     ORDER BY pa.order_id, p.received_at, p.id"""
+_ALLOCATIONS = _ALLOCATIONS_OF.format(which="p.retailer_id")
 
 _PAYMENTS = """
     SELECT p.retailer_id, count(*) AS payments,
@@ -242,21 +246,8 @@ _SINCE = """
     WHERE a.retailer_id = $1"""
 
 # _BILLS and _ALLOCATIONS for the orders named ($1) rather than the retailers.
-_BILLS_NAMED = """
-    SELECT o.id, o.retailer_id, o.vendor_id, o.accepted_at, o.due_at, o.total_paisa
-    FROM orders o
-    WHERE o.id = ANY($1::bigint[]) AND o.accepted_at <= $2
-      AND (o.status = ANY($3::text[]) OR (o.status = $4 AND o.closed_at > $2))"""
-
-_ALLOCATIONS_NAMED = """
-    SELECT pa.order_id, pa.amount_paisa, p.received_at
-    FROM payment_allocations pa
-    JOIN payments p ON p.id = pa.payment_id
-    WHERE pa.order_id = ANY($1::bigint[]) AND p.received_at <= $2
-      AND (NOT p.reversed OR NOT EXISTS (
-          SELECT 1 FROM ledger_entries r
-          WHERE r.payment_id = p.id AND r.kind = 'REVERSAL' AND r.created_at <= $2))
-    ORDER BY pa.order_id, p.received_at, p.id"""
+_BILLS_NAMED = _BILLS_OF.format(which="o.id")
+_ALLOCATIONS_NAMED = _ALLOCATIONS_OF.format(which="pa.order_id")
 
 
 async def gather_one(conn: asyncpg.Connection, retailer_id: int, as_of: datetime) -> Facts | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
-from ledger import check, users
+from ledger import check, khata, users
 from ledger.pricing import LineRequest
 from ledger.users import User
 
@@ -106,3 +106,18 @@ async def world(conn: asyncpg.Connection) -> World:
 
 def line(sku: str, kg: float, unit: str = "kg") -> LineRequest:
     return LineRequest(sku, round(kg * 1000), unit)
+
+
+async def import_old_book(conn: asyncpg.Connection, vendor: User, retailer: User, *,
+                          sale: tuple[str, int], payment: tuple[str, int]) -> int:
+    """A vendor's book with one sale (date, rupees) and one payment on it, imported; the id of
+    the bill it made."""
+    imported = await khata.import_book(conn, [
+        "date,vendor_phone,retailer_phone,kind,amount,reference,method\n",
+        f"{sale[0]},{vendor.phone},{retailer.phone},sale,{sale[1]},B-1,\n",
+        f"{payment[0]},{vendor.phone},{retailer.phone},payment,{payment[1]},R-1,cash\n"],
+        starter_limit_paisa=0)
+    assert imported.ok, imported.problems
+    bill: int = await conn.fetchval(
+        "SELECT id FROM orders WHERE source = 'import' ORDER BY id DESC LIMIT 1")
+    return bill

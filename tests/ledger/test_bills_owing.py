@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from ledger import check, khata, lifecycle, orders, payments, reports
-from tests.ledger.conftest import World, line
+from ledger import check, lifecycle, orders, payments, reports
+from tests.ledger.conftest import World, import_old_book, line
 from tests.ledger.helpers import accepted_order
 
 # Each billed order's total less its standing allocations, where that is more than nothing.
@@ -79,13 +79,8 @@ async def test_the_figure_follows_every_way_a_bill_is_paid_or_unpaid(
     await orders.cancel(conn, sugar.id, w.admin, "changed mind")
     assert await owing(conn) == {rice.id: 17_000}
     # An imported book: its bill is born owing, its payment pays part of it.
-    vendor2, retailer2 = w.vendor2.phone, w.retailer2.phone
-    imported = await khata.import_book(conn, [
-        "date,vendor_phone,retailer_phone,kind,amount,reference,method\n",
-        f"2026-01-05,{vendor2},{retailer2},sale,300,B-1,\n",
-        f"2026-01-10,{vendor2},{retailer2},payment,100,R-1,cash\n"], starter_limit_paisa=0)
-    assert imported.ok, imported.problems
-    bill = await conn.fetchval("SELECT id FROM orders WHERE source = 'import'")
+    bill = await import_old_book(conn, w.vendor2, w.retailer2, sale=("2026-01-05", 300),
+                                 payment=("2026-01-10", 100))
     assert await owing(conn) == {rice.id: 17_000, bill: 20_000}
     # What the reads built on it say: the shop's dues, the allocation plan.
     dues = await reports.balances(conn, w.retailer.id, actor=w.admin)

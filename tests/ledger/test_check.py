@@ -21,11 +21,11 @@ import pytest
 
 from bot.app import create_app
 from bot.settings import Settings
-from ledger import chain, check, db, khata, orders, payments, postings, score_data
+from ledger import chain, check, db, orders, payments, postings, score_data
 from ledger.postings import Posting
 from tests.channel.test_cli import khaacho
 from tests.conftest import eventually
-from tests.ledger.conftest import World, build_world, line
+from tests.ledger.conftest import World, build_world, import_old_book, line
 from tests.ledger.helpers import accepted_order
 
 
@@ -81,13 +81,8 @@ async def build_book(conn: asyncpg.Connection) -> Book:
     adjustment = await postings.post(conn, Posting(
         idempotency_key="adjust", retailer_id=w.retailer2.id, vendor_id=w.vendor.id,
         kind="ADJUSTMENT", amount_paisa=700, actor_id=w.admin.id, reason="opening balance"))
-    vendor2, retailer2 = w.vendor2.phone, w.retailer2.phone
-    imported = await khata.import_book(conn, [
-        "date,vendor_phone,retailer_phone,kind,amount,reference,method\n",
-        f"2026-01-05,{vendor2},{retailer2},sale,300,B-1,\n",
-        f"2026-01-10,{vendor2},{retailer2},payment,100,R-1,cash\n"], starter_limit_paisa=0)
-    assert imported.ok, imported.problems
-    bill = await conn.fetchval("SELECT id FROM orders WHERE source = 'import'")
+    bill = await import_old_book(conn, w.vendor2, w.retailer2, sale=("2026-01-05", 300),
+                                 payment=("2026-01-10", 100))
     return Book(world, completed.id, accepted.id, cancelled.id, draft.id, assigned.id,
                 passed_on.id, paid.payment_id, partial.payment_id, bounced.payment_id,
                 adjustment.id, bill)

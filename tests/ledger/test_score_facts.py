@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from ledger import analytics, khata, payments, score_data, scores
+from ledger import analytics, payments, score_data, scores
 from ledger.score import compute
-from tests.ledger.conftest import World, line
+from tests.ledger.conftest import World, import_old_book, line
 from tests.ledger.helpers import accepted_order
 
 START = datetime(2025, 1, 1, 5, tzinfo=UTC)
@@ -69,12 +69,8 @@ async def test_the_kept_record_and_the_changes_since_give_the_same_facts(
     await payments.record(conn, retailer_id=w.retailer.id, vendor_id=w.vendor.id,
                           amount_paisa=150_000, method="bank", actor=w.operator,
                           idempotency_key="since", now=kept_at + timedelta(days=5))
-    phone = w.retailer.phone
-    imported = await khata.import_book(conn, [
-        "date,vendor_phone,retailer_phone,kind,amount,reference,method\n",
-        f"2025-03-05,{w.vendor2.phone},{phone},sale,700,B-1,\n",
-        f"2025-03-20,{w.vendor2.phone},{phone},payment,300,R-1,cash\n"], starter_limit_paisa=0)
-    assert imported.ok, imported.problems
+    await import_old_book(conn, w.vendor2, w.retailer, sale=("2025-03-05", 700),
+                          payment=("2025-03-20", 300))
     for days in (0, 3, 6, 40, 400):
         facts = await both(conn, w.retailer.id, kept_at + timedelta(days=days))
     assert new.id in {b.order_id for b in facts.bills} and len(facts.bills) == 11
