@@ -132,6 +132,7 @@ def build_workers(app: web.Application) -> tuple[Inbox, Sender]:
         max_attempts=settings.inbound_max_attempts, poll_seconds=settings.worker_poll_seconds,
         max_per_window=settings.inbound_sender_max_per_window,
         window_seconds=settings.inbound_sender_window_seconds,
+        give_way=app[STORE_QUEUE].lull,  # idle, so never waited for, where no webhook is served
     )
     sender = Sender(
         pool, transport_for(app), rate_per_second=settings.outbox_rate_per_second,

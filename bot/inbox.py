@@ -35,6 +35,7 @@ from bot.wakeup import drain_on_notify
 log = logging.getLogger(__name__)
 
 Process = Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[None]]
+GiveWay = Callable[[], Awaitable[None]]
 
 _BATCH = 100  # senders handled per pass; a new sender waits for at most one pass
 _SCAN = 10_000  # distinct waiting senders looked at per pass; a bound, not a tuning knob
@@ -120,8 +121,12 @@ class Inbox:
         window_seconds: float = 60.0,
         concurrency: int = 8,
         stopping: asyncio.Event | None = None,
+        give_way: GiveWay | None = None,
     ) -> None:
         self._pool = pool
+        # Awaited before each message is handled: the webhook's store queue in a process that
+        # serves both (bot.store_queue.StoreQueue.lull), so acknowledgements go first.
+        self._give_way = give_way
         # Set on shutdown: the messages in hand are finished, no new one is taken.
         self._stopping = stopping or asyncio.Event()
         self._process = process
@@ -156,8 +161,14 @@ class Inbox:
 
         async def work() -> None:
             nonlocal handled
-            while not queue.empty() and not self._stopping.is_set():
-                handled += await self.handle_next(queue.get_nowait())
+            while not self._stopping.is_set():
+                if self._give_way is not None:
+                    await self._give_way()
+                try:  # taken after giving way: another worker may have taken the last one
+                    sender = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                handled += await self.handle_next(sender)
 
         await asyncio.gather(*(work() for _ in range(min(self._concurrency, len(senders)))))
         return handled

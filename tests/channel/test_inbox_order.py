@@ -69,3 +69,39 @@ async def test_storing_a_senders_next_message_does_not_wait_for_their_last_ones_
             """SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
                  AND database = (SELECT oid FROM pg_database
                                   WHERE datname = current_database())""") == 0
+
+
+async def test_the_inbox_gives_way_before_each_message_it_handles(pool):
+    handled: list[str] = []
+    way = asyncio.Event()
+    waits = 0
+
+    async def give_way() -> None:  # as StoreQueue.lull while a burst of webhooks is stored
+        nonlocal waits
+        waits += 1
+        await way.wait()
+        await asyncio.sleep(0.05)  # long enough for the other worker to finish and give way too
+
+    inbox = Inbox(pool, lambda conn, row: _append(handled, row), _never, max_attempts=3,
+                  poll_seconds=1, give_way=give_way, concurrency=2)
+    texts = ["chamal 2 bora", "chini 5 kg", "dal 1 kg"]
+    async with pool.acquire() as conn:
+        await store_webhook(conn, [inbound(f"97798{i:08d}", t) for i, t in enumerate(texts)], [])
+    draining = asyncio.create_task(inbox.drain())
+    try:
+        await eventually(lambda: waits == 2)  # each worker's first turn waits for the way
+        assert handled == []
+        way.set()
+        # Both workers give way again with one sender left: one takes it, the other stops.
+        await asyncio.wait_for(draining, 10)
+        assert sorted(handled) == sorted(texts)
+    finally:
+        draining.cancel()
+
+
+async def _append(handled: list[str], row: asyncpg.Record) -> None:
+    handled.append(row["body"]["text"]["body"])
+
+
+async def _never(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+    raise AssertionError("nothing fails here")

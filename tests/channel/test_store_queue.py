@@ -75,3 +75,31 @@ async def test_a_message_sent_twice_at_once_is_stored_and_counted_once(pool):
     assert [r.new for r in results] == [1, 0, 1]  # Meta's retry is not new
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM inbound_messages") == 2
+
+
+async def test_a_lull_comes_when_the_webhooks_bodies_are_stored_and_not_before(pool):
+    queue = StoreQueue(pool)
+    await asyncio.wait_for(queue.lull(at_most=60), 5)  # nothing stored yet: at once
+    async with pool.acquire() as conn:
+        # The sender's store key held exclusively: their body waits inside the writer.
+        await conn.execute("SELECT pg_advisory_lock(hashtextextended('inbound:' || $1, 0))",
+                           SENDERS[0])
+        storing = asyncio.create_task(queue.store([inbound(SENDERS[0], "chamal 2 bora")], []))
+        lull = asyncio.create_task(queue.lull(at_most=60))
+        await asyncio.sleep(0.2)
+        assert not lull.done() and not storing.done()
+        await conn.execute("SELECT pg_advisory_unlock_all()")
+    assert (await storing).new == 1
+    await asyncio.wait_for(lull, 5)  # stored: the lull came with it, not after its 60 s
+
+
+async def test_a_lull_is_not_waited_for_longer_than_asked_while_webhooks_keep_coming(pool):
+    queue = StoreQueue(pool)
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock(hashtextextended('inbound:' || $1, 0))",
+                           SENDERS[0])
+        storing = asyncio.create_task(queue.store([inbound(SENDERS[0], "chamal 2 bora")], []))
+        await asyncio.wait_for(queue.lull(at_most=0.1), 5)  # busy, but the wait is bounded
+        assert not storing.done()
+        await conn.execute("SELECT pg_advisory_unlock_all()")
+    await storing
