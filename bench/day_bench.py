@@ -666,7 +666,7 @@ def pgbench_tps(url: str, seconds: int) -> float | None:
 
 SIZES = {
     "ci": {"retailers": 60, "vendors": 6, "newcomers": 10, "start_rate": 5, "step_seconds": 8,
-           "max_rate": 2000, "latency_seconds": 4, "burst": 300, "pgbench_seconds": 5},
+           "max_rate": 2000, "latency_seconds": 4, "burst": 2000, "pgbench_seconds": 5},
     "full": {"retailers": 1500, "vendors": 100, "newcomers": 200, "start_rate": 20,
              "step_seconds": 20, "max_rate": 5000, "latency_seconds": 60, "burst": 5000,
              "pgbench_seconds": 30},
