@@ -9,13 +9,13 @@ is acknowledged before it is stored. A new writer starts (up to `writers`) only 
 is inside a transaction, so a body never waits behind one that waits for a lock. At a quiet
 time a body is stored alone, as soon as it comes.
 
-Two writers, not more: a third mostly split the bodies into smaller transactions (more commits
+Two writers, not more: more mostly split the bodies into smaller transactions (more commits
 for the same acknowledgements; a burst of 300 was acknowledged at 2,000/s with four, 2,500/s
 with two), and the second is enough that a body never waits behind a lock.
 
-The inbox of the same process waits for a lull (`lull`) before each message it handles:
-Meta retries an unacknowledged webhook and slows down delivery to an endpoint that answers
-slowly, while a message stored can wait a few milliseconds more for its handling.
+The inbox of the same process waits for a lull (`lull`) before each message it handles: Meta
+redelivers a webhook it has no answer to in time, while a message already stored can wait a
+few milliseconds more for its handling.
 """
 
 from __future__ import annotations
