@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 import asyncpg
@@ -48,6 +49,9 @@ def run_app(settings: Settings, host: str, port: int, *, role: str = "all",
     """One server process: `role` web (webhook, pages, API), workers (inbox, sender, jobs;
     only /healthz, /readyz and /metrics are served) or all."""
     app = create_app(settings, role=role)
+    if role == "workers" and settings.workers_nice:
+        # Handling can wait a few milliseconds; an acknowledgement Meta waits for should not.
+        os.nice(settings.workers_nice)
     log.info("serving on http://%s:%d (role %s)", host, port, role)
     if settings.simulator_served and role != "workers":
         log.info("web chat simulator at http://%s:%d/simulator (this machine only)", host, port)

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     outbox_backoff_seconds: float = Field(default=2.0, gt=0, le=3600)
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # How much lower a `--role workers` process's CPU priority is (Unix nice): on a machine it
+    # shares with a `--role web` process, the webhook is acknowledged first. 0 leaves it alone.
+    workers_nice: int = Field(default=5, ge=0, le=19)
     inbound_max_attempts: int = Field(default=5, ge=1, le=100)
 
     draft_expiry_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)

@@ -180,6 +180,11 @@ async def test_serve_with_two_workers_shares_the_port_and_stops_on_sigterm(
     assert not [pid for pid in children if _alive(pid)]  # the children stopped too
 
 
+def _nice(pid: int) -> int:
+    # /proc/PID/stat: the 19th field (after the command, which is in parentheses) is nice.
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[16])
+
+
 def _alive(pid: int) -> bool:
     status = Path(f"/proc/{pid}/status")
     return status.exists() and "zombie" not in status.read_text()
@@ -201,6 +206,8 @@ async def test_a_web_process_stores_and_a_workers_process_handles(
         assert not await _listeners(pool, "khaacho_inbound")
         workers = await serve("--role", "workers")
         await eventually(lambda: graph.texts_to("9779811111111"), within=30, every=0.1)
+        # WORKERS_NICE (5): the handling runs at a lower CPU priority than the webhook.
+        assert _nice(workers.process.pid) == _nice(web.process.pid) + 5
         async with session.get(f"{workers.url}/webhook") as response:
             assert response.status == 404  # no webhook, pages or API on a workers process
         async with session.get(f"{workers.url}/healthz") as response:
