@@ -43,18 +43,24 @@ class Outbound:
         The recipient's language is read now, so a switch made in the same transaction counts.
         """
         queued = []
+        addresses: dict[int, Address] = {}  # a turn's replies mostly go to one or two people
         for reply in replies:
             if reply.to_user_id is not None:
-                recipient = await users.by_id(conn, reply.to_user_id)
-                if recipient is None:
-                    raise LookupError(f"reply to unknown user {reply.to_user_id}")
-                to = Address(recipient.address, recipient.language)
+                to = addresses.get(reply.to_user_id) or await self._address(conn, reply.to_user_id)
+                addresses[reply.to_user_id] = to
             elif sender is not None:
                 to = sender
             else:
                 raise ValueError(f"{reply.template}: a reply with no recipient and no sender")
             queued.append(await self._queue(conn, reply, to, inbound_id))
         return queued
+
+    @staticmethod
+    async def _address(conn: asyncpg.Connection, user_id: int) -> Address:
+        recipient = await users.by_id(conn, user_id)
+        if recipient is None:
+            raise LookupError(f"reply to unknown user {user_id}")
+        return Address(recipient.address, recipient.language)
 
     async def _queue(
         self, conn: asyncpg.Connection, reply: Reply, to: Address, inbound_id: int | None

@@ -167,28 +167,64 @@ async def _store_messages(conn: asyncpg.Connection, messages: Sequence[Inbound])
     return {r["wamid"] for r in rows}
 
 
+# Confirming a send ($1: the outbox row, $2: Meta's wamid) without a savepoint: a wamid another
+# row already holds is seen, not hit as a unique violation that would undo the webhook's other
+# rows. (Two rows given one wamid at the same instant would still collide: the body is then
+# stored item by item, this one set aside.) A confirmed row wakes the sender (the recipient's
+# next reply may go now) and whoever waits for replies to be delivered.
+_CONFIRM_CTES = f"""
+holder AS (SELECT id FROM outbox WHERE wamid = $2),
+confirmed AS (
+    UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(), sending_since = NULL
+     WHERE id = $1 AND wamid IS NULL AND status <> 'sent' AND NOT EXISTS (SELECT FROM holder)
+    RETURNING id, pg_notify('{OUTBOX_CHANNEL}', ''), pg_notify('{DELIVERED_CHANNEL}', ''))"""
+
+_CONFIRM_SENT = f"""
+WITH {_CONFIRM_CTES}
+SELECT EXISTS (SELECT FROM confirmed) AS confirmed, (SELECT id FROM holder) AS holder
+"""
+
+
+def _store_status_sql(first: int) -> str:
+    """The status's insert, its seven values numbered from `first`."""
+    values = ", ".join(f"${n}" for n in range(first, first + 7))
+    return f"""
+INSERT INTO message_statuses (wamid, status, rank, recipient, error_code, error_title,
+                              callback_data)
+VALUES ({values})
+ON CONFLICT (wamid) DO UPDATE SET
+    status = EXCLUDED.status, rank = EXCLUDED.rank,
+    error_code = EXCLUDED.error_code, error_title = EXCLUDED.error_title,
+    callback_data = coalesce(message_statuses.callback_data, EXCLUDED.callback_data),
+    updated_at = now()
+WHERE message_statuses.rank < EXCLUDED.rank
+RETURNING true"""
+
+
+_STORE_STATUS = _store_status_sql(1)
+
+# A status that names our outbox row also confirms it, in the same round trip ($1 the row, $2
+# the wamid, then the status's values).
+_STORE_AND_CONFIRM = f"""
+WITH stored AS ({_store_status_sql(3)}), {_CONFIRM_CTES}
+SELECT EXISTS (SELECT FROM stored) AS changed, EXISTS (SELECT FROM confirmed) AS confirmed,
+       (SELECT id FROM holder) AS holder
+"""
+
+
 async def _store_status(conn: asyncpg.Connection, s: StatusUpdate) -> bool:
     outbox_id = outbox_reference(s.callback_data)
-    changed = await conn.fetchval(
-        """INSERT INTO message_statuses
-               (wamid, status, rank, recipient, error_code, error_title, callback_data)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (wamid) DO UPDATE SET
-               status = EXCLUDED.status, rank = EXCLUDED.rank,
-               error_code = EXCLUDED.error_code, error_title = EXCLUDED.error_title,
-               callback_data = coalesce(message_statuses.callback_data,
-                                        EXCLUDED.callback_data),
-               updated_at = now()
-           WHERE message_statuses.rank < EXCLUDED.rank
-           RETURNING true""",
-        s.wamid, s.status, STATUS_RANK[s.status], s.recipient, s.error_code, s.error_title,
-        None if outbox_id is None else reference(outbox_id),
-    )
-    if outbox_id is not None:
-        await confirm_sent(conn, outbox_id, s.wamid)
+    values = (s.wamid, s.status, STATUS_RANK[s.status], s.recipient, s.error_code,
+              s.error_title, None if outbox_id is None else reference(outbox_id))
+    if outbox_id is None:
+        changed = bool(await conn.fetchval(_STORE_STATUS, *values))
+    else:
+        row = await conn.fetchrow(_STORE_AND_CONFIRM, outbox_id, s.wamid, *values)
+        _held_elsewhere(row, outbox_id, s.wamid)
+        changed = row["changed"]
     if changed and s.status == "failed":
         await delivery_failed(conn, s.wamid, s.error_code, s.error_title)
-    return bool(changed)
+    return changed
 
 
 def _item_raw(item: Inbound | StatusUpdate) -> bytes:
@@ -224,21 +260,15 @@ async def confirm_sent(conn: asyncpg.Connection, outbox_id: int, wamid: str) -> 
 
     Returns whether the row changed. Never raises on a wamid already held by another row.
     """
-    try:
-        async with conn.transaction():  # a savepoint: the webhook's other rows still commit
-            confirmed = await conn.fetchval(
-                """UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
-                       sending_since = NULL
-                   WHERE id = $1 AND wamid IS NULL AND status <> 'sent'
-                   RETURNING true""", outbox_id, wamid)
-    except asyncpg.UniqueViolationError:
+    row = await conn.fetchrow(_CONFIRM_SENT, outbox_id, wamid)
+    _held_elsewhere(row, outbox_id, wamid)
+    return bool(row["confirmed"])
+
+
+def _held_elsewhere(row: asyncpg.Record, outbox_id: int, wamid: str) -> None:
+    if row["holder"] is not None and row["holder"] != outbox_id:
         log.error("outbox %s: status for wamid %s, already recorded for another message",
                   outbox_id, wamid)
-        return False
-    if confirmed:
-        await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")  # the recipient's next reply may go now
-        await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
-    return bool(confirmed)
 
 
 async def delivery_failed(

@@ -27,7 +27,7 @@ from ledger.errors import (
     UnknownRetailer,
 )
 from ledger.lifecycle import OVERRIDABLE_STATUSES, UNBILLED_STATUSES, sql_list
-from ledger.order_repo import OrderRef, find_id, lock
+from ledger.order_repo import OrderRef, lock_ref
 from ledger.postings import MAX_AMOUNT_PAISA, is_paisa
 
 
@@ -160,7 +160,7 @@ async def override_order(
     require_role(actor, "credit.override", "ADMIN")
     why = clean_reason(reason, "credit.override")
     async with conn.transaction():
-        row = await lock(conn, await find_id(conn, order))
+        row = await lock_ref(conn, order)
         await require_active(conn, row["retailer_id"])
         if row["status"] not in OVERRIDABLE_STATUSES:
             raise IllegalTransition(order=row["number"], from_status=row["status"],

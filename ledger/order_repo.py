@@ -80,6 +80,12 @@ async def lock(conn: asyncpg.Connection, order_id: int) -> asyncpg.Record:
     return row
 
 
+async def lock_ref(conn: asyncpg.Connection, ref: OrderRef) -> asyncpg.Record:
+    """`lock` for an order given by id or number (an id is not looked up first: `lock` says
+    when there is no such order)."""
+    return await lock(conn, ref if isinstance(ref, int) else await find_id(conn, ref))
+
+
 async def visible(conn: asyncpg.Connection, ref: OrderRef, actor: Actor) -> Order:
     """The order, if `actor` may see it: staff any, a retailer their own, a vendor one assigned to
     them. To anyone else it is `NotYourOrder`, which reads exactly like an order that does not
@@ -92,28 +98,27 @@ async def visible(conn: asyncpg.Connection, ref: OrderRef, actor: Actor) -> Orde
 
 
 async def get(conn: asyncpg.Connection, ref: OrderRef) -> Order:
-    order_id = await find_id(conn, ref)
+    order_id = ref if isinstance(ref, int) else await find_id(conn, ref)
+    # One round trip: the lines come as an array of rows, in OrderLine's field order.
     row = await conn.fetchrow(
-        f"""SELECT o.*, v.shop_name AS vendor_name, {PAID_SQL} AS paid_paisa
+        f"""SELECT o.*, v.shop_name AS vendor_name, {PAID_SQL} AS paid_paisa,
+                   ARRAY(SELECT ROW(l.sku, p.name_en, p.name_ne, p.unit, l.quantity_milli,
+                                    l.unit_text, l.unit_price_paisa, l.line_total_paisa)
+                           FROM order_lines l JOIN products p ON p.sku = l.sku
+                          WHERE l.order_id = o.id ORDER BY l.line_no) AS order_lines
             FROM orders o LEFT JOIN vendors v ON v.user_id = o.vendor_id
             WHERE o.id = $1""",
         order_id,
     )
-    assert row is not None
-    lines = await conn.fetch(
-        """SELECT l.sku, p.name_en, p.name_ne, p.unit AS base_unit, l.quantity_milli, l.unit_text,
-                  l.unit_price_paisa, l.line_total_paisa
-           FROM order_lines l JOIN products p ON p.sku = l.sku
-           WHERE l.order_id = $1 ORDER BY l.line_no""",
-        order_id,
-    )
+    if row is None:
+        raise OrderNotFound(order=order_id)
     billed = row["status"] in BILLED_STATUSES
     paid = int(row["paid_paisa"])
     return Order(
         id=row["id"], number=row["number"], status=row["status"],
         retailer_id=row["retailer_id"], vendor_id=row["vendor_id"],
         vendor_name=row["vendor_name"], total_paisa=row["total_paisa"],
-        lines=tuple(OrderLine(**dict(line)) for line in lines),
+        lines=tuple(OrderLine(*line) for line in row["order_lines"]),
         created_at=row["created_at"], confirmed_at=row["confirmed_at"],
         accepted_at=row["accepted_at"], due_at=row["due_at"], paid_paisa=paid,
         payment_status=payment_status(row["total_paisa"], paid),

@@ -29,7 +29,16 @@ from ledger.errors import (
     OrderNotPaid,
 )
 from ledger.lifecycle import Status
-from ledger.order_repo import PAID_SQL, Order, OrderRef, find_id, get, lock, visible
+from ledger.order_repo import (
+    PAID_SQL,
+    Order,
+    OrderRef,
+    find_id,
+    get,
+    lock,
+    lock_ref,
+    visible,
+)
 from ledger.postings import Posting
 
 __all__ = [
@@ -74,12 +83,19 @@ def _require_status(row: asyncpg.Record, to_status: Status, *allowed: str) -> No
 async def _write_lines(
     conn: asyncpg.Connection, order_id: int, quote: pricing.Quote
 ) -> None:
-    await conn.executemany(
+    """The quote's lines as the order's, numbered from 1: one statement however many lines."""
+    lines = quote.lines
+    await conn.execute(
         """INSERT INTO order_lines (order_id, line_no, sku, quantity_milli, unit_text,
                                     unit_price_paisa, line_total_paisa)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-        [(order_id, n, q.sku, q.quantity_milli, q.unit_text, q.unit_price_paisa,
-          q.line_total_paisa) for n, q in enumerate(quote.lines, start=1)],
+           SELECT $1, l.n, l.sku, l.quantity_milli, l.unit_text, l.unit_price_paisa,
+                  l.line_total_paisa
+             FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[])
+                  WITH ORDINALITY
+                  AS l (sku, quantity_milli, unit_text, unit_price_paisa, line_total_paisa, n)""",
+        order_id, [q.sku for q in lines], [q.quantity_milli for q in lines],
+        [q.unit_text for q in lines], [q.unit_price_paisa for q in lines],
+        [q.line_total_paisa for q in lines],
     )
 
 
@@ -130,7 +146,7 @@ async def replace_draft_lines(
 ) -> Order:
     """Edit a draft: its lines are replaced and re-priced now."""
     async with conn.transaction():
-        row = await lock(conn, await find_id(conn, order))
+        row = await lock_ref(conn, order)
         _require_retailer_or_staff(retailer, row)
         if row["status"] != "DRAFT":
             raise OrderNotEditable(order=row["number"], status=row["status"])
@@ -235,9 +251,9 @@ async def reject(
     *, now: datetime | None = None,
 ) -> Outcome:
     """The assigned vendor declines; the order goes to the next vendor (or nobody)."""
-    order_id = await find_id(conn, order)
     async with conn.transaction():
-        row = await lock(conn, order_id)
+        row = await lock_ref(conn, order)
+        order_id = row["id"]
         _require_vendor_or_staff(vendor, row)
         _require_status(row, "PENDING", "VENDOR_ASSIGNED")
         why = " ".join(reason.split())[:500] or "rejected by vendor"
@@ -250,9 +266,9 @@ async def dispatch(
     conn: asyncpg.Connection, order: OrderRef, actor: Actor, *, now: datetime | None = None
 ) -> Order:
     """The goods leave the vendor: the reserved stock is taken."""
-    order_id = await find_id(conn, order)
     async with conn.transaction():
-        row = await lock(conn, order_id)
+        row = await lock_ref(conn, order)
+        order_id = row["id"]
         _require_vendor_or_staff(actor, row)
         _require_status(row, "DISPATCHED", "ACCEPTED")
         await stock.take(conn, order_id, now)
@@ -267,9 +283,9 @@ async def deliver(
     """Delivered; an order already paid in full completes at once. Delivering an accepted order
     dispatches it first: a vendor who hands the goods over at the counter skips a step, and both
     steps are logged."""
-    order_id = await find_id(conn, order)
     async with conn.transaction():
-        row = await lock(conn, order_id)
+        row = await lock_ref(conn, order)
+        order_id = row["id"]
         _require_vendor_or_staff(actor, row)
         _require_status(row, "DELIVERED", "DISPATCHED", "ACCEPTED")
         if row["status"] == "ACCEPTED":
@@ -290,9 +306,9 @@ async def complete(
     conn: asyncpg.Connection, order: OrderRef, actor: Actor, *, now: datetime | None = None
 ) -> Order:
     """Close a delivered order that is paid in full."""
-    order_id = await find_id(conn, order)
     async with conn.transaction():
-        row = await lock(conn, order_id)
+        row = await lock_ref(conn, order)
+        order_id = row["id"]
         _require_vendor_or_staff(actor, row)
         _require_status(row, "COMPLETED", "DELIVERED")
         paid = await _paid(conn, order_id)
@@ -313,9 +329,9 @@ async def cancel(
     After acceptance the stock hold is released and the ORDER_CREDIT reversed; an order that
     already has payments allocated is refused (reverse the payment first).
     """
-    order_id = await find_id(conn, order)
     async with conn.transaction():
-        row = await lock(conn, order_id)
+        row = await lock_ref(conn, order)
+        order_id = row["id"]
         _require_retailer_or_staff(actor, row)
         _require_status(row, "CANCELLED", *(
             lifecycle.STAFF_CANCELLABLE_STATUSES if is_staff(actor)

@@ -65,27 +65,32 @@ def _requests(order: Order | None) -> list[LineRequest]:
     return [LineRequest(line.sku, line.quantity_milli, line.unit_text) for line in order.lines]
 
 
-async def _write(turn: Turn, state: Asking, lines: list[LineRequest]) -> Asking | None:
-    """Make the ledger's draft hold `lines` (created, replaced or cancelled); None after telling
-    the retailer why it could not be done."""
+async def _write(turn: Turn, state: Asking, lines: list[LineRequest]) -> None:
+    """Make the ledger's draft hold `lines` (created, replaced or cancelled), then the next
+    step; or tell the retailer why it could not be done."""
+    order = None
     try:
-        if not lines:
+        if lines:
+            order = await _draft_holding(turn, state, lines)
+        else:
             await drop_draft(turn, state)
-            return Asking(None, state.questions, state.unknown)
-        if state.order_id is not None:
-            try:
-                order = await orders.replace_draft_lines(turn.conn, state.order_id, turn.user,
-                                                         lines)
-                return Asking(order.id, state.questions, state.unknown)
-            except (IllegalTransition, OrderNotFound, OrderNotEditable):
-                pass  # confirmed or expired meanwhile: this is a new draft
-        order = await orders.create_draft(turn.conn, turn.user, lines,
-                                          request_key=f"inbound:{turn.event.inbound_id}")
-        return Asking(order.id, state.questions, state.unknown)
     except LedgerError as error:
         turn.refuse(error)
         turn.move("unclear")
-        return None
+        return
+    # The order as written is the draft: the next step need not read it again.
+    order_id = None if order is None else order.id
+    await next_step(turn, Asking(order_id, state.questions, state.unknown), order)
+
+
+async def _draft_holding(turn: Turn, state: Asking, lines: list[LineRequest]) -> Order:
+    if state.order_id is not None:
+        try:
+            return await orders.replace_draft_lines(turn.conn, state.order_id, turn.user, lines)
+        except (IllegalTransition, OrderNotFound, OrderNotEditable):
+            pass  # confirmed or expired meanwhile: this is a new draft
+    return await orders.create_draft(turn.conn, turn.user, lines,
+                                     request_key=f"inbound:{turn.event.inbound_id}")
 
 
 async def drop_draft(turn: Turn, state: Asking) -> None:
@@ -134,19 +139,18 @@ async def _fold(turn: Turn, state: Asking, parsed: ParseResult, mode: Mode) -> N
     lines = merge(_requests(await current_draft(turn, state)), items, mode)
     state = Asking(state.order_id, state.questions, tuple(parsed.unknown)).asked(
         [*_questions(parsed), *unclear])
-    written = await _write(turn, state, lines)
-    if written is not None:
-        await next_step(turn, written)
+    await _write(turn, state, lines)
 
 
-async def next_step(turn: Turn, state: Asking) -> None:
-    """Ask the next open question, or show the priced draft (or say nothing is left)."""
+async def next_step(turn: Turn, state: Asking, draft: Order | None = None) -> None:
+    """Ask the next open question, or show the priced draft (or say nothing is left).
+    `draft`: the draft `state` points at, when the caller has just written it."""
     if state.questions:
         keep(turn, state)
-        await ask(turn, state)
+        await ask(turn, state, draft)
         turn.move("ask")
         return
-    order = await current_draft(turn, state)
+    order = draft or await current_draft(turn, state)
     if order is None or not order.lines:
         await drop_draft(turn, state)
         turn.say("draft_empty", unknown=list(state.unknown))
@@ -201,7 +205,7 @@ def draft_revision(order: Order) -> str:
                     order.total_paisa)
 
 
-async def ask(turn: Turn, state: Asking) -> None:
+async def ask(turn: Turn, state: Asking, draft: Order | None = None) -> None:
     """The first open question: which product, with a list to tap; or how much, in base units
     (the unit did not convert, or the quantity was zero or absurd)."""
     question = state.questions[0]
@@ -219,7 +223,7 @@ async def ask(turn: Turn, state: Asking) -> None:
     # Full names: the channel cuts a long one with "…" rather than mid-word without a sign.
     rows = [Row(buttons.make("product", "pick", p.sku), p.name_ne if ne else p.name_en,
                 p.name_en if ne else p.name_ne) for p in found]
-    prices = await _choice_prices(turn, state, question, found)
+    prices = await _choice_prices(turn, state, question, found, draft)
     choices = [{"name_en": p.name_en, "name_ne": p.name_ne, "unit": p.unit,
                 "price_paisa": prices[p.sku]} for p in found]
     turn.say("ask_choice", text=question.text, quantity=question.quantity, unit=question.unit,
@@ -228,10 +232,10 @@ async def ask(turn: Turn, state: Asking) -> None:
 
 
 async def _choice_prices(turn: Turn, state: Asking, question: Question,
-                         found: list[Product]) -> dict[str, int]:
+                         found: list[Product], draft: Order | None) -> dict[str, int]:
     """Each candidate's price per base unit as the draft would charge it if chosen: the draft's
     lines plus this one, priced the way every draft is (what is shown is what is charged)."""
-    lines = _requests(await current_draft(turn, state))
+    lines = _requests(draft or await current_draft(turn, state))
     prices = {}
     for product in found:
         stated = Quantity(None if question.quantity is None else Decimal(question.quantity),
@@ -272,10 +276,7 @@ async def edit(turn: Turn) -> None:
 async def _remove(turn: Turn, state: Asking, parsed: ParseResult) -> None:
     lines, state = remove(_requests(await current_draft(turn, state)), state,
                           answers.named_skus(parsed))
-    written = await _write(turn, Asking(state.order_id, state.questions, tuple(parsed.unknown)),
-                           lines)
-    if written is not None:
-        await next_step(turn, written)
+    await _write(turn, Asking(state.order_id, state.questions, tuple(parsed.unknown)), lines)
 
 
 async def answer(turn: Turn) -> None:
@@ -338,9 +339,7 @@ async def _answer_with(turn: Turn, state: Asking, sku: str | None,
             return
         item = LineRequest(product.sku, to_milli(converted), unit_text)
     lines = add_answer(_requests(await current_draft(turn, state)), item)
-    written = await _write(turn, state.answered(), lines)
-    if written is not None:
-        await next_step(turn, written)
+    await _write(turn, state.answered(), lines)
 
 
 async def tapped(turn: Turn) -> None:
@@ -391,9 +390,7 @@ async def _settle_shortfalls(turn: Turn, state: Asking, order: Order, *, take: b
             lines.append(line)
         elif take and short[line.sku].available_milli > 0:
             lines.append(LineRequest(line.sku, short[line.sku].available_milli, line.unit_text))
-    written = await _write(turn, state, lines)
-    if written is not None:
-        await next_step(turn, written)
+    await _write(turn, state, lines)
 
 
 def _stale(turn: Turn) -> None:
@@ -487,6 +484,4 @@ async def repeat(turn: Turn) -> None:
         turn.move("unclear")
         return
     await drop_draft(turn, asking(turn))
-    written = await _write(turn, Asking(), _requests(order))
-    if written is not None:
-        await next_step(turn, written)
+    await _write(turn, Asking(), _requests(order))

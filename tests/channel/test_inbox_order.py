@@ -105,3 +105,44 @@ async def _append(handled: list[str], row: asyncpg.Record) -> None:
 
 async def _never(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
     raise AssertionError("nothing fails here")
+
+
+async def test_a_failing_handling_leaves_nothing_behind_is_retried_and_given_up_bounded(pool):
+    """What a failed handling wrote is undone, the failure is recorded and the message tried
+    again; after max_attempts the sender is told and the message set aside. Other senders are
+    handled meanwhile."""
+    handled: list[str] = []
+    told: list[str] = []
+
+    async def process(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        text = row["body"]["text"]["body"]
+        await conn.execute("INSERT INTO inbound_senders (sender, last_served_at) "  # a write
+                           "VALUES ($1, now())", f"mark:{text}:{row['attempts']}")
+        if text == "boom" or (text == "flaky" and handled.count("flaky") < 1):
+            handled.append(text)
+            raise RuntimeError(f"cannot handle {text}")
+        handled.append(text)
+
+    async def give_up(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        told.append(row["body"]["text"]["body"])
+
+    inbox = Inbox(pool, process, give_up, max_attempts=3, poll_seconds=1)
+    async with pool.acquire() as conn:
+        await store_webhook(conn, [inbound(SENDER, "boom"), inbound(SENDER, "after"),
+                                   inbound("9779822222222", "flaky")], [])
+    for _ in range(6):  # each pass tries each sender's oldest message once
+        await inbox.drain_once()
+    assert handled.count("boom") == 3 and told == ["boom"]
+    assert handled.count("flaky") == 2 and "after" in handled
+    async with pool.acquire() as conn:
+        rows = {r["text"]: r for r in await conn.fetch(
+            """SELECT body->'text'->>'body' AS text, attempts, last_error, handled_as,
+                      handled_at IS NOT NULL AS done FROM inbound_messages""")}
+        marks = {r["sender"] for r in await conn.fetch(
+            "SELECT sender FROM inbound_senders WHERE sender LIKE 'mark:%'")}
+    assert marks == {"mark:after:0", "mark:flaky:1"}  # the failed attempts' writes are undone
+    boom, flaky = rows["boom"], rows["flaky"]
+    assert (boom["attempts"], boom["handled_as"], boom["done"]) == (3, "given_up", True)
+    assert boom["last_error"] == "RuntimeError: cannot handle boom"
+    assert (flaky["attempts"], flaky["handled_as"], flaky["done"]) == (2, None, True)
+    assert rows["after"]["done"]

@@ -11,8 +11,9 @@ import asyncpg
 import pytest
 
 from bot.local import inbound
+from bot.store import confirm_sent, reference, store_webhook
 from bot.store_queue import StoreQueue
-from bot.whatsapp import Inbound
+from bot.whatsapp import Inbound, StatusUpdate
 
 SENDERS = [f"97798{i:08d}" for i in range(20)]
 
@@ -93,6 +94,21 @@ async def test_a_lull_comes_when_the_webhooks_bodies_are_stored_and_not_before(p
     await asyncio.wait_for(lull, 5)  # stored: the lull came with it, not after its 60 s
 
 
+async def test_a_moment_without_webhooks_is_not_a_lull(pool):
+    """Between a batch's answers and a burst's next bodies the queue is empty for an instant:
+    the lull comes only once nothing has been stored for `quiet` seconds."""
+    queue = StoreQueue(pool)
+    loop = asyncio.get_running_loop()
+    await queue.store([inbound(SENDERS[0], "chamal 2 bora")], [])
+    lull = asyncio.create_task(queue.lull(at_most=60, quiet=0.5))
+    await asyncio.sleep(0.1)
+    assert not lull.done()  # idle, but not for long enough
+    await queue.store([inbound(SENDERS[1], "chini 5 kg")], [])  # the burst goes on
+    stored_at = loop.time()
+    await asyncio.wait_for(lull, 5)
+    assert loop.time() >= stored_at + 0.5  # quiet counted from the last body, not the first
+
+
 async def test_a_lull_is_not_waited_for_longer_than_asked_while_webhooks_keep_coming(pool):
     queue = StoreQueue(pool)
     async with pool.acquire() as conn:
@@ -103,3 +119,24 @@ async def test_a_lull_is_not_waited_for_longer_than_asked_while_webhooks_keep_co
         assert not storing.done()
         await conn.execute("SELECT pg_advisory_unlock_all()")
     await storing
+
+
+async def test_a_status_naming_a_wamid_another_reply_holds_costs_the_body_nothing(pool):
+    """Meta's status names our row B, but its wamid is row A's: B is left as it was, no error
+    undoes the body, and the body's message and status are stored."""
+    async with pool.acquire() as conn:
+        a, b = [await conn.fetchval(
+            "INSERT INTO outbox (recipient, payload, wamid) VALUES ($1, '{}', $2) RETURNING id",
+            SENDERS[0], wamid) for wamid in ("wamid.HELD", None)]
+        stored = await store_webhook(
+            conn, [inbound(SENDERS[1], "chini 5 kg")],
+            [StatusUpdate("wamid.HELD", "sent", SENDERS[0], None, None, reference(b))])
+        assert stored.new == 1
+        rows = await conn.fetch("SELECT id, wamid, status FROM outbox ORDER BY id")
+        assert [tuple(r) for r in rows] == [(a, "wamid.HELD", "pending"), (b, None, "pending")]
+        assert await conn.fetchval(
+            "SELECT status FROM message_statuses WHERE wamid = 'wamid.HELD'") == "sent"
+        assert await conn.fetchval("SELECT count(*) FROM inbound_messages") == 1
+        # The row the status does belong to is confirmed by it.
+        assert await confirm_sent(conn, b, "wamid.OWN") is True
+        assert await conn.fetchval("SELECT status FROM outbox WHERE id = $1", b) == "sent"
