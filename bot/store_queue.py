@@ -29,10 +29,6 @@ import asyncpg
 from bot.store import Body, Stored, store_webhooks
 from bot.whatsapp import Inbound, Quarantined, StatusUpdate
 
-# How long the webhook must have been quiet for a lull. Longer than the moment between a
-# batch's answers and the next bodies of the same burst; far shorter than a message's handling.
-QUIET_SECONDS = 0.002
-
 
 class StoreQueue:
     def __init__(self, pool: asyncpg.Pool, *, max_bodies: int = 64, writers: int = 2) -> None:
@@ -44,7 +40,6 @@ class StoreQueue:
         self._ready = 0  # writers about to take what is waiting (not inside a transaction)
         self._idle = asyncio.Event()  # nothing waiting and no writer: set, as at the start
         self._idle.set()
-        self._busy_until = 0.0  # (loop time) when the last body was handed in or stored
 
     async def store(self, messages: Sequence[Inbound], statuses: Sequence[StatusUpdate],
                     quarantined: Sequence[Quarantined] = ()) -> Stored:
@@ -62,27 +57,17 @@ class StoreQueue:
             writer.add_done_callback(self._writer_done)
         return await future
 
-    async def lull(self, at_most: float = 0.5, quiet: float = QUIET_SECONDS) -> None:
-        """Return once no body has been waiting or stored for `quiet` seconds, or after
-        `at_most`, so a burst of webhooks goes first but the work that waits for its end is
-        never starved. Idle for a moment is not a lull: between a batch's answers and the
-        senders' next bodies the queue is empty for a fraction of a millisecond."""
-        loop = asyncio.get_running_loop()
-        if self._idle.is_set() and loop.time() >= self._busy_until + quiet:
-            return  # the common case at a quiet time: no timer
+    async def lull(self, at_most: float = 0.5) -> None:
+        """Return once no body is waiting or being stored, or after `at_most` seconds, so a
+        burst of webhooks goes first but the work that waits for its end is never starved."""
+        if self._idle.is_set():
+            return
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(at_most):
-                while True:
-                    await self._idle.wait()
-                    left = self._busy_until + quiet - loop.time()
-                    if left <= 0:
-                        return
-                    await asyncio.sleep(left)
+            await asyncio.wait_for(self._idle.wait(), at_most)
 
     def _writer_done(self, writer: asyncio.Task[None]) -> None:
         self._writers.discard(writer)
         if not self._writers and not self._waiting:
-            self._busy_until = asyncio.get_running_loop().time()
             self._idle.set()
 
     async def _write(self) -> None:

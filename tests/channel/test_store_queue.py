@@ -94,21 +94,6 @@ async def test_a_lull_comes_when_the_webhooks_bodies_are_stored_and_not_before(p
     await asyncio.wait_for(lull, 5)  # stored: the lull came with it, not after its 60 s
 
 
-async def test_a_moment_without_webhooks_is_not_a_lull(pool):
-    """Between a batch's answers and a burst's next bodies the queue is empty for an instant:
-    the lull comes only once nothing has been stored for `quiet` seconds."""
-    queue = StoreQueue(pool)
-    loop = asyncio.get_running_loop()
-    await queue.store([inbound(SENDERS[0], "chamal 2 bora")], [])
-    lull = asyncio.create_task(queue.lull(at_most=60, quiet=0.5))
-    await asyncio.sleep(0.1)
-    assert not lull.done()  # idle, but not for long enough
-    await queue.store([inbound(SENDERS[1], "chini 5 kg")], [])  # the burst goes on
-    stored_at = loop.time()
-    await asyncio.wait_for(lull, 5)
-    assert loop.time() >= stored_at + 0.5  # quiet counted from the last body, not the first
-
-
 async def test_a_lull_is_not_waited_for_longer_than_asked_while_webhooks_keep_coming(pool):
     queue = StoreQueue(pool)
     async with pool.acquire() as conn:
