@@ -185,46 +185,35 @@ SELECT EXISTS (SELECT FROM confirmed) AS confirmed, (SELECT id FROM holder) AS h
 """
 
 
-def _store_status_sql(first: int) -> str:
-    """The status's insert, its seven values numbered from `first`."""
-    values = ", ".join(f"${n}" for n in range(first, first + 7))
-    return f"""
-INSERT INTO message_statuses (wamid, status, rank, recipient, error_code, error_title,
-                              callback_data)
-VALUES ({values})
-ON CONFLICT (wamid) DO UPDATE SET
-    status = EXCLUDED.status, rank = EXCLUDED.rank,
-    error_code = EXCLUDED.error_code, error_title = EXCLUDED.error_title,
-    callback_data = coalesce(message_statuses.callback_data, EXCLUDED.callback_data),
-    updated_at = now()
-WHERE message_statuses.rank < EXCLUDED.rank
-RETURNING true"""
-
-
-_STORE_STATUS = _store_status_sql(1)
-
-# A status that names our outbox row also confirms it, in the same round trip ($1 the row, $2
-# the wamid, then the status's values).
-_STORE_AND_CONFIRM = f"""
-WITH stored AS ({_store_status_sql(3)}), {_CONFIRM_CTES}
-SELECT EXISTS (SELECT FROM stored) AS changed, EXISTS (SELECT FROM confirmed) AS confirmed,
-       (SELECT id FROM holder) AS holder
+# A status is stored and, when it names our outbox row ($1; $2 its wamid), confirms that row,
+# in one round trip. Without our reference $1 is NULL and nothing is confirmed.
+_STORE_STATUS = f"""
+WITH stored AS (
+    INSERT INTO message_statuses (wamid, status, rank, recipient, error_code, error_title,
+                                  callback_data)
+    VALUES ($2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (wamid) DO UPDATE SET
+        status = EXCLUDED.status, rank = EXCLUDED.rank,
+        error_code = EXCLUDED.error_code, error_title = EXCLUDED.error_title,
+        callback_data = coalesce(message_statuses.callback_data, EXCLUDED.callback_data),
+        updated_at = now()
+    WHERE message_statuses.rank < EXCLUDED.rank
+    RETURNING true),
+{_CONFIRM_CTES}
+SELECT EXISTS (SELECT FROM stored) AS changed, (SELECT id FROM holder) AS holder
 """
 
 
 async def _store_status(conn: asyncpg.Connection, s: StatusUpdate) -> bool:
     outbox_id = outbox_reference(s.callback_data)
-    values = (s.wamid, s.status, STATUS_RANK[s.status], s.recipient, s.error_code,
-              s.error_title, None if outbox_id is None else reference(outbox_id))
-    if outbox_id is None:
-        changed = bool(await conn.fetchval(_STORE_STATUS, *values))
-    else:
-        row = await conn.fetchrow(_STORE_AND_CONFIRM, outbox_id, s.wamid, *values)
+    row = await conn.fetchrow(
+        _STORE_STATUS, outbox_id, s.wamid, s.status, STATUS_RANK[s.status], s.recipient,
+        s.error_code, s.error_title, None if outbox_id is None else reference(outbox_id))
+    if outbox_id is not None:
         _held_elsewhere(row, outbox_id, s.wamid)
-        changed = row["changed"]
-    if changed and s.status == "failed":
+    if row["changed"] and s.status == "failed":
         await delivery_failed(conn, s.wamid, s.error_code, s.error_title)
-    return changed
+    return bool(row["changed"])
 
 
 def _item_raw(item: Inbound | StatusUpdate) -> bytes:
