@@ -58,4 +58,15 @@ def run_app(settings: Settings, host: str, port: int, *, role: str = "all",
     # On SIGTERM aiohttp closes the listener (Meta retries what it could not deliver) and waits
     # for the requests in flight; the workers finish their message meanwhile (bot/shutdown.py).
     web.run_app(app, host=host, port=port, print=None, access_log=None, reuse_port=reuse_port,
-                shutdown_timeout=settings.shutdown_timeout_seconds, **server_options(settings))
+                shutdown_timeout=settings.shutdown_timeout_seconds,
+                loop=new_event_loop(settings.event_loop), **server_options(settings))
+
+
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """uvloop spends about half the CPU of asyncio's loop on each socket read and write and on
+    each wake-up, which is most of what a message costs the server (README: Benchmarks)."""
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
