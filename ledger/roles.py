@@ -46,6 +46,7 @@ APP_WRITES: Mapping[str, str] = MappingProxyType({
     "remembered_choices": "INSERT, UPDATE",
     "products": "INSERT, UPDATE",
     "product_aliases": "INSERT, DELETE",   # a catalog import replaces a product's aliases
+    "catalog_version": "UPDATE (version)",  # set by the trigger on every write to the two above
     "vendor_products": "INSERT, UPDATE",
     "vendor_assignments": "INSERT, UPDATE",
     "vendor_record": "INSERT, UPDATE",     # kept by triggers as offers and orders move (026)

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from bot.app import create_app
-from ledger import db, migrate, migration_lint, roles
+from ledger import catalog_store, db, migrate, migration_lint, roles
 from tests.channel.people import message_from, phones
 from tests.conftest import ROLE_PASSWORD, _admin, eventually, post_webhook
 
@@ -20,8 +20,12 @@ USERS = phones(4)
 
 
 @pytest.fixture
-async def previous(server_url: str, template_db: str) -> AsyncIterator[tuple[str, str]]:
+async def previous(server_url: str, template_db: str,
+                   monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[str, str]]:
     """A database at the second-to-last shipped migration: (owner URL, app URL)."""
+    # A process serves one database, and notes what it has seen of its schema; this one has
+    # seen other tests' databases, all migrated.
+    monkeypatch.setattr(catalog_store, "_versioned", False)
     name = f"khaacho_live_{os.getpid()}"
     await _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
                  f"CREATE DATABASE {name} OWNER {roles.OWNER_ROLE}",
