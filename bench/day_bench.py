@@ -428,8 +428,11 @@ async def _drain(day: Day, within: float) -> None:
 
 async def throughput(day: Day, start_rate: float, step_seconds: float,
                      max_rate: float) -> tuple[float, list[dict[str, Any]]]:
-    """Step the offered rate up by half until a step leaves a growing backlog."""
-    best, steps, rate, failed = 0.0, [], start_rate, None
+    """Step the offered rate up by half until a step leaves a growing backlog, then halve the
+    gap between the last rate kept up with and the first one not, twice (steps of half made
+    the figure jump by a third between runs: 32, 48 or 71 messages/s)."""
+    best, rate, failed = 0.0, start_rate, 0.0
+    steps: list[dict[str, Any]] = []
     while rate <= max_rate:
         sustained = await _step(day, rate, step_seconds, steps)
         if not sustained:
@@ -437,9 +440,12 @@ async def throughput(day: Day, start_rate: float, step_seconds: float,
             break
         best = rate
         rate *= 1.5
-    if failed is not None and best and await _step(day, (best + failed) / 2, step_seconds,
-                                                   steps):
-        best = (best + failed) / 2  # one step halfway to the rate that was not kept up with
+    for _ in range(2 if failed and best else 0):
+        middle = (best + failed) / 2
+        if await _step(day, middle, step_seconds, steps):
+            best = middle
+        else:
+            failed = middle
     return round(best, 1), steps
 
 
