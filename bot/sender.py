@@ -165,8 +165,9 @@ FOR UPDATE SKIP LOCKED
 # A claim in one statement (no BEGIN/COMMIT round trips): the same row, marked in flight at once
 # unless it is in doubt (an earlier send of it got no answer); then it comes back unmarked, with
 # `in_doubt`, for the transaction in Sender._claim_in_doubt, which may settle it instead of
-# sending it again. Nothing due: no row. Most claims find nothing (a drain's idle workers look
-# again after each send), so that answer costs one round trip.
+# sending it again. Nothing due: no row. `more`: another message was due besides this one, so
+# a peer is woken and this worker looks again after sending; without it, a lone reply cost
+# three claims (the one that found it, the woken peer's and the look after the send).
 _CLAIM_FRESH = f"""
 WITH next AS ({_CLAIM}),
 claimed AS (
@@ -175,9 +176,14 @@ claimed AS (
       FROM next
      WHERE o.id = next.id AND next.sending_since IS NULL
     RETURNING o.*)
-SELECT claimed.*, false AS in_doubt FROM claimed
+SELECT claimed.*, false AS in_doubt, EXISTS (
+    SELECT FROM outbox o
+    WHERE o.status = 'pending' AND o.next_attempt_at <= now() AND o.id <> claimed.id
+      AND o.id = (SELECT min(e.id) FROM outbox e WHERE e.recipient = o.recipient
+                                                  AND e.status = 'pending')) AS more
+FROM claimed
 UNION ALL
-SELECT next.*, true AS in_doubt FROM next WHERE next.sending_since IS NOT NULL
+SELECT next.*, true AS in_doubt, true AS more FROM next WHERE next.sending_since IS NOT NULL
 """
 
 
@@ -188,6 +194,7 @@ class Claim:
     row: asyncpg.Record
     token: datetime
     attempts: int  # including this one
+    more: bool = True  # another message was due when this one was claimed
 
 
 @dataclass
@@ -241,11 +248,12 @@ class Sender:
         """Send until nothing is due; returns how many messages were attempted.
 
         Up to `concurrency` workers claim and send independently (a slow send holds up only its
-        own worker). One starts; each claim that finds a message wakes one idle peer, since
-        more may be due, so the workers in use follow the queue, and a quiet queue costs one
-        empty claim, not one per worker. A worker that has sent looks again itself (its
-        recipient's next message may be due now). The drain ends when no worker is busy and no
-        wake-up is left unanswered.
+        own worker). One starts; each claim that finds a message while another is due wakes one
+        idle peer, so the workers in use follow the queue, and a quiet queue costs one empty
+        claim, not one per worker. A worker that has sent looks again itself if more was due,
+        or its recipient's next message is due now. The drain ends when no worker is busy and
+        no wake-up is left unanswered (a claim that finds nothing answers them all); a message
+        queued meanwhile is found by the next drain, which its NOTIFY starts.
         """
         await self._record_unrecorded()
         changed = asyncio.Condition()
@@ -257,11 +265,14 @@ class Sender:
                 calls = min(calls + 1, self._concurrency - 1)
                 changed.notify(1)
 
-        async def done_with() -> None:
-            """This worker is no longer busy; the last one ends the drain."""
-            nonlocal busy, finished
+        async def done_with(nothing_due: bool = False) -> None:
+            """This worker is no longer busy; the last one ends the drain. A claim that found
+            nothing answers the wake-ups not yet taken: what they were for has been claimed."""
+            nonlocal busy, calls, finished
             async with changed:
                 busy -= 1
+                if nothing_due:
+                    calls = 0
                 if busy == 0 and calls == 0:
                     finished = True
                     changed.notify_all()
@@ -272,14 +283,14 @@ class Sender:
                 return
             while not self._stopping.is_set():
                 try:
-                    found = await self.send_one(woken)
+                    handled, more = await self._send_next(woken)
                 except BaseException:
                     await done_with()
                     raise
-                if found:
-                    sent += 1
+                sent += handled
+                if more:
                     continue
-                await done_with()
+                await done_with(nothing_due=not handled)
                 if not await called():
                     return
             await done_with()  # stopping
@@ -302,17 +313,25 @@ class Sender:
                 raise result
         return sent
 
-    async def send_one(self, claimed: Callable[[], Awaitable[None]] | None = None) -> bool:
-        """Claim, send and record one message; False when nothing is due. `claimed` is called
-        once a message is claimed (more may be due), before it is sent."""
+    async def send_one(self) -> bool:
+        """Claim, send and record one message; False when nothing was due."""
+        handled, _ = await self._send_next()
+        return handled
+
+    async def _send_next(
+        self, claimed: Callable[[], Awaitable[None]] | None = None
+    ) -> tuple[bool, bool]:
+        """Claim, send and record one message: (whether one was due, whether more may be due
+        now). `claimed` is called once a message is claimed while another is due, before it is
+        sent."""
         await self._limiter.unpaused()  # while Meta throttles us, claim nothing
         claim = await self._claim()
         if claim is None:
-            return False
-        if claimed is not None:
+            return False, False
+        if claimed is not None and (claim == "settled" or claim.more):
             await claimed()
         if claim == "settled":
-            return True
+            return True, True
         # Only a message about to go takes a slot. A pause that began meanwhile gives the claim
         # back rather than let its lease run out while it waits.
         if not await self._limiter.acquire(max_wait=self._lease.total_seconds() / 4):
@@ -321,7 +340,7 @@ class Sender:
                     """UPDATE outbox SET sending_since = NULL, attempts = attempts - 1,
                            next_attempt_at = now()
                        WHERE id = $1 AND sending_since = $2""", claim.row["id"], claim.token)
-            return True
+            return True, True
         try:
             payload = claim.row["payload"]
             if claim.row["document_id"] is not None:
@@ -332,9 +351,8 @@ class Sender:
         except GraphError as exc:
             async with self._pool.acquire() as conn, conn.transaction():
                 await self._failed_attempt(conn, claim, exc)
-            return True
-        await self._record_sent(claim, wamid)
-        return True
+            return True, claim.more
+        return True, await self._record_sent(claim, wamid) or claim.more
 
     async def _claim(self) -> Claim | Literal["settled"] | None:
         """Mark the next due message in flight; "settled" when it needed no sending after all."""
@@ -343,7 +361,7 @@ class Sender:
             if row is None:
                 return None
             if not row["in_doubt"]:
-                return Claim(row, row["sending_since"], row["attempts"])
+                return Claim(row, row["sending_since"], row["attempts"], row["more"])
             return await self._claim_in_doubt(conn)
 
     async def _claim_in_doubt(
@@ -405,10 +423,11 @@ class Sender:
         metrics.OUTBOUND.labels(result="resent").inc()
         return False
 
-    async def _record_sent(self, claim: Claim, wamid: str) -> None:
+    async def _record_sent(self, claim: Claim, wamid: str) -> bool:
+        """Record the send; True when its recipient has another message waiting."""
         try:
             async with self._pool.acquire() as conn:
-                await self._sent(conn, claim, wamid)
+                return await self._sent(conn, claim, wamid)
         except Exception:
             # Meta has the message; only our note of it is missing. Keep it and write it when the
             # database answers again (a status webhook would also settle it) - never resend.
@@ -430,23 +449,31 @@ class Sender:
                               entry.wamid)
             self._unrecorded.pop(0)
 
-    async def _sent(self, conn: asyncpg.Connection, claim: Claim, wamid: str) -> None:
+    async def _sent(self, conn: asyncpg.Connection, claim: Claim, wamid: str) -> bool:
         """Record the send in its own transaction: the row's update is its first statement, so
-        a wamid already held by another row undoes nothing else and is recorded apart."""
+        a wamid already held by another row undoes nothing else and is recorded apart. True
+        when the recipient has another message waiting (it may be due now)."""
         row_id = claim.row["id"]
+        waiting = True
         try:
             async with conn.transaction():
                 # The wamid's lock (lock_wamid) is taken after the row is updated, so a failure
                 # stored later finds it, and before the read below, so one stored earlier is seen.
-                updated = await conn.execute(
+                updated = await conn.fetchrow(
                     f"""UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
                             sending_since = NULL
                         WHERE id = $1 AND status = 'pending'
                         RETURNING pg_notify('{DELIVERED_CHANNEL}', ''),
-                                  pg_advisory_xact_lock(hashtextextended('wamid:' || $2, 0))""",
+                                  pg_advisory_xact_lock(hashtextextended('wamid:' || $2, 0)),
+                                  EXISTS (SELECT FROM outbox e
+                                          WHERE e.recipient = outbox.recipient
+                                            AND e.status = 'pending' AND e.id <> outbox.id)
+                                      AS waiting""",
                     row_id, wamid)
-                if updated == "UPDATE 0":  # settled meanwhile (a status webhook): still look
+                if updated is None:  # settled meanwhile (a status webhook): still look
                     await lock_wamid(conn, wamid)
+                else:
+                    waiting = updated["waiting"]
                 failure = await conn.fetchrow(
                     """SELECT error_code, error_title FROM message_statuses
                        WHERE wamid = $1 AND status = 'failed'""", wamid)
@@ -465,6 +492,7 @@ class Sender:
                     row_id, f"sent; wamid {wamid} already held by another message"[:1000])
                 await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
         metrics.OUTBOUND.labels(result="sent").inc()
+        return waiting
 
     async def _failed_attempt(
         self, conn: asyncpg.Connection, claim: Claim, exc: GraphError

@@ -1,5 +1,6 @@
-"""The sender's workers follow the queue: a slow send holds up only its own worker, and looking
-for work costs one claim when there is none, not one per worker."""
+"""The sender's workers follow the queue: a slow send holds up only its own worker, looking for
+work costs one claim when there is none, not one per worker, and about one a reply when there
+is."""
 
 from __future__ import annotations
 
@@ -78,6 +79,25 @@ async def test_looking_for_work_costs_one_claim_not_one_per_worker(counted, grap
             await enqueue(conn, SLOW, text("one reply"))
         statements.clear()
         assert await sender.drain() == 1
-    # The claim that found it, the peer it woke, and the look after sending.
-    assert _claims(statements) == 3
+    # The claim that found it saw nothing else due and its recipient nothing else waiting: no
+    # peer woken, no look after sending.
+    assert _claims(statements) == 1
     assert [m["to"] for m in graph.sent] == [SLOW]
+
+
+async def test_one_drain_sends_everything_due_with_about_one_claim_a_reply(counted, graph):
+    pool, statements = counted
+    recipients = (SLOW, *OTHERS)
+    async with pool.acquire() as conn:
+        for k in range(3):  # a recipient's next reply is due only once the one before is sent
+            for to in recipients:
+                await enqueue(conn, to, text(f"{k}"))
+    async with aiohttp.ClientSession() as session:
+        assert await _sender(pool, session, graph).drain() == 12
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE status <> 'sent'") == 0
+    for to in recipients:
+        assert [m["text"]["body"] for m in graph.sent if m["to"] == to] == ["0", "1", "2"]
+    # One claim a reply, and at most one that finds nothing for each of the four workers
+    # (19-20 in all before a claim said whether more was due).
+    assert 12 <= _claims(statements) <= 12 + 4
