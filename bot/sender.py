@@ -151,11 +151,12 @@ class RateLimiter:
 # The oldest-turn due message whose recipient has nothing older pending. Walks the pending
 # (turn, id) index; each candidate costs one probe of the recipient's pending index, and only
 # recipients whose first message is not due (in flight, backing off, paused) are stepped over.
-_CLAIM = """
-SELECT o.* FROM outbox o
-WHERE o.status = 'pending' AND o.next_attempt_at <= now()
+_DUE = """o.status = 'pending' AND o.next_attempt_at <= now()
   AND o.id = (SELECT min(e.id) FROM outbox e WHERE e.recipient = o.recipient
-                                              AND e.status = 'pending')
+                                              AND e.status = 'pending')"""
+_CLAIM = f"""
+SELECT o.* FROM outbox o
+WHERE {_DUE}
 ORDER BY o.turn, o.id
 LIMIT 1
 FOR UPDATE SKIP LOCKED
@@ -176,11 +177,8 @@ claimed AS (
       FROM next
      WHERE o.id = next.id AND next.sending_since IS NULL
     RETURNING o.*)
-SELECT claimed.*, false AS in_doubt, EXISTS (
-    SELECT FROM outbox o
-    WHERE o.status = 'pending' AND o.next_attempt_at <= now() AND o.id <> claimed.id
-      AND o.id = (SELECT min(e.id) FROM outbox e WHERE e.recipient = o.recipient
-                                                  AND e.status = 'pending')) AS more
+SELECT claimed.*, false AS in_doubt,
+       EXISTS (SELECT FROM outbox o WHERE {_DUE} AND o.id <> claimed.id) AS more
 FROM claimed
 UNION ALL
 SELECT next.*, true AS in_doubt, true AS more FROM next WHERE next.sending_since IS NOT NULL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -230,6 +231,9 @@ class Settings(BaseSettings):
             problems.append(
                 "SIMULATOR_ENABLED is for local use without WhatsApp; unset it or "
                 + ", ".join(given))
+        if self.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+            problems.append("EVENT_LOOP is uvloop, which is not installed here (it is not on "
+                            "Windows); set EVENT_LOOP=asyncio")
         return problems
 
 

@@ -4,6 +4,7 @@ before the server starts. (test_deploy and test_processes run `khaacho serve` on
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 import uvloop
@@ -36,3 +37,11 @@ def test_the_default_is_uvloop_and_an_unknown_loop_is_refused(
     monkeypatch.setenv("EVENT_LOOP", "tokio")
     with pytest.raises(ValidationError, match="event_loop"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_serve_refuses_uvloop_where_it_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).serve_problems() == []  # type: ignore[call-arg]
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as on Windows: no such module
+    [problem] = Settings(_env_file=None).serve_problems()  # type: ignore[call-arg]
+    assert "EVENT_LOOP=asyncio" in problem
+    assert Settings(_env_file=None, event_loop="asyncio").serve_problems() == []  # type: ignore[call-arg]

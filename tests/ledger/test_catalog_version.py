@@ -40,4 +40,3 @@ async def test_the_parser_is_kept_until_the_catalog_changes(
         assert await catalog_store.parser(conn) is kept
         await tx.commit()
     assert "JEERA" in (await catalog_store.parser(conn)).products
-
