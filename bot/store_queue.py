@@ -3,11 +3,12 @@
 Each POST used to store its body in a transaction of its own, and a COMMIT waits for its WAL
 flush: under a burst, the acknowledgements spent most of their time in BEGIN, COMMIT and the
 flush. Here a writer stores whatever arrived while the transactions before were being written,
-up to `max_bodies`, in one transaction and their messages in one INSERT
-(bot.store.store_webhooks), and answers each POST once that transaction has committed: nothing
-is acknowledged before it is stored. A new writer starts (up to `writers`) only when every one
-is inside a transaction, so a body never waits behind one that waits for a lock. At a quiet
-time a body is stored alone, as soon as it comes.
+up to `max_bodies`, in one transaction and their messages in one INSERT (that INSERT alone,
+its own transaction, when they hold only messages: bot.store.store_webhooks), and answers each
+POST once that transaction has committed: nothing is acknowledged before it is stored. A new
+writer starts (up to `writers`) only when every one is inside a transaction, so a body never
+waits behind one that waits for a lock. At a quiet time a body is stored alone, as soon as it
+comes.
 
 Two writers, not more: more mostly split the bodies into smaller transactions (more commits
 for the same acknowledgements; a burst of 300 was acknowledged at 2,000/s with four, 2,500/s
@@ -15,7 +16,14 @@ with two), and the second is enough that a body never waits behind a lock.
 
 The inbox of the same process waits for a lull (`lull`) before each message it handles: Meta
 redelivers a webhook it has no answer to in time, while a message already stored can wait a
-few milliseconds more for its handling.
+few milliseconds more for its handling. A lull is the queue staying idle for `quiet` seconds
+(2 ms), not merely being idle: during a burst the queue is idle for an instant between one
+writer's commit and the next POST, and it is at that instant that the commit's NOTIFY wakes
+the inbox. Taken then, a burst of 2,000 messages had 58-196 of them handled in its middle (the
+day bench's "handled during it"), each several ms of CPU that the webhook waited for; with the
+2 ms, 9-95. The price is those 2 ms, and more when webhooks keep coming: at 53 messages a
+second offered, with the `sent` statuses of their replies, handling waited often enough that
+p50 rose from about 20 to 55 ms (README, Benchmarks).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ class StoreQueue:
         self._ready = 0  # writers about to take what is waiting (not inside a transaction)
         self._idle = asyncio.Event()  # nothing waiting and no writer: set, as at the start
         self._idle.set()
+        self._idle_since = float("-inf")  # the loop's time when the queue last became idle
 
     async def store(self, messages: Sequence[Inbound], statuses: Sequence[StatusUpdate],
                     quarantined: Sequence[Quarantined] = ()) -> Stored:
@@ -57,18 +66,27 @@ class StoreQueue:
             writer.add_done_callback(self._writer_done)
         return await future
 
-    async def lull(self, at_most: float = 0.5) -> None:
-        """Return once no body is waiting or being stored, or after `at_most` seconds, so a
-        burst of webhooks goes first but the work that waits for its end is never starved."""
-        if self._idle.is_set():
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), at_most)
+    async def lull(self, at_most: float = 0.5, quiet: float = 0.002) -> None:
+        """Return once no body has been waiting or stored for `quiet` seconds, or after
+        `at_most` seconds, so a burst of webhooks goes first but the work that waits for its
+        end is never starved."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + at_most
+        while (left := deadline - loop.time()) > 0:
+            if not self._idle.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), left)
+                continue
+            unsettled = self._idle_since + quiet - loop.time()
+            if unsettled <= 0:
+                return
+            await asyncio.sleep(min(unsettled, left))  # then look again: a body may have come
 
     def _writer_done(self, writer: asyncio.Task[None]) -> None:
         self._writers.discard(writer)
         if not self._writers and not self._waiting:
             self._idle.set()
+            self._idle_since = asyncio.get_running_loop().time()
 
     async def _write(self) -> None:
         batch: list[tuple[Body, asyncio.Future[Stored]]] = []

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from bot.local import inbound
-from bot.store import confirm_sent, reference, store_webhook
+from bot.store import confirm_sent, reference, store_webhook, store_webhooks
 from bot.store_queue import StoreQueue
 from bot.whatsapp import Inbound, StatusUpdate
 
@@ -28,6 +28,34 @@ async def test_bodies_arriving_together_share_one_transaction(pool):
     assert [r["sender"] for r in rows] == SENDERS  # stored in the order they came
     # All twenty were waiting before the writer's first turn: one transaction wrote them.
     assert len({r["tx"] for r in rows}) == 1
+
+
+async def test_bodies_of_messages_only_are_one_statement_and_no_begin_or_commit(pool):
+    """A statement is a transaction of its own: BEGIN and COMMIT would be two more round trips
+    for every acknowledgement. With a status among them the bodies need a transaction."""
+    statements: list[str] = []
+
+    def note(logged: asyncpg.connection.LoggedQuery) -> None:
+        statements.append(logged.query)
+
+    async with pool.acquire() as conn:
+        await store_webhooks(conn, [([inbound(SENDERS[4], "hi")], [], [])])
+        conn.add_query_logger(note)  # after asyncpg has read the array types it sends
+        try:
+            bodies = [([inbound(s, "chamal 2 bora")], [], []) for s in SENDERS[:3]]
+            assert [r.new for r in await store_webhooks(conn, bodies)] == [1, 1, 1]
+            await asyncio.sleep(0)  # asyncpg tells its loggers on the loop's next turn
+            assert len(statements) == 1 and "INSERT INTO inbound_messages" in statements[0]
+            statements.clear()
+            sent = StatusUpdate("wamid.SENT", "sent", SENDERS[0], None, None, None)
+            bodies = [([inbound(SENDERS[3], "chini 5 kg")], [], []), ([], [sent], [])]
+            assert [r.new for r in await store_webhooks(conn, bodies)] == [1, 0]
+            await asyncio.sleep(0)
+            assert statements[0].strip() == "BEGIN;" and statements[-1].strip() == "COMMIT;"
+        finally:
+            conn.remove_query_logger(note)
+        assert await conn.fetchval("SELECT count(*) FROM inbound_messages") == 5
+        assert await conn.fetchval("SELECT status FROM message_statuses") == "sent"
 
 
 async def test_one_senders_messages_keep_their_order_within_a_transaction(pool):
@@ -104,6 +132,23 @@ async def test_a_lull_is_not_waited_for_longer_than_asked_while_webhooks_keep_co
         assert not storing.done()
         await conn.execute("SELECT pg_advisory_unlock_all()")
     await storing
+    # Idle, but not yet for as long as asked: bounded too.
+    await asyncio.wait_for(queue.lull(at_most=0.1, quiet=60), 5)
+
+
+async def test_a_lull_waits_until_no_body_has_come_for_a_quiet_moment(pool):
+    """Between one writer's commit and a burst's next POST the queue is idle for an instant:
+    that is not a lull, or handling slips into the middle of the burst."""
+    queue = StoreQueue(pool)
+    loop = asyncio.get_running_loop()
+    await queue.store([inbound(SENDERS[0], "chamal 2 bora")], [])
+    lull = asyncio.create_task(queue.lull(at_most=60, quiet=1.0))
+    await asyncio.sleep(0.2)
+    await queue.store([inbound(SENDERS[1], "chini 5 kg")], [])
+    stored_at = loop.time()
+    await asyncio.wait_for(lull, 10)
+    # The quiet moment is counted from the last body stored, not from the first.
+    assert loop.time() - stored_at >= 1.0
 
 
 async def test_a_status_naming_a_wamid_another_reply_holds_costs_the_body_nothing(pool):
