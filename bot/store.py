@@ -72,8 +72,8 @@ async def store_webhooks(conn: asyncpg.Connection, bodies: Sequence[Body]) -> li
     as store_webhook would have.
 
     Bodies that hold only messages (a burst of them, or one at a quiet time) are one statement
-    and no BEGIN or COMMIT: a statement is a transaction of its own, and the two round trips
-    saved were a third of the webhook's database work."""
+    and no BEGIN or COMMIT: a statement is a transaction of its own, and two of the three round
+    trips go (the webhook alone: 0.30 -> 0.27 ms of server CPU an acknowledgement)."""
     messages = [m for body_messages, _, _ in bodies for m in body_messages]
     if not any(statuses or quarantined for _, statuses, quarantined in bodies):
         try:

@@ -19,11 +19,11 @@ redelivers a webhook it has no answer to in time, while a message already stored
 few milliseconds more for its handling. A lull is the queue staying idle for `quiet` seconds
 (2 ms), not merely being idle: during a burst the queue is idle for an instant between one
 writer's commit and the next POST, and it is at that instant that the commit's NOTIFY wakes
-the inbox. Taken then, a burst of 2,000 messages had 58-196 of them handled in its middle (the
+the inbox. Taken then, a burst of 2,000 messages had 58-174 of them handled in its middle (the
 day bench's "handled during it"), each several ms of CPU that the webhook waited for; with the
-2 ms, 9-95. The price is those 2 ms, and more when webhooks keep coming: at 53 messages a
-second offered, with the `sent` statuses of their replies, handling waited often enough that
-p50 rose from about 20 to 55 ms (README, Benchmarks).
+2 ms, 9-140 over seven runs. The price is those 2 ms, and more when webhooks keep coming: at
+53 messages a second offered, with the `sent` statuses of their replies, handling waited often
+enough that p50 rose from about 20 to 55 ms (README, Benchmarks).
 """
 
 from __future__ import annotations
