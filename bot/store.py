@@ -82,8 +82,6 @@ async def store_webhooks(conn: asyncpg.Connection, bodies: Sequence[Body]) -> li
             pass  # stored again below, body by body, what is refused set aside
         else:
             return [Stored(n, 0) for n in _new_in_each(bodies, stored)]
-    if len(bodies) == 1:
-        return [await store_webhook(conn, *bodies[0])]
     try:
         async with conn.transaction():
             new = _new_in_each(bodies, await _store_messages(conn, messages))
