@@ -45,8 +45,8 @@ from bot.graph import (
 from bot.store import (
     DELIVERED_CHANNEL,
     OUTBOX_CHANNEL,
+    apply_stored_failure,
     confirm_sent,
-    delivery_failed,
     lock_wamid,
     reference,
 )
@@ -183,6 +183,10 @@ FROM claimed
 UNION ALL
 SELECT next.*, true AS in_doubt, true AS more FROM next WHERE next.sending_since IS NOT NULL
 """
+
+
+# A send's record (migration 032); it is undone (raises) when a failure status came first.
+_RECORD_SENT = "SELECT updated, waiting FROM outbox_record_sent($1, $2, $3)"
 
 
 @dataclass(frozen=True)
@@ -394,12 +398,7 @@ class Sender:
                     """UPDATE outbox SET status = 'sent', sent_at = now(), sending_since = NULL,
                            last_error = $2 WHERE id = $1 AND status = 'pending'""",
                     row["id"], f"sent; wamid {status['wamid']} already held by another message")
-            failure = await conn.fetchrow(
-                """SELECT error_code, error_title FROM message_statuses
-                   WHERE wamid = $1 AND status = 'failed'""", status["wamid"])
-            if failure:
-                await delivery_failed(conn, status["wamid"], failure["error_code"],
-                                      failure["error_title"])
+            await apply_stored_failure(conn, status["wamid"])
             metrics.OUTBOUND.labels(result="confirmed").inc()
             return True
         left = self._confirm.total_seconds() - (self._clock() - self._listening_since)
@@ -448,36 +447,19 @@ class Sender:
             self._unrecorded.pop(0)
 
     async def _sent(self, conn: asyncpg.Connection, claim: Claim, wamid: str) -> bool:
-        """Record the send in its own transaction: the row's update is its first statement, so
-        a wamid already held by another row undoes nothing else and is recorded apart. True
-        when the recipient has another message waiting (it may be due now)."""
+        """Record the send: one statement, a transaction of its own (migration 032), or, when a
+        failure status came before it, a transaction that records it and applies the failure.
+        The row's update comes first, so a wamid already held by another row undoes nothing
+        else and is recorded apart. True when the recipient has another message waiting (it may
+        be due now)."""
         row_id = claim.row["id"]
-        waiting = True
         try:
-            async with conn.transaction():
-                # The wamid's lock (lock_wamid) is taken after the row is updated, so a failure
-                # stored later finds it, and before the read below, so one stored earlier is seen.
-                updated = await conn.fetchrow(
-                    f"""UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
-                            sending_since = NULL
-                        WHERE id = $1 AND status = 'pending'
-                        RETURNING pg_notify('{DELIVERED_CHANNEL}', ''),
-                                  pg_advisory_xact_lock(hashtextextended('wamid:' || $2, 0)),
-                                  EXISTS (SELECT FROM outbox e
-                                          WHERE e.recipient = outbox.recipient
-                                            AND e.status = 'pending' AND e.id <> outbox.id)
-                                      AS waiting""",
-                    row_id, wamid)
-                if updated is None:  # settled meanwhile (a status webhook): still look
-                    await lock_wamid(conn, wamid)
-                else:
-                    waiting = updated["waiting"]
-                failure = await conn.fetchrow(
-                    """SELECT error_code, error_title FROM message_statuses
-                       WHERE wamid = $1 AND status = 'failed'""", wamid)
-                if failure:
-                    await delivery_failed(conn, wamid, failure["error_code"],
-                                          failure["error_title"])
+            try:
+                recorded = await conn.fetchrow(_RECORD_SENT, row_id, wamid, DELIVERED_CHANNEL)
+            # The failure came first (the record was undone), or a deploy is still migrating to
+            # 032 (tests/channel/test_migrate_live.py; drop that case a release after 032's).
+            except (asyncpg.RaiseError, asyncpg.UndefinedFunctionError):
+                recorded = await self._sent_with_failure(conn, row_id, wamid)
         except asyncpg.UniqueViolationError:
             # Sent, but Meta's id is already on another row: record it sent without the id.
             log.error("outbox %s: wamid %s is already recorded for another message",
@@ -489,8 +471,34 @@ class Sender:
                        WHERE id = $1 AND status = 'pending'""",
                     row_id, f"sent; wamid {wamid} already held by another message"[:1000])
                 await conn.execute(f"NOTIFY {DELIVERED_CHANNEL}")
+            recorded = None
         metrics.OUTBOUND.labels(result="sent").inc()
-        return waiting
+        # Not updated (settled meanwhile by a status webhook, or its wamid another row's): its
+        # recipient's next reply may be due.
+        return recorded["waiting"] if recorded is not None and recorded["updated"] else True
+
+    @staticmethod
+    async def _sent_with_failure(
+        conn: asyncpg.Connection, row_id: int, wamid: str
+    ) -> asyncpg.Record | None:
+        async with conn.transaction():
+            # The wamid's lock (lock_wamid) is taken after the row is updated, so a failure
+            # stored later finds it, and before the read below, so one stored earlier is seen.
+            recorded = await conn.fetchrow(
+                f"""UPDATE outbox SET status = 'sent', wamid = $2, sent_at = now(),
+                        sending_since = NULL
+                    WHERE id = $1 AND status = 'pending'
+                    RETURNING true AS updated, pg_notify('{DELIVERED_CHANNEL}', ''),
+                              pg_advisory_xact_lock(hashtextextended('wamid:' || $2, 0)),
+                              EXISTS (SELECT FROM outbox e
+                                      WHERE e.recipient = outbox.recipient
+                                        AND e.status = 'pending' AND e.id <> outbox.id)
+                                  AS waiting""",
+                row_id, wamid)
+            if recorded is None:  # settled meanwhile (a status webhook): still look
+                await lock_wamid(conn, wamid)
+            await apply_stored_failure(conn, wamid)
+            return recorded
 
     async def _failed_attempt(
         self, conn: asyncpg.Connection, claim: Claim, exc: GraphError

@@ -34,7 +34,8 @@ async def counted(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, list[s
         await db._init_connection(conn)  # noqa: SLF001 - the app's own codecs
         conn.add_query_logger(lambda logged: statements.append(logged.query))
 
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10, init=init)
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10, init=init,
+                                     reset=db._keep_session)  # noqa: SLF001 - as the app's
     yield pool, statements
     await pool.close()
 
@@ -114,3 +115,22 @@ async def test_one_drain_sends_everything_due(counted, graph):
     # whether more was due: the look after the last send). With four, how many looks find
     # nothing depends on how the workers interleave.
     assert _claims(statements) == 12
+
+
+async def test_a_send_is_recorded_in_one_statement(counted, graph):
+    """The row marked sent, its wamid's lock and the look for a failure that came first are one
+    round trip without BEGIN or COMMIT (migration 032); a failure that did come first is applied
+    (tests/channel/test_pipeline.py: the failure callback that outruns the send)."""
+    pool, statements = counted
+    async with pool.acquire() as conn:
+        await enqueue(conn, SLOW, text("one reply"))
+    async with aiohttp.ClientSession() as session:
+        statements.clear()
+        assert await _sender(pool, session, graph).drain() == 1
+    await asyncio.sleep(0)  # asyncpg tells its loggers on the loop's next turn
+    assert _claims(statements) == 1
+    after_claim = [q.strip() for q in statements if not q.lstrip().startswith("WITH next AS")]
+    assert len(after_claim) == 1 and "outbox_record_sent" in after_claim[0]
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT status, wamid FROM outbox")
+    assert row["status"] == "sent" and row["wamid"].startswith("wamid.FAKE")

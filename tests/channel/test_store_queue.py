@@ -58,6 +58,39 @@ async def test_bodies_of_messages_only_are_one_statement_and_no_begin_or_commit(
         assert await conn.fetchval("SELECT status FROM message_statuses") == "sent"
 
 
+async def test_a_lone_status_is_one_statement_unless_it_is_a_failure(pool):
+    """Meta posts each status (sent, delivered, read) in a body of its own: one statement stores
+    it and confirms the reply it names. A failure changes the reply too (failed, maybe a
+    template in its place), so it is stored and applied in one transaction."""
+    statements: list[str] = []
+
+    def note(logged: asyncpg.connection.LoggedQuery) -> None:
+        statements.append(logged.query)
+
+    async with pool.acquire() as conn:
+        sent, failing = [await conn.fetchval(
+            "INSERT INTO outbox (recipient, payload, status) VALUES ($1, '{}', $2) RETURNING id",
+            SENDERS[0], status) for status in ("pending", "sent")]
+        await conn.execute("UPDATE outbox SET wamid = 'wamid.FAILING' WHERE id = $1", failing)
+        conn.add_query_logger(note)
+        try:
+            status = StatusUpdate("wamid.OK", "sent", SENDERS[0], None, None, reference(sent))
+            assert [r.new for r in await store_webhooks(conn, [([], [status], [])])] == [0]
+            await asyncio.sleep(0)
+            assert len(statements) == 1 and "INSERT INTO message_statuses" in statements[0]
+            statements.clear()
+            failure = StatusUpdate("wamid.FAILING", "failed", SENDERS[0], 131026,
+                                   "Message undeliverable", reference(failing))
+            await store_webhooks(conn, [([], [failure], [])])
+            await asyncio.sleep(0)
+            assert statements[0].strip() == "BEGIN;" and statements[-1].strip() == "COMMIT;"
+        finally:
+            conn.remove_query_logger(note)
+        rows = await conn.fetch("SELECT id, wamid, status FROM outbox ORDER BY id")
+        assert [tuple(r) for r in rows] == [(sent, "wamid.OK", "sent"),
+                                            (failing, "wamid.FAILING", "failed")]
+
+
 async def test_one_senders_messages_keep_their_order_within_a_transaction(pool):
     queue = StoreQueue(pool)
     texts = [f"m{i}" for i in range(10)]
