@@ -34,8 +34,9 @@ class Handler:
             received_at=row["received_at"], media_id=said.media_id,
         )
         sender = Address(row["sender"], user.language if user else guess_language(said.text))
-        replies = await router.respond(conn, event, self.policy)
-        await self.outbound.send(conn, replies, sender=sender, inbound_id=row["id"])
+        answer = await router.respond(conn, event, self.policy)
+        await self.outbound.send(conn, answer.replies, sender=sender, inbound_id=row["id"],
+                                 known=[answer.sender] if answer.sender else [])
 
     async def throttled(
         self, conn: asyncpg.Connection, row: asyncpg.Record, window_seconds: float

@@ -16,6 +16,7 @@ from bot import documents, outgoing
 from bot.settings import Settings
 from bot.store import enqueue, save_document
 from ledger import users
+from ledger.users import User
 from locales import Language
 from locales.render import Messages
 from locales.replies import Reply
@@ -37,13 +38,16 @@ class Outbound:
     async def send(
         self, conn: asyncpg.Connection, replies: Iterable[Reply], *,
         sender: Address | None = None, inbound_id: int | None = None,
+        known: Iterable[User] = (),
     ) -> list[int]:
         """Queue each reply; one without a recipient goes to `sender`. Returns the outbox ids.
 
-        The recipient's language is read now, so a switch made in the same transaction counts.
+        A recipient's language is read now, so a switch made in the same transaction counts;
+        `known` are users as the caller has them after such a switch (a turn's sender).
         """
         queued = []
-        addresses: dict[int, Address] = {}  # a turn's replies mostly go to one or two people
+        # A turn's replies mostly go to one or two people.
+        addresses = {user.id: Address(user.address, user.language) for user in known}
         for reply in replies:
             if reply.to_user_id is not None:
                 to = addresses.get(reply.to_user_id) or await self._address(conn, reply.to_user_id)

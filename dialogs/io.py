@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ledger.users import User
+from locales.replies import Reply
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,15 @@ class Policy:
     # Bank reports: where their links point (PUBLIC_BASE_URL) and how long they stay valid.
     public_base_url: str = "http://127.0.0.1:8080"
     bank_report_days: int = 7
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A turn's replies, and its sender as the turn left them (a language switched in it, say):
+    the outbound service addresses the sender's replies without reading their row again."""
+
+    replies: list[Reply]
+    sender: User | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,7 @@ async def handle(turn: Turn) -> bool:
         return True
     assert wanted in ("en", "ne")
     await users.set_language(turn.conn, turn.user.id, wanted)
+    turn.user = dataclasses.replace(turn.user, language=wanted)
     turn.say("language_set")
     return True
 

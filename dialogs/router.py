@@ -9,7 +9,7 @@ import logging
 import asyncpg
 
 from dialogs import admin, language, registration, retailer, routing, vendor
-from dialogs.io import Event, Policy
+from dialogs.io import Answer, Event, Policy
 from dialogs.routing import Dialog
 from dialogs.turn import Turn
 from ledger import catalog_store, conversations, registrations
@@ -35,11 +35,11 @@ DEFAULT_POLICY = Policy()
 
 async def respond(
     conn: asyncpg.Connection, event: Event, policy: Policy = DEFAULT_POLICY
-) -> list[Reply]:
+) -> Answer:
     """Answer one inbound event with replies; runs inside the handling transaction."""
     if not event.supported or (event.media_id is not None and (
             event.user is None or not dialog_of(event.user).takes_photos)):
-        return [Reply("unsupported")]
+        return Answer([Reply("unsupported")], event.user)
     user = event.user
     if user is None:
         user = await registrations.first_contact(
@@ -54,4 +54,4 @@ async def respond(
     if first_contact and dialog is not registration.DIALOG:
         language.offer_once(turn)
     await conversations.save(conn, conversation)
-    return turn.replies
+    return Answer(turn.replies, turn.user)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import asyncpg
 
 from ledger.actors import Actor, is_staff
 from ledger.errors import NotYourOrder, OrderNotFound
 from ledger.lifecycle import BILLED_STATUSES, Status
+
+if TYPE_CHECKING:
+    from ledger.pricing import Quote
 
 PaymentStatus = Literal["UNPAID", "PARTIAL", "PAID"]
 OrderRef = int | str  # id, or number like "KH-000123"
@@ -45,6 +48,10 @@ class Order:
     paid_paisa: int
     payment_status: PaymentStatus
     outstanding_paisa: int
+    # The quote its lines were priced by, when the call that returned it wrote them (a draft
+    # created or edited): who would get it, or what nobody has enough of, without asking again
+    # in the same transaction. None when read back.
+    priced_by: Quote | None = field(default=None, compare=False)
 
 
 def payment_status(total: int, paid: int) -> PaymentStatus:

@@ -9,6 +9,7 @@ database.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -131,7 +132,7 @@ async def create_draft(
             order_id = await find_by_request_key(conn, request_key)
             return await get(conn, order_id)
         await _write_lines(conn, order_id, quote)
-        return await get(conn, order_id)
+        return dataclasses.replace(await get(conn, order_id), priced_by=quote)
 
 
 async def find_by_request_key(conn: asyncpg.Connection, request_key: str | None) -> int:
@@ -157,7 +158,7 @@ async def replace_draft_lines(
             "UPDATE orders SET total_paisa = $2, updated_at = now() WHERE id = $1",
             row["id"], quote.total_paisa,
         )
-        return await get(conn, row["id"])
+        return dataclasses.replace(await get(conn, row["id"]), priced_by=quote)
 
 
 async def confirm(

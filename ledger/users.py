@@ -276,12 +276,11 @@ async def by_address(
         row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM users WHERE wa_user_id = $1", wa_user_id)
     user = _user(row)
     if user and ((wa_id and not user.wa_id) or (wa_user_id and not user.wa_user_id)):
-        await conn.execute(
-            """UPDATE users SET wa_id = COALESCE(wa_id, $2), wa_user_id = COALESCE(wa_user_id, $3)
-               WHERE id = $1""",
+        user = _user(await conn.fetchrow(
+            f"""UPDATE users SET wa_id = COALESCE(wa_id, $2), wa_user_id = COALESCE(wa_user_id, $3)
+                WHERE id = $1 RETURNING {_COLUMNS}""",
             user.id, wa_id, wa_user_id,
-        )
-        user = await by_id(conn, user.id)
+        ))
     return user
 
 

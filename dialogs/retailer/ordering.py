@@ -167,8 +167,9 @@ async def show(turn: Turn, order: Order, state: Asking) -> None:
     position = await credit.position(turn.conn, turn.user.id)
     left = position.available_paisa - order.total_paisa
     # A draft has no vendor yet; the quote names who would get it (and priced it), or what
-    # nobody has enough of: such a draft cannot be confirmed, only changed.
-    quote = await pricing.quote(turn.conn, _requests(order))
+    # nobody has enough of: such a draft cannot be confirmed, only changed. A draft just
+    # written comes with the quote that priced it.
+    quote = order.priced_by or await pricing.quote(turn.conn, _requests(order))
     lines = present.lines(turn.parser, order.lines)
     long = len(lines) > present.LINES_WITH_BUTTONS  # too long to sit above the buttons
     if long:

@@ -3,6 +3,9 @@ the caller's transaction (a rollback queues nothing)."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
 import pytest
 
 from bot.outbound import Address, Outbound
@@ -40,6 +43,26 @@ async def test_the_language_is_read_when_sending_so_a_switch_just_made_counts(po
         await users.set_language(conn, ram.id, "en")
         await outbound.send(conn, [Reply("draft_expired", to_user_id=ram.id)])
         assert "not confirmed in time" in (await _queued(conn))[0][1]
+
+
+async def test_a_user_the_caller_knows_is_addressed_as_known_without_reading_their_row(
+        pool, outbound):
+    """A turn's sender, as the turn left them: their language switched in it is the one used,
+    and their row is not read again for each reply."""
+    statements: list[str] = []
+    async with pool.acquire() as conn, conn.transaction():
+        ram = await make_user(conn, "RETAILER", "Ram", language="ne")
+        sita = await make_user(conn, "RETAILER", "Sita", language="ne")
+        conn.add_query_logger(note := lambda logged: statements.append(logged.query))
+        await outbound.send(conn, [Reply("draft_expired", to_user_id=ram.id)] * 2
+                            + [Reply("draft_expired", to_user_id=sita.id)],
+                            known=[dataclasses.replace(ram, language="en")])
+        await asyncio.sleep(0)  # asyncpg tells its loggers on the loop's next turn
+        conn.remove_query_logger(note)
+        (_, first), (_, second), (_, to_sita) = await _queued(conn)
+    assert "not confirmed in time" in first and "not confirmed in time" in second
+    assert "not confirmed" not in to_sita  # Sita, not known, was read: Nepali
+    assert sum("FROM users" in q for q in statements) == 1
 
 
 async def test_a_reply_with_no_recipient_goes_to_the_sender_and_needs_one(pool, outbound):

@@ -64,6 +64,13 @@ async def test_a_second_tap_on_accept_says_already_accepted_and_reject_after_acc
                     'Next step: type "dispatch KH-000001".'), late
 
 
+async def test_a_language_switch_is_answered_in_the_language_just_chosen(world):
+    karnali = world.phone(KARNALI)
+    assert text_of(await karnali.say("english")) == "OK, I will write in English from now on."
+    assert text_of(await karnali.say("nepali")) == "हुन्छ, अबदेखि म नेपालीमा लेख्छु।"
+    assert text_of(await karnali.tap("lang:en")) == "OK, I will write in English from now on."
+
+
 async def test_operator_commands_take_a_phone_written_with_spaces_and_dashes(world):
     stranger, operator, admin = (world.phone(p) for p in ("9779845454545", OPERATOR, ADMIN))
     for text in ("hi", "Shyam Thapa", "Shyam Kirana", "Birendranagar-4"):

@@ -51,7 +51,7 @@ async def _answer(url: str, wa_id: str, text: str, choice: str | None) -> list[s
             event = Event(inbound_id=0, address=wa_id, wa_id=wa_id, wa_user_id=None,
                           profile_name=None, user=user, text=text, choice_id=choice,
                           supported=True, received_at=datetime.now(UTC))
-            return [reply.template for reply in await router.respond(conn, event)]
+            return [reply.template for reply in (await router.respond(conn, event)).replies]
         finally:
             await transaction.rollback()  # each example starts from the same world
     finally:

@@ -56,6 +56,22 @@ async def test_draft_is_priced_at_the_cheapest_vendor_carrying_everything(
     assert mixed.status == "DRAFT" and mixed.vendor_id is None
 
 
+async def test_a_draft_written_comes_with_the_quote_that_priced_it(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    """The chat shows a draft with who would get it, or what nobody has enough of: the quote it
+    was priced by comes back with it, the same as asking again, and not when read back."""
+    draft = await orders.create_draft(conn, world.retailer, [line("CHINI", 2.5)])
+    assert draft.priced_by == await pricing.quote(conn, [line("CHINI", 2.5)])
+    assert draft.priced_by is not None and draft.priced_by.vendor_id == world.vendor2.id
+    edited = await orders.replace_draft_lines(conn, draft.id, world.retailer,
+                                              [line("CHINI", 1), line("TEL", 1, "l")])
+    assert edited.priced_by == await pricing.quote(conn, [line("CHINI", 1), line("TEL", 1, "l")])
+    assert edited.priced_by is not None and edited.priced_by.vendor_id == world.vendor.id
+    assert (await orders.get(conn, draft.id)).priced_by is None
+    assert await orders.get(conn, draft.id) == edited  # the quote is not part of the order
+
+
 async def test_draft_without_any_able_vendor_uses_list_prices(
     conn: asyncpg.Connection, world: World
 ) -> None:
