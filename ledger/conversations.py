@@ -4,6 +4,9 @@ The dialogs decide what a conversation holds; this module only keeps it.
 
 The row is locked for the whole handling of one message, so two processes never continue the
 same conversation at once; the version counts saves, which makes lost updates visible in tests.
+An idle conversation that a turn left as it found it is not written again (a vendor's tap on
+Accept, a retailer asking their dues): only a conversation left mid-way needs the time of its
+last turn, for `stale`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ DialogName = Literal["registration", "retailer", "vendor", "admin"]
 # A conversation's data is an id and a question or two; anything
 # bigger is a bug (or someone pasting a novel into a draft).
 MAX_DATA_BYTES = 64_000
+IDLE = "idle"  # every dialog's resting state: nothing asked, nothing half-done
 
 
 @dataclass
@@ -31,6 +35,8 @@ class Conversation:
     version: int = 0
     language_asked: bool = False
     new: bool = True  # no row yet: this is the person's first contact
+    # The row as loaded or last saved (see `_as_stored`); None while there is no row.
+    stored: tuple[str, str, str, bool] | None = field(default=None, repr=False, compare=False)
 
     def reset(self, dialog: DialogName, state: str) -> None:
         """Start `dialog` afresh, forgetting whatever the last one held."""
@@ -53,15 +59,19 @@ async def load(
         user_id, row["dialog"], row["state"], _decode(row["data"]), row["version"],
         row["language_asked"], new=False,
     )
+    conversation.stored = _as_stored(conversation, _encode(conversation.data))
     if conversation.dialog != dialog:
         conversation.reset(dialog, initial)
     return conversation
 
 
 async def save(conn: asyncpg.Connection, conversation: Conversation) -> None:
-    size = len(json.dumps(conversation.data, ensure_ascii=False).encode())
-    if size > MAX_DATA_BYTES:
+    encoded = _encode(conversation.data)
+    if len(encoded.encode()) > MAX_DATA_BYTES:
         raise ValueError(f"conversation data of user {conversation.user_id} is too big")
+    now = _as_stored(conversation, encoded)
+    if conversation.state == IDLE and now == conversation.stored:
+        return
     await conn.execute(
         """INSERT INTO conversations (user_id, dialog, state, data, version, language_asked)
            VALUES ($1, $2, $3, $4, 1, $5)
@@ -74,6 +84,7 @@ async def save(conn: asyncpg.Connection, conversation: Conversation) -> None:
     )
     conversation.version += 1
     conversation.new = False
+    conversation.stored = now
 
 
 async def stale(
@@ -82,13 +93,25 @@ async def stale(
     """Conversations of `dialog` left mid-way (not idle) and untouched since `before`, oldest
     first, locked; rows another process holds are skipped, so each is taken once."""
     rows = await conn.fetch(
-        """SELECT user_id, dialog, state, data, version, language_asked FROM conversations
-           WHERE dialog = $1 AND state <> 'idle' AND updated_at <= $2
+        f"""SELECT user_id, dialog, state, data, version, language_asked FROM conversations
+           WHERE dialog = $1 AND state <> '{IDLE}' AND updated_at <= $2
            ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED""",
         dialog, before, limit,
     )
-    return [Conversation(r["user_id"], r["dialog"], r["state"], _decode(r["data"]), r["version"],
-                         r["language_asked"], new=False) for r in rows]
+    found = [Conversation(r["user_id"], r["dialog"], r["state"], _decode(r["data"]),
+                          r["version"], r["language_asked"], new=False) for r in rows]
+    for conversation in found:
+        conversation.stored = _as_stored(conversation, _encode(conversation.data))
+    return found
+
+
+def _encode(data: dict[str, Any]) -> str:
+    """The data as compared between load and save: keys sorted, as JSONB does not keep order."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def _as_stored(c: Conversation, encoded_data: str) -> tuple[str, str, str, bool]:
+    return c.dialog, c.state, encoded_data, c.language_asked
 
 
 def _decode(value: Any) -> dict[str, Any]:
