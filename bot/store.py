@@ -84,7 +84,7 @@ async def store_webhooks(conn: asyncpg.Connection, bodies: Sequence[Body]) -> li
             stored = await _store_messages(conn, messages)
             for status in statuses:
                 await _store_status(conn, status)
-        except _UNSTORABLE:
+        except (*_UNSTORABLE, asyncpg.DeadlockDetectedError):
             pass  # stored again below, body by body, what is refused set aside
         else:
             return [Stored(n, 0) for n in _new_in_each(bodies, stored)]
