@@ -626,14 +626,15 @@ STAGES = (
     ("webhook total", "receive", "bot/webhook.py", "message"),
     ("  signature check", "signature_ok", "bot/webhook.py", "message"),
     ("  parse the body", "read_body", "bot/whatsapp.py", "message"),
-    ("  store (one transaction)", "store_webhook", "bot/store.py", "message"),
+    # In the store queue's writer tasks, which the POST awaits: not inside "webhook total".
+    ("webhook store (group commit)", "store_webhooks", "bot/store.py", "message"),
     ("inbox total (lock, read, handle, mark)", "handle_next", "bot/inbox.py", "message"),
     ("  dialog handling", "handle", "bot/handler.py", "message"),
     ("    dialogs (parse, match, reads, writes)", "respond", "dialogs/router.py", "message"),
     ("    outbox insert", "send", "bot/outbound.py", "message"),
     ("sender claim", "_claim", "bot/sender.py", "reply"),
     ("HTTP send (fake Graph API)", "send", "bot/graph.py", "reply"),
-    ("status update (sent)", "_record_sent", "bot/sender.py", "reply"),
+    ("record the send", "_record_sent", "bot/sender.py", "reply"),
 )
 
 
