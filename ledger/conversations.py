@@ -11,6 +11,7 @@ last turn, for `stale`.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,8 @@ class Conversation:
     language_asked: bool = False
     new: bool = True  # no row yet: this is the person's first contact
     # The row as loaded or last saved (see `_as_stored`); None while there is no row.
-    stored: tuple[str, str, str, bool] | None = field(default=None, repr=False, compare=False)
+    stored: tuple[str, str, dict[str, Any], bool] | None = field(
+        default=None, repr=False, compare=False)
 
     def reset(self, dialog: DialogName, state: str) -> None:
         """Start `dialog` afresh, forgetting whatever the last one held."""
@@ -59,18 +61,17 @@ async def load(
         user_id, row["dialog"], row["state"], _decode(row["data"]), row["version"],
         row["language_asked"], new=False,
     )
-    conversation.stored = _as_stored(conversation, _encode(conversation.data))
+    conversation.stored = _as_stored(conversation)
     if conversation.dialog != dialog:
         conversation.reset(dialog, initial)
     return conversation
 
 
 async def save(conn: asyncpg.Connection, conversation: Conversation) -> None:
-    encoded = _encode(conversation.data)
-    if len(encoded.encode()) > MAX_DATA_BYTES:
+    size = len(json.dumps(conversation.data, ensure_ascii=False).encode())
+    if size > MAX_DATA_BYTES:
         raise ValueError(f"conversation data of user {conversation.user_id} is too big")
-    now = _as_stored(conversation, encoded)
-    if conversation.state == IDLE and now == conversation.stored:
+    if conversation.state == IDLE and _as_stored(conversation) == conversation.stored:
         return
     await conn.execute(
         """INSERT INTO conversations (user_id, dialog, state, data, version, language_asked)
@@ -84,7 +85,7 @@ async def save(conn: asyncpg.Connection, conversation: Conversation) -> None:
     )
     conversation.version += 1
     conversation.new = False
-    conversation.stored = now
+    conversation.stored = _as_stored(conversation)
 
 
 async def stale(
@@ -101,17 +102,13 @@ async def stale(
     found = [Conversation(r["user_id"], r["dialog"], r["state"], _decode(r["data"]),
                           r["version"], r["language_asked"], new=False) for r in rows]
     for conversation in found:
-        conversation.stored = _as_stored(conversation, _encode(conversation.data))
+        conversation.stored = _as_stored(conversation)
     return found
 
 
-def _encode(data: dict[str, Any]) -> str:
-    """The data as compared between load and save: keys sorted, as JSONB does not keep order."""
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
-
-
-def _as_stored(c: Conversation, encoded_data: str) -> tuple[str, str, str, bool]:
-    return c.dialog, c.state, encoded_data, c.language_asked
+def _as_stored(c: Conversation) -> tuple[str, str, dict[str, Any], bool]:
+    """What the row holds, to compare at save; the data copied, as dialogs change it in place."""
+    return c.dialog, c.state, copy.deepcopy(c.data), c.language_asked
 
 
 def _decode(value: Any) -> dict[str, Any]:
