@@ -14,7 +14,7 @@ import asyncpg
 
 from bot import documents, outgoing
 from bot.settings import Settings
-from bot.store import enqueue, save_document
+from bot.store import Queued, enqueue_all, save_document
 from ledger import users
 from ledger.users import User
 from locales import Language
@@ -40,12 +40,13 @@ class Outbound:
         sender: Address | None = None, inbound_id: int | None = None,
         known: Iterable[User] = (),
     ) -> list[int]:
-        """Queue each reply; one without a recipient goes to `sender`. Returns the outbox ids.
+        """Queue the replies (one round trip; a document is kept first, one more); one without a
+        recipient goes to `sender`. Returns the outbox ids.
 
         A recipient's language is read now, so a switch made in the same transaction counts;
         `known` are users as the caller has them after such a switch (a turn's sender).
         """
-        queued = []
+        queued: list[Queued] = []
         # A turn's replies mostly go to one or two people.
         addresses = {user.id: Address(user.address, user.language) for user in known}
         for reply in replies:
@@ -56,8 +57,8 @@ class Outbound:
                 to = sender
             else:
                 raise ValueError(f"{reply.template}: a reply with no recipient and no sender")
-            queued.append(await self._queue(conn, reply, to, inbound_id))
-        return queued
+            queued.append(await self._message(conn, reply, to, inbound_id))
+        return await enqueue_all(conn, queued)
 
     @staticmethod
     async def _address(conn: asyncpg.Connection, user_id: int) -> Address:
@@ -66,9 +67,9 @@ class Outbound:
             raise LookupError(f"reply to unknown user {user_id}")
         return Address(recipient.address, recipient.language)
 
-    async def _queue(
+    async def _message(
         self, conn: asyncpg.Connection, reply: Reply, to: Address, inbound_id: int | None
-    ) -> int:
+    ) -> Queued:
         payload = outgoing.build(self._messages, to.language, reply)
         document_id = None
         if reply.attachment is not None:
@@ -89,5 +90,4 @@ class Outbound:
         else:
             fallback = outgoing.template_fallback(
                 payload, self._settings.whatsapp_template_name, template_lang)
-        return await enqueue(conn, to.address, payload, fallback=fallback, inbound_id=inbound_id,
-                             document_id=document_id)
+        return Queued(to.address, payload, fallback, inbound_id, document_id)

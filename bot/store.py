@@ -307,6 +307,50 @@ async def delivery_failed(
         await enqueue(conn, row["recipient"], row["fallback"], inbound_id=row["inbound_id"])
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A message for the outbox: to whom, what, and what to send instead once their 24-hour
+    window has closed; `inbound_id` is the message it answers, `document_id` its file."""
+
+    recipient: str
+    payload: dict[str, Any]
+    fallback: dict[str, Any] | None = None
+    inbound_id: int | None = None
+    document_id: int | None = None
+
+
+# A message's turn (bot/sender.py claims by turn) follows its recipient's last pending one, and
+# is never earlier than the queue's current turn: a flooded recipient's replies spread out over
+# many turns, while someone with one reply waits at most one round. Messages written together
+# take their recipient's turns one after another, as if written one by one. One statement.
+_ENQUEUE = f"""
+WITH new AS (
+    SELECT * FROM unnest($1::text[], $2::jsonb[], $3::jsonb[], $4::bigint[], $5::bigint[])
+                  WITH ORDINALITY AS n (recipient, payload, fallback, inbound_id, document_id, k))
+INSERT INTO outbox (recipient, payload, fallback, inbound_id, document_id, turn)
+SELECT recipient, payload, fallback, inbound_id, document_id,
+       greatest((SELECT o.turn + 1 FROM outbox o
+                  WHERE o.recipient = new.recipient AND o.status = 'pending'
+                  ORDER BY o.id DESC LIMIT 1),
+                (SELECT o.turn FROM outbox o WHERE o.status = 'pending'
+                  ORDER BY o.turn, o.id LIMIT 1),
+                0) + row_number() OVER (PARTITION BY recipient ORDER BY k) - 1
+  FROM new ORDER BY k
+RETURNING id, pg_notify('{OUTBOX_CHANNEL}', '')"""  # the sender wakes at commit
+
+
+async def enqueue_all(conn: asyncpg.Connection, messages: Sequence[Queued]) -> list[int]:
+    """Write messages to the outbox inside the caller's transaction, in one round trip; they
+    are sent after commit. Returns their outbox ids, in order."""
+    if not messages:
+        return []
+    rows = await conn.fetch(
+        _ENQUEUE, [m.recipient for m in messages], [m.payload for m in messages],
+        [m.fallback for m in messages], [m.inbound_id for m in messages],
+        [m.document_id for m in messages])
+    return sorted(row["id"] for row in rows)  # ids are drawn in the order the rows are written
+
+
 async def enqueue(
     conn: asyncpg.Connection,
     recipient: str,
@@ -314,25 +358,9 @@ async def enqueue(
     *,
     fallback: dict[str, Any] | None = None,
     inbound_id: int | None = None,
-    document_id: int | None = None,
 ) -> int:
-    """Write a reply to the outbox inside the caller's transaction; it is sent after commit.
-
-    Its turn (bot/sender.py claims by turn) follows the recipient's last pending reply, and is
-    never earlier than the queue's current turn: a flooded recipient's replies spread out over
-    many turns, while someone with one reply waits at most one round. Two index probes.
-    A document message names its file (`save_document`), uploaded when it is sent.
-    """
-    outbox_id: int = await conn.fetchval(
-        f"""INSERT INTO outbox (recipient, payload, fallback, inbound_id, document_id, turn)
-            VALUES ($1, $2, $3, $4, $5, greatest(
-                (SELECT turn + 1 FROM outbox
-                  WHERE recipient = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1),
-                (SELECT turn FROM outbox WHERE status = 'pending' ORDER BY turn, id LIMIT 1),
-                0))
-            RETURNING id, pg_notify('{OUTBOX_CHANNEL}', '')""",  # the sender wakes at commit
-        recipient, payload, fallback, inbound_id, document_id,
-    )
+    """Write one message to the outbox inside the caller's transaction (`enqueue_all`)."""
+    (outbox_id,) = await enqueue_all(conn, [Queued(recipient, payload, fallback, inbound_id)])
     return outbox_id
 
 

@@ -12,7 +12,7 @@ import pytest
 from bot.graph import GraphClient
 from bot.metrics import FLOODED_AT
 from bot.sender import RateLimiter, Sender
-from bot.store import enqueue
+from bot.store import Queued, enqueue, enqueue_all
 from tests.conftest import eventually
 from tests.fakegraph import PHONE_NUMBER_ID, TOKEN, FakeGraph, body_text
 
@@ -60,6 +60,28 @@ async def test_recipients_take_turns(sender, graph, pool):
     await sender.drain()
     order = [body_text(m) for m in graph.sent]
     assert order[:3] == ["a0", "b0", "c0"] and order[3:6] == ["a1", "b1", "c1"]
+
+
+async def test_messages_written_together_take_the_turns_they_would_one_by_one(pool):
+    """A turn's replies are written in one statement: each recipient's follow one another, after
+    what was pending for them, and none is earlier than the queue's current turn."""
+    written = [(FLOODED, "a"), (QUIET, "b"), (FLOODED, "c"), (OTHER, "d"), (FLOODED, "e")]
+    turns = []
+    for together in (False, True):
+        async with pool.acquire() as conn, conn.transaction():
+            for i in range(3):  # a backlog for one of them, and the queue's turn moved on
+                await enqueue(conn, FLOODED, text(f"backlog {i}"))
+            await conn.execute("UPDATE outbox SET turn = turn + 5")
+            if together:
+                await enqueue_all(conn, [Queued(to, text(body)) for to, body in written])
+            else:
+                for to, body in written:
+                    await enqueue(conn, to, text(body))
+            rows = await conn.fetch("SELECT recipient, turn FROM outbox ORDER BY id")
+            turns.append([(r["recipient"], r["turn"]) for r in rows])
+            await conn.execute("DELETE FROM outbox")
+    assert turns[0] == turns[1]
+    assert [t for _, t in turns[1]] == [5, 6, 7, 8, 5, 9, 5, 10]
 
 
 async def test_a_pair_rate_limit_pauses_only_that_recipient(sender, graph, pool):

@@ -48,7 +48,7 @@ async def test_the_language_is_read_when_sending_so_a_switch_just_made_counts(po
 async def test_a_user_the_caller_knows_is_addressed_as_known_without_reading_their_row(
         pool, outbound):
     """A turn's sender, as the turn left them: their language switched in it is the one used,
-    and their row is not read again for each reply."""
+    and their row is not read again for each reply. The replies are written in one statement."""
     statements: list[str] = []
     async with pool.acquire() as conn, conn.transaction():
         ram = await make_user(conn, "RETAILER", "Ram", language="ne")
@@ -63,6 +63,7 @@ async def test_a_user_the_caller_knows_is_addressed_as_known_without_reading_the
     assert "not confirmed in time" in first and "not confirmed in time" in second
     assert "not confirmed" not in to_sita  # Sita, not known, was read: Nepali
     assert sum("FROM users" in q for q in statements) == 1
+    assert sum("INSERT INTO outbox" in q for q in statements) == 1
 
 
 async def test_a_reply_with_no_recipient_goes_to_the_sender_and_needs_one(pool, outbound):
