@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
 import nepali_datetime
-from babel import Locale
-from babel.numbers import parse_pattern
 
 from locales import Language
 
@@ -25,15 +23,13 @@ def digits(text: str, lang: Language) -> str:
     return text.translate(_DEVANAGARI_DIGITS) if lang == "ne" else text
 
 
-# Parsed once: babel's format_decimal parses its pattern again on every call, three quarters of
-# its time, and an analytics page formats a few thousand numbers (bench/web_bench.py).
-_NE = Locale.parse("ne")
-_NUMBER = parse_pattern("#,##,##0.###")
+# Decimals are rounded to thousandths half to even, as babel's "#,##,##0.###" would.
+_THOUSANDTH = Decimal("0.001")
 
 
 def _grouped(whole: int) -> str:
-    """1,23,45,678: what the patterns above make of a whole number (the last three digits, then
-    twos), without babel's decimal machinery: most numbers on a page are counts and rupees."""
+    """1,23,45,678: what babel's lakh pattern makes of a whole number (the last three digits,
+    then twos), without its decimal machinery: most numbers on a page are counts and rupees."""
     text = str(abs(whole))
     head, tail = text[:-3], text[-3:]
     pairs = []
@@ -48,7 +44,14 @@ def number(value: int | float | Decimal, lang: Language) -> str:
     """1,23,456.5 — Nepali (lakh) grouping in both languages, at most three decimals."""
     if type(value) is int:
         return digits(_grouped(value), lang)
-    text = _NUMBER.apply(Decimal(str(value)), _NE, numbering_system="latn")
+    # Without babel's decimal machinery, a fifth of a chat reply's rendering: most
+    # decimals shown are quantities (2.5 kg) and every draft shows several.
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    rounded = amount.quantize(_THOUSANDTH, rounding=ROUND_HALF_EVEN)
+    whole, _, fraction = f"{abs(rounded):f}".partition(".")
+    fraction = fraction.rstrip("0")
+    text = ("-" if rounded < 0 else "") + _grouped(int(whole)) + (
+        f".{fraction}" if fraction else "")
     return digits(text, lang)
 
 

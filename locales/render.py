@@ -43,6 +43,9 @@ class Messages:
                 trim_blocks=True,
                 lstrip_blocks=True,
                 keep_trailing_newline=False,
+                # Templates ship with the build: looking at each file's time on every render
+                # was a sixth of a reply's rendering. An edited template is read on restart.
+                auto_reload=False,
             )
             catalog = translations(lang)
             env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]

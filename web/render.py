@@ -68,6 +68,7 @@ def _environment(lang: Language) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the build (as locales/render.py)
     )
     env.filters.update(
         money=partial(formats.money, lang=lang),

@@ -48,10 +48,13 @@ def test_numbers_and_rupees_group_exactly_as_babels_lakh_pattern() -> None:
     pick = random.Random(13)
     wholes = [0, 1, 9, 10, 99, 100, 999, 1000, 99_999, 100_000, 10**7, 10**12, -1, -1000,
               -123_456_789] + [pick.randint(-10**13, 10**13) for _ in range(2000)]
-    parts = [0.5, 1234.5678, -98765.4321, 0.0005, 99.9995] + [
+    parts = [0.5, 1234.5678, -98765.4321, 0.0005, 99.9995, -0.0004] + [
         pick.uniform(-1e9, 1e9) for _ in range(500)]
-    for value in [*wholes, *parts]:
+    quantities = [Decimal("2.500"), Decimal("0.250"), Decimal("1E+3"), Decimal("1.0015")] + [
+        Decimal(pick.randint(-10**9, 10**9)).scaleb(-pick.randint(0, 6)) for _ in range(500)]
+    for value in [*wholes, *parts, *quantities]:
         want = format_decimal(Decimal(str(value)), format="#,##,##0.###", locale="ne")
+        want = "0" if want == "-0" else want  # a negative that rounds to nothing is nothing
         assert formats.number(value, "en") == want, value
         assert formats.number(value, "ne") == formats.digits(want, "ne"), value
     for paisa in wholes:
