@@ -12,7 +12,13 @@ from decimal import Decimal
 import asyncpg
 
 from ledger import ranking
-from ledger.errors import EmptyOrder, InvalidAmount, InvalidQuantity, UnknownProduct
+from ledger.errors import (
+    EmptyOrder,
+    InvalidAmount,
+    InvalidQuantity,
+    LedgerError,
+    UnknownProduct,
+)
 from ledger.order_repo import OrderLine
 from ledger.postings import MAX_AMOUNT_PAISA
 
@@ -101,20 +107,53 @@ def normalise(lines: Sequence[LineRequest]) -> list[LineRequest]:
 
 async def quote(conn: asyncpg.Connection, lines: Sequence[LineRequest]) -> Quote:
     """Price lines at the best vendor's prices (see ranking), else at list prices."""
-    wanted = normalise(lines)
+    (priced,) = await quotes(conn, [lines])
+    if isinstance(priced, LedgerError):
+        raise priced
+    return priced
+
+
+async def quotes(
+    conn: asyncpg.Connection, line_sets: Sequence[Sequence[LineRequest]]
+) -> list[Quote | LedgerError]:
+    """`quote` for each set of lines, or why it could not be priced: the products and the best
+    vendors of every set are read in one round trip each (a choice between products prices the
+    draft with each of them)."""
+    wanted: list[list[LineRequest] | LedgerError] = []
+    for lines in line_sets:
+        try:
+            wanted.append(normalise(lines))
+        except LedgerError as exc:
+            wanted.append(exc)
+    valid = [w for w in wanted if not isinstance(w, LedgerError)]
     rows = await conn.fetch(
         """SELECT sku, name_en, name_ne, unit, price_paisa FROM products
            WHERE sku = ANY($1::text[]) AND active""",
-        [line.sku for line in wanted],
-    )
+        sorted({line.sku for w in valid for line in w}),
+    ) if valid else []
     products = {r["sku"]: r for r in rows}
+    best = iter(await ranking.candidates_each(
+        conn, [[(line.sku, line.quantity_milli) for line in w] for w in valid], limit=1))
+    priced: list[Quote | LedgerError] = []
+    for w in wanted:
+        if isinstance(w, LedgerError):
+            priced.append(w)
+            continue
+        vendors = next(best)
+        try:
+            priced.append(await _quoted(conn, w, products, vendors[0] if vendors else None))
+        except LedgerError as exc:
+            priced.append(exc)
+    return priced
+
+
+async def _quoted(
+    conn: asyncpg.Connection, wanted: list[LineRequest], products: dict[str, asyncpg.Record],
+    vendor: ranking.Candidate | None,
+) -> Quote:
     for line in wanted:
         if line.sku not in products:
             raise UnknownProduct(sku=line.sku)
-    best = await ranking.candidates(
-        conn, [(line.sku, line.quantity_milli) for line in wanted], limit=1
-    )
-    vendor = best[0] if best else None
     quoted = []
     for line in wanted:
         product = products[line.sku]

@@ -26,7 +26,7 @@ from ledger.errors import (
 )
 from ledger.lifecycle import NEVER_PLACED
 from ledger.order_repo import Order
-from ledger.pricing import LineRequest, to_milli
+from ledger.pricing import LineRequest, Quote, to_milli
 from locales.replies import Button, Row
 
 
@@ -237,17 +237,18 @@ async def _choice_prices(turn: Turn, state: Asking, question: Question,
     """Each candidate's price per base unit as the draft would charge it if chosen: the draft's
     lines plus this one, priced the way every draft is (what is shown is what is charged)."""
     lines = _requests(draft or await current_draft(turn, state))
-    prices = {}
+    added = []
     for product in found:
         stated = Quantity(None if question.quantity is None else Decimal(question.quantity),
                           question.unit)
         base = turn.parser.vocabulary.to_base(product, stated) if question.quantity else None
-        milli = to_milli(base) if base else 1000
-        try:
-            quote = await pricing.quote(turn.conn, [*lines, LineRequest(product.sku, milli)])
-            prices[product.sku] = next(line.unit_price_paisa for line in quote.lines
+        added.append([*lines, LineRequest(product.sku, to_milli(base) if base else 1000)])
+    prices = {}
+    for product, priced in zip(found, await pricing.quotes(turn.conn, added), strict=True):
+        if isinstance(priced, Quote):
+            prices[product.sku] = next(line.unit_price_paisa for line in priced.lines
                                        if line.sku == product.sku)
-        except LedgerError:  # an absurd quantity, say: the catalog's price, as the draft would
+        else:  # an absurd quantity, say: the catalog's price, as the draft would
             prices[product.sku] = product.price_paisa
     return prices
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -70,6 +71,33 @@ async def test_a_draft_written_comes_with_the_quote_that_priced_it(
     assert edited.priced_by is not None and edited.priced_by.vendor_id == world.vendor.id
     assert (await orders.get(conn, draft.id)).priced_by is None
     assert await orders.get(conn, draft.id) == edited  # the quote is not part of the order
+
+
+async def test_several_sets_of_lines_are_quoted_as_each_alone_in_two_round_trips(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    """A choice between products prices the draft with each of them: the quotes, and the reason
+    one cannot be priced, are what quoting each set alone gives, in two statements for all."""
+    sets = [[line("CHINI", 2.5)], [line("CHINI", 1), line("TEL", 1, "l")],
+            [line("TEL", 5000)], [line("UNICORN", 1)], [line("CHINI", 10**7)], [],
+            [line("CHINI", 1), line("CHINI", 2)]]
+    alone: list[object] = []
+    for lines in sets:
+        try:
+            alone.append(await pricing.quote(conn, lines))
+        except Exception as exc:  # noqa: BLE001 - compared below, by kind and by what it says
+            alone.append((type(exc), str(exc)))
+    statements: list[str] = []
+    conn.add_query_logger(note := lambda logged: statements.append(logged.query))
+    together = await pricing.quotes(conn, [s for s in sets if s != [line("TEL", 5000)]])
+    await asyncio.sleep(0)  # asyncpg tells its loggers on the loop's next turn
+    conn.remove_query_logger(note)
+    assert len(statements) == 2  # the set nobody can fill asks one more: left out here
+    alone.pop(2)
+    assert [q if isinstance(q, pricing.Quote) else (type(q), str(q)) for q in together] == alone
+    assert isinstance(together[2], UnknownProduct) and isinstance(together[3], InvalidQuantity)
+    assert [q.vendor_id for q in await pricing.quotes(conn, [sets[2], sets[0]])] == [
+        None, world.vendor2.id]
 
 
 async def test_draft_without_any_able_vendor_uses_list_prices(
