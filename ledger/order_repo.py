@@ -119,15 +119,21 @@ async def get(conn: asyncpg.Connection, ref: OrderRef) -> Order:
     )
     if row is None:
         raise OrderNotFound(order=order_id)
+    return order_of(row, tuple(OrderLine(*line) for line in row["order_lines"]))
+
+
+def order_of(
+    row: asyncpg.Record, lines: tuple[OrderLine, ...], priced_by: Quote | None = None
+) -> Order:
+    """The Order of an orders row that comes with `vendor_name` and `paid_paisa`."""
     billed = row["status"] in BILLED_STATUSES
     paid = int(row["paid_paisa"])
     return Order(
         id=row["id"], number=row["number"], status=row["status"],
         retailer_id=row["retailer_id"], vendor_id=row["vendor_id"],
-        vendor_name=row["vendor_name"], total_paisa=row["total_paisa"],
-        lines=tuple(OrderLine(*line) for line in row["order_lines"]),
+        vendor_name=row["vendor_name"], total_paisa=row["total_paisa"], lines=lines,
         created_at=row["created_at"], confirmed_at=row["confirmed_at"],
         accepted_at=row["accepted_at"], due_at=row["due_at"], paid_paisa=paid,
         payment_status=payment_status(row["total_paisa"], paid),
-        outstanding_paisa=row["total_paisa"] - paid if billed else 0,
+        outstanding_paisa=row["total_paisa"] - paid if billed else 0, priced_by=priced_by,
     )

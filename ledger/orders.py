@@ -9,7 +9,6 @@ database.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +37,7 @@ from ledger.order_repo import (
     get,
     lock,
     lock_ref,
+    order_of,
     visible,
 )
 from ledger.postings import Posting
@@ -121,18 +121,19 @@ async def create_draft(
                 return await get(conn, existing["id"])
         await credit.require_active(conn, retailer.id)
         quote = await pricing.quote(conn, lines)
-        order_id = await conn.fetchval(
+        # A new draft has no vendor and no payment yet; its lines are the quote's.
+        row = await conn.fetchrow(
             """WITH d AS (SELECT padded_number('D-', nextval('order_draft_seq')) AS ref)
                INSERT INTO orders (retailer_id, total_paisa, request_key, number, draft_ref)
                SELECT $1, $2, $3, d.ref, d.ref FROM d
-               ON CONFLICT (request_key) DO NOTHING RETURNING id""",
+               ON CONFLICT (request_key) DO NOTHING
+               RETURNING *, NULL::text AS vendor_name, 0 AS paid_paisa""",
             retailer.id, quote.total_paisa, request_key,
         )
-        if order_id is None:  # the same request, committed concurrently
-            order_id = await find_by_request_key(conn, request_key)
-            return await get(conn, order_id)
-        await _write_lines(conn, order_id, quote)
-        return dataclasses.replace(await get(conn, order_id), priced_by=quote)
+        if row is None:  # the same request, committed concurrently
+            return await get(conn, await find_by_request_key(conn, request_key))
+        await _write_lines(conn, row["id"], quote)
+        return order_of(row, quote.lines, priced_by=quote)
 
 
 async def find_by_request_key(conn: asyncpg.Connection, request_key: str | None) -> int:
@@ -154,11 +155,14 @@ async def replace_draft_lines(
         quote = await pricing.quote(conn, lines)
         await conn.execute("DELETE FROM order_lines WHERE order_id = $1", row["id"])
         await _write_lines(conn, row["id"], quote)
-        await conn.execute(
-            "UPDATE orders SET total_paisa = $2, updated_at = now() WHERE id = $1",
+        updated = await conn.fetchrow(
+            f"""UPDATE orders o SET total_paisa = $2, updated_at = now() WHERE o.id = $1
+                RETURNING o.*, {PAID_SQL} AS paid_paisa,
+                          (SELECT shop_name FROM vendors WHERE user_id = o.vendor_id)
+                              AS vendor_name""",
             row["id"], quote.total_paisa,
         )
-        return dataclasses.replace(await get(conn, row["id"]), priced_by=quote)
+        return order_of(updated, quote.lines, priced_by=quote)
 
 
 async def confirm(

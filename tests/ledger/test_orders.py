@@ -65,6 +65,7 @@ async def test_a_draft_written_comes_with_the_quote_that_priced_it(
     draft = await orders.create_draft(conn, world.retailer, [line("CHINI", 2.5)])
     assert draft.priced_by == await pricing.quote(conn, [line("CHINI", 2.5)])
     assert draft.priced_by is not None and draft.priced_by.vendor_id == world.vendor2.id
+    assert await orders.get(conn, draft.id) == draft  # as written, without reading it back
     edited = await orders.replace_draft_lines(conn, draft.id, world.retailer,
                                               [line("CHINI", 1), line("TEL", 1, "l")])
     assert edited.priced_by == await pricing.quote(conn, [line("CHINI", 1), line("TEL", 1, "l")])
