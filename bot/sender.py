@@ -252,8 +252,8 @@ class Sender:
         Up to `concurrency` workers claim and send independently (a slow send holds up only its
         own worker). One starts; each claim that finds a message while another is due wakes one
         idle peer, so the workers in use follow the queue, and a quiet queue costs one empty
-        claim, not one per worker. A worker that has sent looks again itself if more was due,
-        or its recipient's next message is due now. The drain ends when no worker is busy and
+        claim, not one per worker. A worker that has sent looks again itself if more was due
+        and no peer could be called for it, or if its recipient's next message is due now. The drain ends when no worker is busy and
         no wake-up is left unanswered (a claim that finds nothing answers them all); a message
         queued meanwhile is found by the next drain, which its NOTIFY starts.
         """
@@ -261,11 +261,16 @@ class Sender:
         changed = asyncio.Condition()
         busy, calls, sent, finished = 1, 0, 0, False  # the first worker is busy from the start
 
-        async def woken() -> None:
+        async def woken() -> bool:
+            """Call an idle peer for a message due besides one just claimed; False when every
+            peer has a call waiting already (the claimer looks again itself)."""
             nonlocal calls
             async with changed:
-                calls = min(calls + 1, self._concurrency - 1)
+                if calls >= self._concurrency - 1:
+                    return False
+                calls += 1
                 changed.notify(1)
+                return True
 
         async def done_with(nothing_due: bool = False) -> None:
             """This worker is no longer busy; the last one ends the drain. A claim that found
@@ -321,19 +326,20 @@ class Sender:
         return handled
 
     async def _send_next(
-        self, claimed: Callable[[], Awaitable[None]] | None = None
+        self, claimed: Callable[[], Awaitable[bool]] | None = None
     ) -> tuple[bool, bool]:
         """Claim, send and record one message: (whether one was due, whether more may be due
         now). `claimed` is called once a message is claimed while another is due, before it is
-        sent."""
+        sent; when it returns True a peer looks for that one, so this worker need not."""
         await self._limiter.unpaused()  # while Meta throttles us, claim nothing
         claim = await self._claim()
         if claim is None:
             return False, False
+        handed_on = False
         if claimed is not None and (claim == "settled" or claim.more):
-            await claimed()
+            handed_on = await claimed()
         if claim == "settled":
-            return True, True
+            return True, not handed_on
         # Only a message about to go takes a slot. A pause that began meanwhile gives the claim
         # back rather than let its lease run out while it waits.
         if not await self._limiter.acquire(max_wait=self._lease.total_seconds() / 4):
@@ -353,8 +359,8 @@ class Sender:
         except GraphError as exc:
             async with self._pool.acquire() as conn, conn.transaction():
                 await self._failed_attempt(conn, claim, exc)
-            return True, claim.more
-        return True, await self._record_sent(claim, wamid) or claim.more
+            return True, claim.more and not handed_on
+        return True, await self._record_sent(claim, wamid) or (claim.more and not handed_on)
 
     async def _claim(self) -> Claim | Literal["settled"] | None:
         """Mark the next due message in flight; "settled" when it needed no sending after all."""

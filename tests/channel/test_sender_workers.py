@@ -93,6 +93,23 @@ async def test_looking_for_work_costs_one_claim_not_one_per_worker(counted, grap
     assert [m["to"] for m in graph.sent] == [SLOW]
 
 
+async def test_a_message_due_besides_the_one_claimed_is_looked_for_once(counted, graph):
+    """The claim that sees another due calls a peer for it and, having sent its own, does not
+    look again itself: two replies to two people cost two claims, not three. With no peer to
+    call (one worker), the claimer looks again itself, and that look finds the second."""
+    pool, statements = counted
+    async with aiohttp.ClientSession() as session:
+        for concurrency in (4, 1):
+            async with pool.acquire() as conn:
+                for to in (SLOW, OTHERS[0]):
+                    await enqueue(conn, to, text(f"to {to}"))
+            statements.clear()
+            assert await _sender(pool, session, graph, concurrency).drain() == 2
+            await asyncio.sleep(0)  # asyncpg tells its loggers on the loop's next turn
+            assert _claims(statements) == 2, concurrency
+    assert sorted(m["to"] for m in graph.sent) == sorted([SLOW, OTHERS[0]] * 2)
+
+
 async def test_one_drain_sends_everything_due(counted, graph):
     pool, statements = counted
     recipients = (SLOW, *OTHERS)
