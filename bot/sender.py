@@ -253,9 +253,10 @@ class Sender:
         own worker). One starts; each claim that finds a message while another is due wakes one
         idle peer, so the workers in use follow the queue, and a quiet queue costs one empty
         claim, not one per worker. A worker that has sent looks again itself if more was due
-        and no peer could be called for it, or if its recipient's next message is due now. The drain ends when no worker is busy and
-        no wake-up is left unanswered (a claim that finds nothing answers them all); a message
-        queued meanwhile is found by the next drain, which its NOTIFY starts.
+        and no peer could be called for it, or if its recipient's next message is due now. The
+        drain ends when no worker is busy and no wake-up is left unanswered (a claim that finds
+        nothing answers them all); a message queued meanwhile is found by the next drain, which
+        its NOTIFY starts.
         """
         await self._record_unrecorded()
         changed = asyncio.Condition()

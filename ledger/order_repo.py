@@ -65,32 +65,39 @@ PAID_SQL = """COALESCE((SELECT sum(pa.amount_paisa) FROM payment_allocations pa
                         WHERE pa.order_id = o.id), 0)"""
 
 
-async def find_id(conn: asyncpg.Connection, ref: OrderRef) -> int:
-    """The id of an order given its id or number ("KH-000123", any case)."""
+# The order whose number, or a draft's lasting "D-…" reference, is $1 (given upper case).
+_BY_NUMBER = """(SELECT id FROM orders WHERE number = $1 UNION ALL
+                 SELECT id FROM orders WHERE draft_ref = $1 LIMIT 1)"""
+
+
+def _key(ref: OrderRef) -> tuple[str, int | str]:
+    """The SQL naming the order `ref` is (an id, or a number in any case), and its parameter."""
     if isinstance(ref, int):
-        found = await conn.fetchval("SELECT id FROM orders WHERE id = $1", ref)
-    else:
-        ref = ref.strip().upper()  # a placed order's number, or a draft's lasting "D-…"
-        found = await conn.fetchval(
-            "SELECT id FROM orders WHERE number = $1 UNION ALL "
-            "SELECT id FROM orders WHERE draft_ref = $1 LIMIT 1", ref)
+        return "$1::bigint", ref
+    return _BY_NUMBER, ref.strip().upper()
+
+
+async def find_with_retailer(conn: asyncpg.Connection, ref: OrderRef) -> tuple[int, int]:
+    """The order's id and its retailer's: a writer locks the retailer before the order."""
+    sql, key = _key(ref)
+    found = await conn.fetchrow(f"SELECT id, retailer_id FROM orders WHERE id = {sql}", key)
     if found is None:
-        raise OrderNotFound(order=ref)
-    return int(found)
+        raise OrderNotFound(order=key)
+    return found["id"], found["retailer_id"]
 
 
 async def lock(conn: asyncpg.Connection, order_id: int) -> asyncpg.Record:
     """Lock the order row for the rest of the transaction and return it."""
-    row = await conn.fetchrow("SELECT * FROM orders WHERE id = $1 FOR NO KEY UPDATE", order_id)
-    if row is None:
-        raise OrderNotFound(order=order_id)
-    return row
+    return await lock_ref(conn, order_id)
 
 
 async def lock_ref(conn: asyncpg.Connection, ref: OrderRef) -> asyncpg.Record:
-    """`lock` for an order given by id or number (an id is not looked up first: `lock` says
-    when there is no such order)."""
-    return await lock(conn, ref if isinstance(ref, int) else await find_id(conn, ref))
+    """`lock` for an order given by id or number, in one statement."""
+    sql, key = _key(ref)
+    row = await conn.fetchrow(f"SELECT * FROM orders WHERE id = {sql} FOR NO KEY UPDATE", key)
+    if row is None:
+        raise OrderNotFound(order=key)
+    return row
 
 
 async def visible(conn: asyncpg.Connection, ref: OrderRef, actor: Actor) -> Order:
@@ -105,7 +112,7 @@ async def visible(conn: asyncpg.Connection, ref: OrderRef, actor: Actor) -> Orde
 
 
 async def get(conn: asyncpg.Connection, ref: OrderRef) -> Order:
-    order_id = ref if isinstance(ref, int) else await find_id(conn, ref)
+    sql, key = _key(ref)
     # One round trip: the lines come as an array of rows, in OrderLine's field order.
     row = await conn.fetchrow(
         f"""SELECT o.*, v.shop_name AS vendor_name, {PAID_SQL} AS paid_paisa,
@@ -114,11 +121,11 @@ async def get(conn: asyncpg.Connection, ref: OrderRef) -> Order:
                            FROM order_lines l JOIN products p ON p.sku = l.sku
                           WHERE l.order_id = o.id ORDER BY l.line_no) AS order_lines
             FROM orders o LEFT JOIN vendors v ON v.user_id = o.vendor_id
-            WHERE o.id = $1""",
-        order_id,
+            WHERE o.id = {sql}""",
+        key,
     )
     if row is None:
-        raise OrderNotFound(order=order_id)
+        raise OrderNotFound(order=key)
     return order_of(row, tuple(OrderLine(*line) for line in row["order_lines"]))
 
 

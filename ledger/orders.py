@@ -33,7 +33,7 @@ from ledger.order_repo import (
     PAID_SQL,
     Order,
     OrderRef,
-    find_id,
+    find_with_retailer,
     get,
     lock,
     lock_ref,
@@ -174,7 +174,7 @@ async def confirm(
     now: datetime | None = None,
 ) -> Confirmation:
     """DRAFT -> PENDING within the credit limit, then offered to the best vendor."""
-    order_id = await find_id(conn, order)
+    order_id, retailer_id = await find_with_retailer(conn, order)
     async with conn.transaction():
         if confirm_key is not None:
             done = await conn.fetchval(
@@ -184,7 +184,6 @@ async def confirm(
                 if done != order_id:
                     raise IdempotencyConflict(key=confirm_key)
                 return Confirmation(await get(conn, order_id), None, replayed=True)
-        retailer_id = await conn.fetchval("SELECT retailer_id FROM orders WHERE id = $1", order_id)
         await credit.lock_retailer(conn, retailer_id)
         row = await lock(conn, order_id)
         _require_retailer_or_staff(actor, row)
@@ -214,9 +213,8 @@ async def accept(
     conn: asyncpg.Connection, order: OrderRef, vendor: Actor, *, now: datetime | None = None
 ) -> Order:
     """The assigned vendor accepts: credit re-checked, stock reserved, ORDER_CREDIT posted."""
-    order_id = await find_id(conn, order)
+    order_id, retailer_id = await find_with_retailer(conn, order)
     async with conn.transaction():
-        retailer_id = await conn.fetchval("SELECT retailer_id FROM orders WHERE id = $1", order_id)
         await credit.lock_retailer(conn, retailer_id)
         row = await lock(conn, order_id)
         _require_vendor_or_staff(vendor, row)

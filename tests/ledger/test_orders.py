@@ -9,7 +9,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from ledger import assignment, orders, pricing, stock
+from ledger import assignment, order_repo, orders, pricing, stock
 from ledger.errors import (
     IllegalTransition,
     InvalidAmount,
@@ -17,6 +17,7 @@ from ledger.errors import (
     NotPermitted,
     NotYourOrder,
     NoVendorCanFill,
+    OrderNotFound,
     StockInsufficient,
     UnknownProduct,
 )
@@ -99,6 +100,28 @@ async def test_several_sets_of_lines_are_quoted_as_each_alone_in_two_round_trips
     assert isinstance(together[2], UnknownProduct) and isinstance(together[3], InvalidQuantity)
     assert [q.vendor_id for q in await pricing.quotes(conn, [sets[2], sets[0]])] == [
         None, world.vendor2.id]
+
+
+async def test_an_order_named_by_its_number_is_read_or_locked_in_one_statement(
+    conn: asyncpg.Connection, world: World
+) -> None:
+    """A vendor types "accept kh-000123": the number, in any case, names the order in the same
+    statement that reads or locks it; a number nobody has is named back as typed, upper case."""
+    draft = await orders.create_draft(conn, world.retailer, [line("CHINI", 1)])
+    statements: list[str] = []
+    conn.add_query_logger(note := lambda logged: statements.append(logged.query))
+    async with conn.transaction():
+        assert (await order_repo.lock_ref(conn, f" {draft.number.lower()} "))["id"] == draft.id
+    assert await orders.get(conn, draft.number.lower()) == draft
+    assert await order_repo.find_with_retailer(conn, draft.number) == (draft.id, world.retailer.id)
+    await asyncio.sleep(0)  # asyncpg tells its loggers on the loop's next turn
+    conn.remove_query_logger(note)
+    read = [q for q in statements if "FROM orders" in q]  # not asyncpg's look at the types
+    assert len(read) == 3 and "FOR NO KEY UPDATE" in read[0]
+    for missing in ("kh-999999", 10**9):
+        with pytest.raises(OrderNotFound) as caught:
+            await orders.get(conn, missing)
+        assert caught.value.params == {"order": "KH-999999" if missing != 10**9 else 10**9}
 
 
 async def test_draft_without_any_able_vendor_uses_list_prices(
