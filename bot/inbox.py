@@ -83,6 +83,10 @@ LEFT JOIN LATERAL (
      ORDER BY m.id LIMIT 1) AS n ON true
 """
 
+# _TAKE and _NEXT in one call (migration 033): (taken, the message's columns, recent).
+_TAKE_NEXT = "SELECT t.taken, (t.message).*, t.recent FROM inbox_take($1, $2, $3) AS t"
+_HAS_TAKE_NEXT = "SELECT to_regprocedure('inbox_take(text, interval, integer)') IS NOT NULL"
+
 # Handled: the message is marked and its sender served, in one statement.
 _HANDLED = """
 WITH handled AS (
@@ -158,6 +162,10 @@ class Inbox:
         self._max_per_window = max_per_window
         self._window = timedelta(seconds=window_seconds)
         self._concurrency = concurrency
+        # Migration 033 seen applied. Until then (a deploy migrates while the build before
+        # serves: tests/channel/test_migrate_live.py) the two statements it replaces are used;
+        # remove them with the release after the one that ships 033.
+        self._take_next = False
 
     async def run(self) -> None:
         """Handle messages until cancelled, or stopping (then return with none in hand)."""
@@ -198,18 +206,12 @@ class Inbox:
         """Handle the oldest unhandled message of `sender`, unless another worker holds them
         or one of theirs is being stored."""
         async with self._pool.acquire() as conn:
-            holding = True  # the 'inbound:' key (a session lock) may be held from _TAKE on
+            holding = True  # the 'inbound:' key (a session lock) may be held until _take ends
             try:
                 async with conn.transaction():
-                    taken = await conn.fetchval(_TAKE, sender)
-                    holding = bool(taken)
-                    if not taken:
-                        return 0
-                    # Read after taking the lock (a statement of its own, so its snapshot is
-                    # taken after the lock): a message handled meanwhile is not seen again.
-                    row = await conn.fetchrow(_NEXT, sender, self._window, self._max_per_window)
+                    row = await self._take(conn, sender)
                     holding = False
-                    if row is None or row["id"] is None:
+                    if row is None:
                         return 0
                     with message_context(row["wamid"]):
                         if row["recent"] >= self._max_per_window:
@@ -223,6 +225,22 @@ class Inbox:
             finally:
                 if holding:
                     await _let_go(conn)
+
+    async def _take(self, conn: asyncpg.Connection, sender: str) -> asyncpg.Record | None:
+        """The sender's oldest unhandled message, with its flood count, theirs to handle until
+        the transaction ends; None when another worker has them, one of theirs is being stored,
+        or none is waiting. One round trip (migration 033)."""
+        if not self._take_next:
+            self._take_next = bool(await conn.fetchval(_HAS_TAKE_NEXT))
+        if self._take_next:
+            row = await conn.fetchrow(_TAKE_NEXT, sender, self._window, self._max_per_window)
+            return row if row["taken"] and row["id"] is not None else None
+        if not await conn.fetchval(_TAKE, sender):
+            return None
+        # Read after taking the lock (a statement of its own, so its snapshot is taken after
+        # the lock): a message handled meanwhile is not seen again.
+        row = await conn.fetchrow(_NEXT, sender, self._window, self._max_per_window)
+        return row if row is not None and row["id"] is not None else None
 
     async def _throttle(self, conn: asyncpg.Connection, row: asyncpg.Record) -> int:
         """Keep the message, marked, without handling it; tell the sender once per flood."""

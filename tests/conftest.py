@@ -135,6 +135,22 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
+async def counted(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, list[str]]]:
+    """A pool like the app's whose connections note every statement they run (asyncpg tells
+    its loggers on the loop's next turn: `await asyncio.sleep(0)` before counting)."""
+    statements: list[str] = []
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await db._init_connection(conn)  # noqa: SLF001 - the app's own codecs
+        conn.add_query_logger(lambda logged: statements.append(logged.query))
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10, init=init,
+                                     reset=db._keep_session)  # noqa: SLF001 - as the app's
+    yield pool, statements
+    await pool.close()
+
+
+@pytest.fixture
 async def owner_conn(owner_url: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await db.connect(owner_url)
     yield conn

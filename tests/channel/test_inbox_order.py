@@ -71,6 +71,26 @@ async def test_storing_a_senders_next_message_does_not_wait_for_their_last_ones_
                                   WHERE datname = current_database())""") == 0
 
 
+async def test_a_message_is_taken_and_read_in_one_statement(counted):
+    """The sender's locks and the read of their oldest message are one call (migration 033),
+    so a message handled costs BEGIN, that call, the mark and COMMIT besides its handling."""
+    pool, statements = counted
+    handled: list[str] = []
+    inbox = _inbox(pool, handled)
+    async with pool.acquire() as conn:
+        await store_webhook(conn, [inbound(SENDER, "chamal 2 bora")], [])
+        await asyncio.sleep(0)
+        statements.clear()
+        assert await inbox.handle_next(SENDER) == 1
+        assert await inbox.handle_next(SENDER) == 0  # none left: the call says so
+    await asyncio.sleep(0)  # asyncpg tells its loggers on the loop's next turn
+    assert handled == ["chamal 2 bora"]
+    kinds = [q.split()[0].rstrip(";") for q in statements]
+    # The first turn also asks, once, whether migration 033 is there.
+    assert kinds == ["BEGIN", "SELECT", "SELECT", "WITH", "COMMIT", "BEGIN", "SELECT", "COMMIT"]
+    assert sum("FROM inbox_take" in q for q in statements) == 2
+
+
 async def test_the_inbox_gives_way_before_each_message_it_handles(pool):
     handled: list[str] = []
     way = asyncio.Event()

@@ -5,16 +5,13 @@ is."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import asyncpg
-import pytest
 
 from bot.graph import GraphClient
 from bot.sender import Sender
 from bot.store import enqueue
-from ledger import db
 from tests.conftest import eventually
 from tests.fakegraph import PHONE_NUMBER_ID, TOKEN, FakeGraph
 
@@ -23,21 +20,6 @@ SLOW, OTHERS = "9779811111111", ("9779822222222", "9779833333333", "977984444444
 
 def text(body: str) -> dict:  # type: ignore[type-arg]
     return {"type": "text", "text": {"body": body, "preview_url": False}}
-
-
-@pytest.fixture
-async def counted(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, list[str]]]:
-    """A pool like the app's whose connections note every statement they run."""
-    statements: list[str] = []
-
-    async def init(conn: asyncpg.Connection) -> None:
-        await db._init_connection(conn)  # noqa: SLF001 - the app's own codecs
-        conn.add_query_logger(lambda logged: statements.append(logged.query))
-
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10, init=init,
-                                     reset=db._keep_session)  # noqa: SLF001 - as the app's
-    yield pool, statements
-    await pool.close()
 
 
 def _sender(pool: asyncpg.Pool, session: aiohttp.ClientSession, graph: FakeGraph,
