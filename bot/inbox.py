@@ -86,6 +86,7 @@ LEFT JOIN LATERAL (
 # _TAKE and _NEXT in one call (migration 033): (taken, the message's columns, recent).
 _TAKE_NEXT = "SELECT t.taken, (t.message).*, t.recent FROM inbox_take($1, $2, $3) AS t"
 _HAS_TAKE_NEXT = "SELECT to_regprocedure('inbox_take(text, interval, integer)') IS NOT NULL"
+_ASK_AGAIN_SECONDS = 5.0
 
 # Handled: the message is marked and its sender served, in one statement.
 _HANDLED = """
@@ -163,9 +164,11 @@ class Inbox:
         self._window = timedelta(seconds=window_seconds)
         self._concurrency = concurrency
         # Migration 033 seen applied. Until then (a deploy migrates while the build before
-        # serves: tests/channel/test_migrate_live.py) the two statements it replaces are used;
-        # remove them with the release after the one that ships 033.
+        # serves: tests/channel/test_migrate_live.py) the two statements it replaces are used,
+        # and whether it is there is asked again every few seconds, not at every message;
+        # remove all this with the release after the one that ships 033.
         self._take_next = False
+        self._take_next_asked = -float("inf")
 
     async def run(self) -> None:
         """Handle messages until cancelled, or stopping (then return with none in hand)."""
@@ -230,7 +233,8 @@ class Inbox:
         """The sender's oldest unhandled message, with its flood count, theirs to handle until
         the transaction ends; None when another worker has them, one of theirs is being stored,
         or none is waiting. One round trip (migration 033)."""
-        if not self._take_next:
+        if not self._take_next and time.monotonic() - self._take_next_asked > _ASK_AGAIN_SECONDS:
+            self._take_next_asked = time.monotonic()
             self._take_next = bool(await conn.fetchval(_HAS_TAKE_NEXT))
         if self._take_next:
             row = await conn.fetchrow(_TAKE_NEXT, sender, self._window, self._max_per_window)

@@ -167,8 +167,9 @@ FOR UPDATE SKIP LOCKED
 # unless it is in doubt (an earlier send of it got no answer); then it comes back unmarked, with
 # `in_doubt`, for the transaction in Sender._claim_in_doubt, which may settle it instead of
 # sending it again. Nothing due: no row. `more`: another message was due besides this one, so
-# a peer is woken and this worker looks again after sending; without it, a lone reply cost
-# three claims (the one that found it, the woken peer's and the look after the send).
+# a peer is called to look for it (or, with none free, this worker looks again after sending);
+# without it, a lone reply cost three claims (the one that found it, the woken peer's and the
+# look after the send).
 _CLAIM_FRESH = f"""
 WITH next AS ({_CLAIM}),
 claimed AS (
@@ -261,26 +262,30 @@ class Sender:
         await self._record_unrecorded()
         changed = asyncio.Condition()
         busy, calls, sent, finished = 1, 0, 0, False  # the first worker is busy from the start
+        made = 0  # calls made in this drain, answered or not
 
         async def woken() -> bool:
             """Call an idle peer for a message due besides one just claimed; False when every
             peer has a call waiting already (the claimer looks again itself)."""
-            nonlocal calls
+            nonlocal calls, made
             async with changed:
                 if calls >= self._concurrency - 1:
                     return False
                 calls += 1
+                made += 1
                 changed.notify(1)
                 return True
 
-        async def done_with(nothing_due: bool = False) -> None:
+        async def done_with(nothing_due: bool = False, made_before: int = 0) -> None:
             """This worker is no longer busy; the last one ends the drain. A claim that found
-            nothing answers the wake-ups not yet taken: what they were for has been claimed."""
+            nothing answers the wake-ups made before it began and not yet taken: what they were
+            for has been claimed. One made since (a message that fell due meanwhile, seen by
+            another claim) is still someone's to answer: its caller does not look again."""
             nonlocal busy, calls, finished
             async with changed:
                 busy -= 1
                 if nothing_due:
-                    calls = 0
+                    calls = min(calls, made - made_before)
                 if busy == 0 and calls == 0:
                     finished = True
                     changed.notify_all()
@@ -290,6 +295,7 @@ class Sender:
             if not first and not await called():
                 return
             while not self._stopping.is_set():
+                made_before = made
                 try:
                     handled, more = await self._send_next(woken)
                 except BaseException:
@@ -298,7 +304,7 @@ class Sender:
                 sent += handled
                 if more:
                     continue
-                await done_with(nothing_due=not handled)
+                await done_with(nothing_due=not handled, made_before=made_before)
                 if not await called():
                     return
             await done_with()  # stopping

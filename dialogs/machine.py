@@ -1,5 +1,6 @@
 """State tables as data: each dialog declares its states and transitions as a list of dicts, one
-`transitions` machine is built from it once, and conversations are attached to it per event.
+`transitions` machine is built from it once, and each event is fired on a bare model holding
+the conversation's state.
 
 The table is the documentation (its Mermaid diagram is generated from it), and the machine
 refuses any move the table does not list, so a handler cannot wander into an undeclared state.

@@ -23,7 +23,8 @@ def digits(text: str, lang: Language) -> str:
     return text.translate(_DEVANAGARI_DIGITS) if lang == "ne" else text
 
 
-# Decimals are rounded to thousandths half to even, as babel's "#,##,##0.###" would.
+# Decimals are rounded to thousandths half to even, as babel's "#,##,##0.###" would; a negative
+# that rounds to nothing reads "0", where babel writes "-0".
 _THOUSANDTH = Decimal("0.001")
 
 

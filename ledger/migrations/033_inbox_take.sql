@@ -3,7 +3,7 @@
 -- must see every message whose store committed before the 'inbound:' key was got, which a
 -- statement that takes that key cannot (its snapshot is taken when it starts); each query of a
 -- volatile function takes a fresh one. The key is let go after the read, as before: a store that
--- starts then is of a later message.
+-- starts then is of a later message. (Its path is pinned as 013 asks of every function.)
 -- `taken`: NULL when another worker is handling the sender's messages (the transaction's
 -- 'inbox:' lock), false when one of theirs is being stored right now (its commit wakes the inbox
 -- again), true when this transaction handles them; `message` is then their oldest unhandled one
@@ -11,7 +11,7 @@
 CREATE FUNCTION inbox_take(
     taken_sender text, flood_window interval, flood_cap integer,
     OUT taken boolean, OUT message inbound_messages, OUT recent integer
-) LANGUAGE plpgsql AS $$
+) LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtextextended('inbox:' || taken_sender, 0)) THEN
         RETURN;
@@ -23,12 +23,12 @@ BEGIN
     SELECT m.* INTO message FROM inbound_messages m
      WHERE m.sender = taken_sender AND m.handled_at IS NULL
      ORDER BY m.id LIMIT 1;
-    IF FOUND THEN
+    PERFORM pg_advisory_unlock(hashtextextended('inbound:' || taken_sender, 0));
+    IF message.id IS NOT NULL THEN
         SELECT count(*) INTO recent FROM (
             SELECT 1 FROM inbound_messages r
              WHERE r.sender = taken_sender AND r.sent_at > message.sent_at - flood_window
                AND (r.sent_at, r.id) < (message.sent_at, message.id)
              LIMIT flood_cap) AS window_before;
     END IF;
-    PERFORM pg_advisory_unlock(hashtextextended('inbound:' || taken_sender, 0));
 END $$;

@@ -73,7 +73,11 @@ async def test_messages_written_together_take_the_turns_they_would_one_by_one(po
                 await enqueue(conn, FLOODED, text(f"backlog {i}"))
             await conn.execute("UPDATE outbox SET turn = turn + 5")
             if together:
-                await enqueue_all(conn, [Queued(to, text(body)) for to, body in written])
+                ids = await enqueue_all(conn, [Queued(to, text(body)) for to, body in written])
+                by_id = {r["id"]: r for r in await conn.fetch(
+                    "SELECT id, recipient, payload FROM outbox WHERE id = ANY($1)", ids)}
+                assert [(by_id[i]["recipient"], body_text(by_id[i]["payload"])) for i in ids] \
+                    == written  # each id is its own message's
             else:
                 for to, body in written:
                     await enqueue(conn, to, text(body))
