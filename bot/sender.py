@@ -190,6 +190,31 @@ SELECT next.*, true AS in_doubt, true AS more FROM next WHERE next.sending_since
 _RECORD_SENT = "SELECT updated, waiting FROM outbox_record_sent($1, $2, $3)"
 
 
+@dataclass
+class _Calls:
+    """The wake-ups between a drain's workers: one is made for a message due besides one just
+    claimed, up to one for each idle peer, and taken by the peer that looks for it."""
+
+    spare: int  # workers besides the one calling
+    pending: int = 0  # made and not taken yet
+    made: int = 0  # in this drain, taken or not
+
+    def make(self) -> bool:
+        """Call a peer; False when every peer has a call waiting already."""
+        if self.pending >= self.spare:
+            return False
+        self.pending += 1
+        self.made += 1
+        return True
+
+    def answered_by_empty_claim(self, made_before: int) -> None:
+        """A claim that found nothing answers the calls made before it began and not taken
+        yet: what they were for has been claimed. One made since (for a message that fell due
+        meanwhile, seen by a later claim) is still someone's to answer: its caller does not
+        look again itself."""
+        self.pending = min(self.pending, self.made - made_before)
+
+
 @dataclass(frozen=True)
 class Claim:
     """A message marked in flight by this sender: `token` is its `sending_since`."""
@@ -255,38 +280,31 @@ class Sender:
         idle peer, so the workers in use follow the queue, and a quiet queue costs one empty
         claim, not one per worker. A worker that has sent looks again itself if more was due
         and no peer could be called for it, or if its recipient's next message is due now. The
-        drain ends when no worker is busy and no wake-up is left unanswered (a claim that finds
-        nothing answers them all); a message queued meanwhile is found by the next drain, which
-        its NOTIFY starts.
+        drain ends when no worker is busy and no wake-up is left unanswered (`_Calls`); a
+        message queued meanwhile is found by the next drain, which its NOTIFY starts.
         """
         await self._record_unrecorded()
         changed = asyncio.Condition()
-        busy, calls, sent, finished = 1, 0, 0, False  # the first worker is busy from the start
-        made = 0  # calls made in this drain, answered or not
+        calls = _Calls(spare=self._concurrency - 1)
+        busy, sent, finished = 1, 0, False  # the first worker is busy from the start
 
         async def woken() -> bool:
             """Call an idle peer for a message due besides one just claimed; False when every
             peer has a call waiting already (the claimer looks again itself)."""
-            nonlocal calls, made
             async with changed:
-                if calls >= self._concurrency - 1:
+                if not calls.make():
                     return False
-                calls += 1
-                made += 1
                 changed.notify(1)
                 return True
 
         async def done_with(nothing_due: bool = False, made_before: int = 0) -> None:
-            """This worker is no longer busy; the last one ends the drain. A claim that found
-            nothing answers the wake-ups made before it began and not yet taken: what they were
-            for has been claimed. One made since (a message that fell due meanwhile, seen by
-            another claim) is still someone's to answer: its caller does not look again."""
-            nonlocal busy, calls, finished
+            """This worker is no longer busy; the last one ends the drain."""
+            nonlocal busy, finished
             async with changed:
                 busy -= 1
                 if nothing_due:
-                    calls = min(calls, made - made_before)
-                if busy == 0 and calls == 0:
+                    calls.answered_by_empty_claim(made_before)
+                if busy == 0 and calls.pending == 0:
                     finished = True
                     changed.notify_all()
 
@@ -295,7 +313,7 @@ class Sender:
             if not first and not await called():
                 return
             while not self._stopping.is_set():
-                made_before = made
+                made_before = calls.made
                 try:
                     handled, more = await self._send_next(woken)
                 except BaseException:
@@ -311,12 +329,12 @@ class Sender:
 
         async def called() -> bool:
             """Wait to be woken; True to look for work, False when the drain is over."""
-            nonlocal busy, calls
+            nonlocal busy
             async with changed:
-                await changed.wait_for(lambda: calls > 0 or finished)
+                await changed.wait_for(lambda: calls.pending > 0 or finished)
                 if finished:
                     return False
-                calls -= 1
+                calls.pending -= 1
                 busy += 1
                 return True
 

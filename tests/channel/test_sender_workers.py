@@ -10,7 +10,7 @@ import aiohttp
 import asyncpg
 
 from bot.graph import GraphClient
-from bot.sender import Sender
+from bot.sender import Sender, _Calls
 from bot.store import enqueue
 from tests.conftest import eventually
 from tests.fakegraph import PHONE_NUMBER_ID, TOKEN, FakeGraph
@@ -90,6 +90,21 @@ async def test_a_message_due_besides_the_one_claimed_is_looked_for_once(counted,
             await asyncio.sleep(0)  # asyncpg tells its loggers on the loop's next turn
             assert _claims(statements) == 2, concurrency
     assert sorted(m["to"] for m in graph.sent) == sorted([SLOW, OTHERS[0]] * 2)
+
+
+def test_an_empty_claim_answers_only_the_calls_made_before_it_began():
+    """A claim begun before a message fell due finds nothing; a later claim sees that message
+    and calls a peer for it, and does not look again itself. The empty claim, ending after
+    that call, must leave it for the peer: else nobody looks until the next poll."""
+    calls = _Calls(spare=3)
+    began = calls.made  # the empty claim begins
+    assert calls.make()  # the later claim calls a peer
+    calls.answered_by_empty_claim(began)  # the empty claim ends
+    assert calls.pending == 1
+    began = calls.made  # a claim begun after the call, which finds nothing, answers it
+    calls.answered_by_empty_claim(began)
+    assert calls.pending == 0
+    assert [calls.make() for _ in range(4)] == [True, True, True, False]  # one a spare peer
 
 
 async def test_one_drain_sends_everything_due(counted, graph):
