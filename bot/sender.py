@@ -207,6 +207,11 @@ class _Calls:
         self.made += 1
         return True
 
+    def take(self) -> None:
+        """A peer answers a call: it looks for the message it was called for."""
+        assert self.pending > 0
+        self.pending -= 1
+
     def answered_by_empty_claim(self, made_before: int) -> None:
         """A claim that found nothing answers the calls made before it began and not taken
         yet: what they were for has been claimed. One made since (for a message that fell due
@@ -334,7 +339,7 @@ class Sender:
                 await changed.wait_for(lambda: calls.pending > 0 or finished)
                 if finished:
                     return False
-                calls.pending -= 1
+                calls.take()
                 busy += 1
                 return True
 
