@@ -386,6 +386,25 @@ async def test_the_databases_status_sets_are_the_lifecycles(conn: asyncpg.Connec
     assert {r["s"] for r in rows if r["holds"]} == set(lifecycle.STOCK_HELD_STATUSES)
 
 
+@pytest.mark.parametrize(("call", "name"), [
+    ("order_status_billed(o.status)", "order_status_billed"),
+    ("order_status_holds_stock(o.status)", "order_status_holds_stock"),
+    ("order_origin_status(o.source)", "order_origin_status"),
+    ("padded_number('KH-', o.id)", "padded_number"),
+    ("ledger_entry_content(e, o.retailer_id, o.vendor_id)", "ledger_entry_content"),
+])
+async def test_the_rules_small_functions_are_inlined_into_their_callers(
+    conn: asyncpg.Connection, call: str, name: str
+) -> None:
+    """Migration 034: with a pinned search_path (a SET clause) PostgreSQL ran each call of these
+    as a query of its own, planned every time, in every rule, WHEN clause and hash."""
+    plan = await conn.fetchval(
+        f"""EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON)
+            SELECT {call} FROM orders o, ledger_entries e""")
+    output = plan[0]["Plan"]["Output"]
+    assert output and not any(name in column for column in output), output
+
+
 # The owner may delete and truncate (it owns the tables); the triggers refuse it all the same.
 FINANCIAL_TABLES = [
     "ledger_accounts", "ledger_entries", "payments", "payment_allocations", "orders",
