@@ -51,6 +51,7 @@ from aiohttp.test_utils import TestServer
 from bench.ledger_bench import PGBENCH
 from bench.scratch import require_consistent_ledger, scratch_database
 from bot import demo
+from bot.serve import new_event_loop
 from catalog.csvload import load_catalog
 from ledger import db, stock, users
 from tests.conftest import APP_SECRET, sign
@@ -537,6 +538,7 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, l
     # The server's processes (its children too, once waited for) count in RUSAGE_CHILDREN when
     # it has stopped: CPU seconds per message say whether processes waited for a core.
     cpu_before, wall_before = _children_cpu(), time.perf_counter()
+    own_before, postgres_before = _own_cpu(), await _postgres_cpu(url)
     processes, base = await start_server(url, graph_base, layout, profile)
     run = list(LAYOUTS).index(layout) + 1  # keeps each run's wamids and new numbers apart
     graph.emit_statuses(base + "/webhook", APP_SECRET)  # as Meta does: `sent` for each reply
@@ -574,13 +576,21 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, l
         stop_server(processes, profile is not None)
     wall = time.perf_counter() - wall_before
     server_cpu = _children_cpu() - cpu_before
+    own_cpu = _own_cpu() - own_before
+    postgres_after = await _postgres_cpu(url)
     after = await _totals(url)
+    handled = max(after[0] - before[0], 1)
     figures = {"layout": layout, "end_to_end_per_s": best, "steps": steps,
                "latency": timed, "burst": acks, "cpu": {
                    "server_cpu_s": round(server_cpu, 1), "wall_s": round(wall, 1),
                    "server_cores_used": round(server_cpu / wall, 2),
-                   "server_cpu_ms_per_message": round(
-                       1000 * server_cpu / max(after[0] - before[0], 1), 1),
+                   "server_cpu_ms_per_message": round(1000 * server_cpu / handled, 1),
+                   # Everything else a message cost the machine: the database server, and this
+                   # process's clients and fake Graph API (pgbench's client counts in its TPS).
+                   "postgres_cpu_ms_per_message": None if None in (
+                       postgres_before, postgres_after) else round(
+                           1000 * (postgres_after - postgres_before) / handled, 1),
+                   "bench_cpu_ms_per_message": round(1000 * own_cpu / handled, 1),
                    "load_average_1m": round(os.getloadavg()[0], 1), "cores": os.cpu_count()}}
     if profile is not None:
         figures["profile_ms"] = profile_table(sorted(profile.parent.glob(
@@ -592,6 +602,55 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, l
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _postgres_cpu(url: str) -> float | None:
+    """CPU seconds the database server's processes have used so far (its postmaster, the
+    backends it has reaped, and those alive), read from /proc; None when it is not on this
+    machine. What other databases on that server do meanwhile counts too."""
+    conn = await db.connect(url)
+    try:  # open while its process is read: the postmaster is its parent
+        return _postmaster_cpu(await conn.fetchval("SELECT pg_backend_pid()"))
+    finally:
+        await conn.close()
+
+
+def _postmaster_cpu(backend: int) -> float | None:
+    proc = Path("/proc")
+    try:
+        name, fields = _proc_stat(proc / str(backend))
+    except OSError:
+        return None  # another machine's (or a container's) server
+    if name != "postgres":
+        return None  # a process of ours that has the remote backend's number
+    postmaster = fields[1]
+    ticks = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            _, fields = _proc_stat(entry)
+        except OSError:
+            continue  # ended meanwhile: its time is in the postmaster's reaped children
+        pid = int(entry.name)
+        if pid == postmaster:
+            ticks += sum(fields[11:15])  # its own time and its reaped children's
+        elif fields[1] == postmaster:
+            ticks += sum(fields[11:13])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(path: Path) -> tuple[str, list[int]]:
+    """A process's name and its /proc stat fields from the state on (the state read as 0):
+    [1] is its parent, [11:15] its user and system time and its reaped children's."""
+    text = (path / "stat").read_text()
+    return text[text.index("(") + 1:text.rindex(")")], [
+        int(f) if f.lstrip("-").isdigit() else 0 for f in text[text.rindex(")") + 2:].split()]
 
 
 async def _settled(url: str, within: float) -> None:
@@ -749,7 +808,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         parser.error(f"unknown layouts {sorted(unknown)}: choose from {', '.join(LAYOUTS)}")
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
-    figures = asyncio.run(_run(size, layouts, args.profile))
+    # The clients and the fake Graph API share the cores with what they measure: on uvloop, as
+    # the server is, they take less of them.
+    with asyncio.Runner(loop_factory=lambda: new_event_loop("uvloop")) as runner:
+        figures = runner.run(_run(size, layouts, args.profile))
     print("a town's day (signed webhooks → khaacho serve → fake Graph API)")
     print(f"  pgbench -N -M prepared -c 8: {figures['pgbench_N_tps_8_clients']} tps")
     for run in figures["runs"]:
@@ -762,7 +824,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         cpu = run["cpu"]
         print(f"    server CPU {cpu['server_cpu_s']} s in {cpu['wall_s']} s "
               f"({cpu['server_cores_used']} of {cpu['cores']} cores), "
-              f"{cpu['server_cpu_ms_per_message']} ms per message; "
+              f"{cpu['server_cpu_ms_per_message']} ms per message (PostgreSQL "
+              f"{cpu['postgres_cpu_ms_per_message']}, this bench's clients "
+              f"{cpu['bench_cpu_ms_per_message']}); "
               f"load average {cpu['load_average_1m']}")
         for step in run["steps"]:
             print(f"    step {step}")
