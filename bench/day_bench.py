@@ -587,8 +587,8 @@ async def one_server(url: str, town: Town, graph: TimedGraph, graph_base: str, l
                    "server_cpu_ms_per_message": round(1000 * server_cpu / handled, 1),
                    # Everything else a message cost the machine: the database server, and this
                    # process's clients and fake Graph API (pgbench's client counts in its TPS).
-                   "postgres_cpu_ms_per_message": None if None in (
-                       postgres_before, postgres_after) else round(
+                   "postgres_cpu_ms_per_message": None if (
+                       postgres_before is None or postgres_after is None) else round(
                            1000 * (postgres_after - postgres_before) / handled, 1),
                    "bench_cpu_ms_per_message": round(1000 * own_cpu / handled, 1),
                    "load_average_1m": round(os.getloadavg()[0], 1), "cores": os.cpu_count()}}
