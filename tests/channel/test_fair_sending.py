@@ -88,6 +88,22 @@ async def test_messages_written_together_take_the_turns_they_would_one_by_one(po
     assert [t for _, t in turns[1]] == [5, 6, 7, 8, 5, 9, 5, 10]
 
 
+async def test_writing_a_turns_replies_is_not_planned_afresh_at_every_call(pool):
+    """PostgreSQL keeps a prepared statement's reusable plan once it costs no more than a fresh
+    one; a statement it plans afresh every time pays the planning at every turn."""
+    async with pool.acquire() as conn:
+        for i in range(8):
+            async with conn.transaction():
+                await enqueue_all(conn, [Queued(FLOODED, text(f"a{i}")),
+                                         Queued(QUIET, text(f"b{i}"))])
+        plans = await conn.fetchrow(
+            """SELECT generic_plans, custom_plans FROM pg_prepared_statements
+               WHERE statement LIKE '%INSERT INTO outbox%'
+                 AND statement NOT LIKE '%pg_prepared_statements%'""")
+    # The first five runs are planned afresh, to learn what that costs; the rest reuse the plan.
+    assert plans["custom_plans"] == 5 and plans["generic_plans"] == 3, dict(plans)
+
+
 async def test_a_pair_rate_limit_pauses_only_that_recipient(sender, graph, pool):
     async with pool.acquire() as conn:
         await enqueue(conn, FLOODED, text("first"))
