@@ -391,7 +391,8 @@ async def test_the_databases_status_sets_are_the_lifecycles(conn: asyncpg.Connec
     ("order_status_holds_stock(o.status)", "order_status_holds_stock"),
     ("order_origin_status(o.source)", "order_origin_status"),
     ("padded_number('KH-', o.id)", "padded_number"),
-    ("ledger_entry_content(e, o.retailer_id, o.vendor_id)", "ledger_entry_content"),
+    ("ledger_entry_field(convert_to(o.number, 'UTF8'))", "ledger_entry_field"),
+    ("ledger_entry_content(e, o.retailer_id, o.vendor_id)", "ledger_entry"),
 ])
 async def test_the_rules_small_functions_are_inlined_into_their_callers(
     conn: asyncpg.Connection, call: str, name: str
