@@ -62,8 +62,10 @@ HELD_STATUSES: tuple[Status, ...] = ("VENDOR_ASSIGNED", "ACCEPTED", "DISPATCHED"
 
 
 def sql_list(statuses: tuple[Status, ...]) -> str:
-    """`('ACCEPTED', 'DELIVERED')` for SQL text: only where a partial index's predicate must be
-    matched by constants (a parameter cannot prove it); elsewhere pass statuses as parameters."""
+    """`('ACCEPTED', 'DELIVERED')` for SQL text: only where the planner must see constants (a
+    partial index's predicate, which a parameter cannot prove; a statement whose plan for any
+    status is dearer than one for these, so it would be planned afresh at every call);
+    elsewhere pass statuses as parameters."""
     return "(" + ", ".join(f"'{s}'" for s in statuses) + ")"
 # Not billed yet, drafts included: an admin may let such an order past the credit limit, and
 # its retailer may still cancel it.

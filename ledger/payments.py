@@ -232,12 +232,12 @@ async def _complete_paid(
     conn: asyncpg.Connection, payment_id: int, actor_id: int, now: datetime | None
 ) -> None:
     """Delivered orders this payment paid off are now COMPLETED."""
-    # The status is written out, not a parameter: a plan for any status was dearer than one
-    # for this status, so PostgreSQL planned the statement afresh at every payment.
+    # The status is a constant, not a parameter: a plan for any status was dearer than one for
+    # this status, so PostgreSQL planned the statement afresh at every payment.
     rows = await conn.fetch(
         f"""SELECT o.id, o.number FROM orders o
             JOIN payment_allocations pa ON pa.order_id = o.id AND pa.payment_id = $1
-            WHERE o.status = 'DELIVERED' AND {PAID_SQL} = o.total_paisa
+            WHERE o.status IN {lifecycle.sql_list(("DELIVERED",))} AND {PAID_SQL} = o.total_paisa
             ORDER BY o.id
             FOR NO KEY UPDATE OF o""",
         payment_id,
