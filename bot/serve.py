@@ -64,7 +64,7 @@ def run_app(settings: Settings, host: str, port: int, *, role: str = "all",
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
     """uvloop spends about half the CPU of asyncio's loop on each socket read and write and on
-    each wake-up, which is most of what a message costs the server (README: Benchmarks)."""
+    each wake-up, which is most of what a message costs the server (docs/benchmarks.md)."""
     if kind == "uvloop":
         import uvloop
 

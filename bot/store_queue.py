@@ -23,7 +23,7 @@ the inbox. Taken then, a burst of 2,000 messages had 58-174 of them handled in i
 day bench's "handled during it"), each several ms of CPU that the webhook waited for; with the
 2 ms, 9-140 over seven runs. The price is those 2 ms, and more when webhooks keep coming: at
 53 messages a second offered, with the `sent` statuses of their replies, handling waited often
-enough that p50 rose from about 20 to 55 ms (README, Benchmarks).
+enough that p50 rose from about 20 to 55 ms (docs/benchmarks.md).
 """
 
 from __future__ import annotations
